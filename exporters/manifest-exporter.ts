@@ -1,0 +1,131 @@
+import type { Context } from "@opentelemetry/api";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ATTR, FILE_EVENT } from "../src/conventions.js";
+import { isStageSpan, manifestFromSpan } from "../src/manifest/manifest-from-span.js";
+import { writeFileAtomic } from "../src/manifest/write-atomic.js";
+import type { ManifestData, ManifestTelemetry } from "../src/types.js";
+
+export const MANIFEST_FILE = "manifest.json";
+
+export interface ManifestExporterOptions {
+  /** The OTLP traces endpoint this process exports to, or null for local files only. */
+  endpoint?: string | null;
+  /** Most file events a span may carry over OTLP; the excess is counted in `telemetry.events_omitted`. */
+  otlpMaxEventsPerSpan?: number;
+  /** Called when a manifest cannot be written (the exporter itself never throws). */
+  onWriteError?: (path: string, error: unknown) => void;
+}
+
+/**
+ * Writes `<stage dir>/manifest.json` for every stage span it is given, from
+ * the span alone (`manifestFromSpan`). Writes are synchronous and atomic, so
+ * the file is complete when `span.end()` returns, before any network wait.
+ */
+export class ManifestExporter implements SpanExporter {
+  private readonly endpoint: string | null;
+  private readonly maxEvents: number;
+  private readonly onWriteError: (path: string, error: unknown) => void;
+  private readonly written: string[] = [];
+  private isShutdown = false;
+
+  constructor(options: ManifestExporterOptions = {}) {
+    this.endpoint = options.endpoint ?? null;
+    this.maxEvents = options.otlpMaxEventsPerSpan ?? Infinity;
+    this.onWriteError = options.onWriteError ?? (() => {});
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    if (this.isShutdown) {
+      resultCallback({ code: ExportResultCode.FAILED, error: new Error("ManifestExporter is shut down") });
+      return;
+    }
+    let error: Error | undefined;
+    for (const span of spans) {
+      const path = this.writeManifest(span);
+      if (path instanceof Error) error = path;
+    }
+    resultCallback(error ? { code: ExportResultCode.FAILED, error } : { code: ExportResultCode.SUCCESS });
+  }
+
+  /** Writes one stage span's manifest; returns its path, null for non-stage spans, or the error. */
+  writeManifest(span: ReadableSpan): string | null | Error {
+    if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return null;
+    const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
+    try {
+      const manifest = manifestFromSpan(span, this.telemetryFor(span));
+      writeFileAtomic(path, manifest.toJSONString());
+      this.written.push(path);
+      return path;
+    } catch (err) {
+      this.onWriteError(path, err);
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  private telemetryFor(span: ReadableSpan): Partial<ManifestTelemetry> {
+    if (this.endpoint === null) return { endpoint: null, state: "local" };
+    let fileEvents = 0;
+    for (const e of span.events) if (e.name === FILE_EVENT) fileEvents++;
+    return {
+      endpoint: this.endpoint,
+      state: "pending",
+      events_omitted: span.droppedEventsCount + Math.max(0, fileEvents - this.maxEvents),
+    };
+  }
+
+  /**
+   * Once the process's export has ended, records how it went in every
+   * manifest this exporter wrote. Only the `telemetry` section changes.
+   */
+  recordTelemetry(result: { exported: number; dropped: number }): void {
+    if (this.endpoint === null) return;
+    for (const path of new Set(this.written)) {
+      try {
+        const data = JSON.parse(readFileSync(path, "utf8")) as ManifestData;
+        data.telemetry = { ...data.telemetry, state: "final", exported: result.exported, dropped: result.dropped };
+        writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n");
+      } catch (err) {
+        this.onWriteError(path, err);
+      }
+    }
+  }
+
+  /** The manifests written so far, in order. */
+  writtenPaths(): readonly string[] {
+    return this.written;
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    this.isShutdown = true;
+    return Promise.resolve();
+  }
+}
+
+/**
+ * Hands every ended stage span to a ManifestExporter, sampled or not: a
+ * stage whose trace is not sampled for the backend still gets its manifest.
+ */
+export class ManifestSpanProcessor implements SpanProcessor {
+  constructor(readonly exporter: ManifestExporter) {}
+
+  onStart(_span: Span, _parentContext: Context): void {}
+
+  onEnd(span: ReadableSpan): void {
+    this.exporter.writeManifest(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return this.exporter.shutdown();
+  }
+}

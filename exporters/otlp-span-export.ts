@@ -1,0 +1,98 @@
+import type { Context } from "@opentelemetry/api";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import type { ReadableSpan, Span, SpanExporter, SpanProcessor, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import { TraceFlags } from "@opentelemetry/api";
+import { FILE_EVENT } from "../src/conventions.js";
+
+/** How many spans went to the backend and how many did not. */
+export class ExportAccount {
+  /** Sampled spans handed to the export queue. */
+  handed = 0;
+  /** Spans the backend accepted. */
+  exported = 0;
+  /** Spans whose export failed (errors, rejects, timeouts reported by the exporter). */
+  failed = 0;
+
+  /** Everything handed over that did not arrive: failures, queue overflow, spans still queued at exit. */
+  get dropped(): number {
+    return Math.max(0, this.handed - this.exported);
+  }
+}
+
+/**
+ * Sends spans on to the OTLP exporter with at most `maxEvents` file events
+ * each (warnings and errors always go): a stage tracking 100,000 files must
+ * not produce a payload the backend rejects. The manifest keeps every file;
+ * the span says how many events it left out (`droppedEventsCount`).
+ */
+export class TrimmingCountingExporter implements SpanExporter {
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly account: ExportAccount,
+    private readonly maxEvents: number,
+  ) {}
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    const trimmed = spans.map((s) => trimSpan(s, this.maxEvents));
+    try {
+      this.inner.export(trimmed, (result) => {
+        if (result.code === ExportResultCode.SUCCESS) this.account.exported += spans.length;
+        else this.account.failed += spans.length;
+        resultCallback(result);
+      });
+    } catch (error) {
+      this.account.failed += spans.length;
+      resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
+    }
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}
+
+export function trimSpan(span: ReadableSpan, maxEvents: number): ReadableSpan {
+  let fileEvents = 0;
+  for (const e of span.events) if (e.name === FILE_EVENT) fileEvents++;
+  if (fileEvents <= maxEvents) return span;
+  const kept: TimedEvent[] = [];
+  let seen = 0;
+  for (const e of span.events) {
+    if (e.name !== FILE_EVENT || seen++ < maxEvents) kept.push(e);
+  }
+  const omitted = span.events.length - kept.length;
+  // A view of the span, not a copy: everything else reads through to the original.
+  return Object.create(span, {
+    events: { value: kept, enumerable: true },
+    droppedEventsCount: { value: span.droppedEventsCount + omitted, enumerable: true },
+  }) as ReadableSpan;
+}
+
+/** Counts the sampled spans it passes to the wrapped (batch) processor. */
+export class CountingSpanProcessor implements SpanProcessor {
+  constructor(
+    private readonly inner: SpanProcessor,
+    private readonly account: ExportAccount,
+  ) {}
+
+  onStart(span: Span, parentContext: Context): void {
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    if (span.spanContext().traceFlags & TraceFlags.SAMPLED) this.account.handed++;
+    this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}

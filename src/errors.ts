@@ -1,0 +1,24 @@
+/** Machine-readable reasons a stagetrace call can fail. */
+export type StagetraceErrorCode =
+  | "INVALID_STAGE_NAME"
+  | "INVALID_PATH"
+  | "INVALID_OPTION"
+  | "INVALID_STATUS"
+  | "STAGE_FINALIZED"
+  | "IO_ERROR"
+  | "NOT_FOUND";
+
+/**
+ * The one error class stagetrace throws. `code` is stable for programs,
+ * `message` names the path or option at fault for people, `cause` keeps the
+ * underlying error (an errno from `fs`, a JSON parse error, ...).
+ */
+export class StagetraceError extends Error {
+  override readonly name = "StagetraceError";
+  readonly code: StagetraceErrorCode;
+
+  constructor(code: StagetraceErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,128 @@
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+
+/** How long a written line may sit in memory before it reaches the file. */
+export const LOG_FLUSH_INTERVAL_MS = 100;
+// One write per 64 KiB: large enough that syscalls are not the cost, small
+// enough that a burst of lines does not sit in memory.
+const FLUSH_BYTES = 64 * 1024;
+
+/** An append-only log file: lines are buffered briefly and written whole. */
+export interface LogFile {
+  readonly path: string;
+  /** True when the file could not be opened and its lines go to stderr. */
+  readonly fallback: boolean;
+  write(line: string): void;
+  flush(): void;
+}
+
+class AppendFile implements LogFile {
+  readonly fallback = false;
+  private pending = "";
+  private failed = false;
+
+  constructor(
+    readonly path: string,
+    private readonly fd: number,
+    private readonly warn: (m: string) => void,
+  ) {}
+
+  write(line: string): void {
+    this.pending += line;
+    if (this.pending.length >= FLUSH_BYTES) this.flush();
+  }
+
+  /**
+   * Writes what is buffered in one `write(2)` on an O_APPEND descriptor: the
+   * kernel places it at the end of the file as a unit, so lines written by
+   * other processes to the same pipeline log never land inside ours.
+   */
+  flush(): void {
+    if (this.pending === "") return;
+    let data = Buffer.from(this.pending, "utf8");
+    this.pending = "";
+    try {
+      while (data.length > 0) {
+        const n = writeSync(this.fd, data);
+        data = data.subarray(n);
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (!this.failed) {
+        this.warn(
+          `writing ${this.path} failed (${e.code ?? "error"}: ${e.message}); lines are missing from it. ` +
+            "Free disk space or fix the file's permissions; the stage goes on.",
+        );
+      }
+      this.failed = true;
+    }
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
+  }
+}
+
+class StderrFallback implements LogFile {
+  readonly fallback = true;
+  constructor(readonly path: string) {}
+  write(line: string): void {
+    process.stderr.write(line);
+  }
+  flush(): void {}
+}
+
+/**
+ * The log files this process writes, one buffer per path (stages in one
+ * process share the pipeline log's). Buffers are written every 100 ms, when
+ * a stage finalizes, and synchronously when the process exits, so a crash or
+ * `kill -9` loses at most the last 100 ms of lines.
+ */
+export class LogFiles {
+  private readonly files = new Map<string, LogFile>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onExit = () => this.flushAll();
+
+  constructor(private readonly warn: (message: string) => void) {}
+
+  open(path: string): LogFile {
+    let file = this.files.get(path);
+    if (!file) {
+      file = this.create(path);
+      this.files.set(path, file);
+      if (!this.timer) {
+        this.timer = setInterval(() => this.flushAll(), LOG_FLUSH_INTERVAL_MS).unref();
+        process.on("exit", this.onExit);
+      }
+    }
+    return file;
+  }
+
+  private create(path: string): LogFile {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      return new AppendFile(path, openSync(path, "a"), this.warn);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      this.warn(
+        `cannot open log file ${path} (${e.code ?? "error"}: ${e.message}); its lines go to stderr instead. ` +
+          `Check that ${dirname(path)} is writable (OUTPUT_DIR / outputBase) and the disk has space.`,
+      );
+      return new StderrFallback(path);
+    }
+  }
+
+  flushAll(): void {
+    for (const file of this.files.values()) file.flush();
+  }
+
+  /** Writes what is buffered and closes every file. */
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    process.removeListener("exit", this.onExit);
+    for (const file of this.files.values()) if (file instanceof AppendFile) file.close();
+    this.files.clear();
+  }
+}

@@ -1,0 +1,122 @@
+import type { Attributes } from "@opentelemetry/api";
+import { SpanStatusCode } from "@opentelemetry/api";
+import { hrTimeToMilliseconds, hrTimeToTimeStamp } from "@opentelemetry/core";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import {
+  ATTR,
+  EXCEPTION_ATTR,
+  EXCEPTION_EVENT,
+  FILE_ATTR,
+  FILE_EVENT,
+  MANIFEST_SCHEMA_VERSION,
+  STAGE_SPAN_PREFIX,
+  STAGE_STATUSES,
+  WARNING_ATTR,
+  WARNING_EVENT,
+} from "../conventions.js";
+import { collectPrefixed } from "../stage/recorded-values.js";
+import type { FileKind, ManifestData, ManifestFileEntry, ManifestTelemetry, StageStatus } from "../types.js";
+import { StageManifest } from "./stage-manifest.js";
+
+/** True for spans that stagetrace started for a stage (and so have a manifest). */
+export function isStageSpan(span: Pick<ReadableSpan, "attributes">): boolean {
+  return typeof span.attributes[ATTR.stageDir] === "string";
+}
+
+const str = (a: Attributes, k: string): string | null => (typeof a[k] === "string" ? (a[k] as string) : null);
+const num = (a: Attributes, k: string): number | null => (typeof a[k] === "number" ? (a[k] as number) : null);
+
+function fileEntry(event: TimedEvent): { role: string; entry: ManifestFileEntry } {
+  const a = event.attributes ?? {};
+  const algorithm = str(a, FILE_ATTR.hashAlgorithm);
+  const entry: ManifestFileEntry = {
+    path: str(a, FILE_ATTR.path) ?? "",
+    name: str(a, FILE_ATTR.name) ?? "",
+    type: str(a, FILE_ATTR.type) ?? "file",
+    kind: (str(a, FILE_ATTR.kind) ?? "file") as FileKind,
+    exists: a[FILE_ATTR.exists] !== false,
+    size: num(a, FILE_ATTR.size),
+    modified: str(a, FILE_ATTR.modified),
+    hash: algorithm ? str(a, FILE_ATTR.hashPrefix + algorithm) : null,
+    hash_algorithm: algorithm,
+    from_stage: str(a, FILE_ATTR.fromStage),
+    metadata: collectPrefixed(a, FILE_ATTR.metaPrefix),
+  };
+  const role = str(a, FILE_ATTR.role) ?? "input";
+  if (role === "intermediate") {
+    entry.retained = a[FILE_ATTR.retained] === true;
+    entry.reason = str(a, FILE_ATTR.reason) ?? "";
+  }
+  return { role, entry };
+}
+
+/**
+ * Builds a stage's manifest from its finished span and nothing else, so the
+ * same manifest can be rebuilt later from an OTLP export of the trace.
+ * `telemetry` is the one section a span cannot know about itself: how its
+ * own export went. It defaults to what the span says about omitted events.
+ */
+export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>): StageManifest {
+  const a = span.attributes;
+  const ctx = span.spanContext();
+  const inputs: ManifestFileEntry[] = [];
+  const outputs: ManifestFileEntry[] = [];
+  const intermediates: ManifestFileEntry[] = [];
+  const data: ManifestData = {
+    schema_version: str(a, ATTR.schemaVersion) ?? MANIFEST_SCHEMA_VERSION,
+    stage: str(a, ATTR.taskName) ?? span.name.replace(STAGE_SPAN_PREFIX, ""),
+    stage_number: num(a, ATTR.stageNumber),
+    status: statusOf(span),
+    status_reason: str(a, ATTR.stageStatusReason),
+    pipeline: { name: str(a, ATTR.pipelineName), run_id: str(a, ATTR.pipelineRunId), run_dir: str(a, ATTR.runDir) ?? "" },
+    trace: { trace_id: ctx.traceId, span_id: ctx.spanId, parent_span_id: span.parentSpanContext?.spanId ?? null },
+    started_at: hrTimeToTimeStamp(span.startTime),
+    ended_at: hrTimeToTimeStamp(span.endTime),
+    duration_ms: Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000,
+    inputs,
+    outputs,
+    intermediate_files: intermediates,
+    config: collectPrefixed(a, ATTR.configPrefix),
+    warnings: [],
+    errors: [],
+    resources: collectPrefixed(a, ATTR.resourcePrefix),
+    process: {
+      pid: num(a, ATTR.processPid),
+      hostname: str(a, ATTR.hostName),
+      command_args: Array.isArray(a[ATTR.processArgs]) ? (a[ATTR.processArgs] as string[]) : [],
+      exit_code: num(a, ATTR.processExitCode),
+    },
+    logs: { stage_log: str(a, ATTR.stageLog), pipeline_log: str(a, ATTR.pipelineLog) },
+    telemetry: {
+      endpoint: null,
+      state: "local",
+      exported: 0,
+      dropped: 0,
+      events_omitted: span.droppedEventsCount,
+      ...telemetry,
+    },
+  };
+  for (const event of span.events) {
+    const ea = event.attributes ?? {};
+    if (event.name === FILE_EVENT) {
+      const { role, entry } = fileEntry(event);
+      (role === "output" ? outputs : role === "intermediate" ? intermediates : inputs).push(entry);
+    } else if (event.name === WARNING_EVENT) {
+      data.warnings.push({ message: str(ea, WARNING_ATTR.message) ?? "", timestamp: hrTimeToTimeStamp(event.time) });
+    } else if (event.name === EXCEPTION_EVENT) {
+      data.errors.push({
+        message: str(ea, EXCEPTION_ATTR.stageMessage) ?? str(ea, EXCEPTION_ATTR.message) ?? "",
+        type: str(ea, EXCEPTION_ATTR.type) ?? "Error",
+        stack: str(ea, EXCEPTION_ATTR.stacktrace),
+        timestamp: hrTimeToTimeStamp(event.time),
+      });
+    }
+  }
+  return new StageManifest(data);
+}
+
+function statusOf(span: ReadableSpan): StageStatus {
+  const s = span.attributes[ATTR.stageStatus];
+  if (typeof s === "string" && (STAGE_STATUSES as readonly string[]).includes(s)) return s as StageStatus;
+  return span.status.code === SpanStatusCode.ERROR ? "failed" : "success";
+}

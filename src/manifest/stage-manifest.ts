@@ -1,0 +1,203 @@
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { MANIFEST_SCHEMA_VERSION, STAGE_STATUSES } from "../conventions.js";
+import { StagetraceError } from "../errors.js";
+import { fingerprintSync, type FileFingerprint } from "../stage/file-fingerprint.js";
+import { collectPrefixed, flattenToAttributes, truncate } from "../stage/recorded-values.js";
+import { SecretValues } from "../stage/redaction.js";
+import type { ManifestData, ManifestError, ManifestFileEntry, ManifestWarning, StageStatus } from "../types.js";
+import { writeFileAtomic } from "./write-atomic.js";
+
+/** Builds a manifest file entry from a fingerprint plus what the stage said about the file. */
+export function fileEntryFrom(
+  fp: FileFingerprint,
+  type: string,
+  metadata: Record<string, unknown>,
+  fromStage: string | null,
+  secrets?: SecretValues,
+): ManifestFileEntry {
+  return {
+    path: fp.path,
+    name: fp.name,
+    type,
+    kind: fp.kind,
+    exists: fp.exists,
+    size: fp.size,
+    modified: fp.modified,
+    hash: fp.hash,
+    hash_algorithm: fp.hashAlgorithm,
+    from_stage: fromStage,
+    metadata: collectPrefixed(flattenToAttributes("", metadata, { secrets }), ""),
+  };
+}
+
+/**
+ * A stage's manifest: what it read, wrote and cached, with which config,
+ * what it warned about, how it failed and what it cost. `manifestFromSpan`
+ * returns one; it can also be filled by hand, as in the seed's API.
+ */
+export class StageManifest {
+  readonly data: ManifestData;
+  private readonly secrets = new SecretValues();
+
+  constructor(stageOrData: string | ManifestData, stageNumber: number | null = null) {
+    if (typeof stageOrData !== "string") {
+      this.data = stageOrData;
+      return;
+    }
+    const now = new Date().toISOString();
+    this.data = {
+      schema_version: MANIFEST_SCHEMA_VERSION,
+      stage: stageOrData,
+      stage_number: stageNumber,
+      status: "success",
+      status_reason: null,
+      pipeline: { name: null, run_id: null, run_dir: process.cwd() },
+      // A manifest built by hand belongs to no trace; it gets ids of its own so it stays valid.
+      trace: { trace_id: randomBytes(16).toString("hex"), span_id: randomBytes(8).toString("hex"), parent_span_id: null },
+      started_at: now,
+      ended_at: now,
+      duration_ms: 0,
+      inputs: [],
+      outputs: [],
+      intermediate_files: [],
+      config: {},
+      warnings: [],
+      errors: [],
+      resources: {},
+      process: { pid: process.pid, hostname: hostname(), command_args: process.argv.slice(), exit_code: null },
+      logs: { stage_log: null, pipeline_log: null },
+      telemetry: { endpoint: null, state: "local", exported: 0, dropped: 0, events_omitted: 0 },
+    };
+  }
+
+  get stage(): string {
+    return this.data.stage;
+  }
+
+  get status(): StageStatus {
+    return this.data.status;
+  }
+
+  addInput(path: string, fileType = "file", metadata: Record<string, unknown> = {}): ManifestFileEntry {
+    const entry = fileEntryFrom(fingerprintSync(path, "sha256"), fileType, metadata, null, this.secrets);
+    this.data.inputs.push(entry);
+    return entry;
+  }
+
+  addOutput(path: string, fileType = "file", metadata: Record<string, unknown> = {}): ManifestFileEntry {
+    const entry = fileEntryFrom(fingerprintSync(path, "sha256"), fileType, metadata, null, this.secrets);
+    this.data.outputs.push(entry);
+    return entry;
+  }
+
+  addIntermediate(path: string, retained = false, reason = ""): ManifestFileEntry {
+    const entry = { ...fileEntryFrom(fingerprintSync(path, "sha256"), "intermediate", {}, null), retained, reason };
+    this.data.intermediate_files.push(entry);
+    return entry;
+  }
+
+  addConfig(key: string, value: unknown): void {
+    this.setConfig({ [key]: value });
+  }
+
+  setConfig(config: Record<string, unknown>): void {
+    Object.assign(this.data.config, collectPrefixed(flattenToAttributes("", config, { secrets: this.secrets }), ""));
+  }
+
+  addWarning(message: string): void {
+    this.data.warnings.push({ message: this.secrets.scrub(truncate(String(message))), timestamp: new Date().toISOString() });
+  }
+
+  addError(message: string, error?: unknown): void {
+    const err = error instanceof Error ? error : undefined;
+    this.data.errors.push({
+      message: this.secrets.scrub(truncate(String(message))),
+      type: err ? err.name || err.constructor.name : "Error",
+      stack: err?.stack ? this.secrets.scrub(err.stack) : null,
+      timestamp: new Date().toISOString(),
+    });
+  }
+
+  setResources(resources: Record<string, unknown>): void {
+    Object.assign(this.data.resources, collectPrefixed(flattenToAttributes("", resources, { secrets: this.secrets }), ""));
+  }
+
+  finalize(status: StageStatus = "success", options: { reason?: string; error?: string } = {}): void {
+    if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
+      throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
+    }
+    if (options.error) this.addError(options.error);
+    const end = new Date();
+    this.data.status = status;
+    this.data.status_reason = options.reason ?? options.error ?? null;
+    this.data.ended_at = end.toISOString();
+    this.data.duration_ms = Math.max(0, end.getTime() - Date.parse(this.data.started_at));
+  }
+
+  /** Writes the manifest as JSON, atomically. */
+  save(path: string): void {
+    writeFileAtomic(path, this.toJSONString());
+  }
+
+  /** Replaces this manifest's content with the one stored at `path`. */
+  load(path: string): this {
+    Object.assign(this.data, StageManifest.fromFile(path).data);
+    return this;
+  }
+
+  static fromFile(path: string): StageManifest {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new StagetraceError("NOT_FOUND", `could not read manifest ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      return new StageManifest(JSON.parse(text) as ManifestData);
+    } catch (err) {
+      throw new StagetraceError("INVALID_OPTION", `${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  toDict(): ManifestData {
+    return structuredClone(this.data);
+  }
+
+  toJSON(): ManifestData {
+    return this.data;
+  }
+
+  toJSONString(): string {
+    return JSON.stringify(this.data, null, 2) + "\n";
+  }
+
+  getInputs(): ManifestFileEntry[] {
+    return this.data.inputs;
+  }
+
+  getOutputs(): ManifestFileEntry[] {
+    return this.data.outputs;
+  }
+
+  getIntermediateFiles(): ManifestFileEntry[] {
+    return this.data.intermediate_files;
+  }
+
+  getWarnings(): ManifestWarning[] {
+    return this.data.warnings;
+  }
+
+  getErrors(): ManifestError[] {
+    return this.data.errors;
+  }
+
+  hasErrors(): boolean {
+    return this.data.errors.length > 0;
+  }
+
+  hasWarnings(): boolean {
+    return this.data.warnings.length > 0;
+  }
+}

@@ -1,0 +1,148 @@
+import type { AttributeValue, Attributes } from "@opentelemetry/api";
+import type { RecordedValue } from "../types.js";
+import { REDACTED, SecretValues, isSecretKey } from "./redaction.js";
+
+/** Longest string recorded as a config, metadata or resource value. */
+export const MAX_VALUE_LENGTH = 4096;
+const MAX_DEPTH = 8;
+
+export function truncate(text: string, max = MAX_VALUE_LENGTH): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}…[truncated ${text.length - max} chars]`;
+}
+
+/**
+ * Turns one value a user hands us into something an OTel attribute and JSON
+ * can both hold, without throwing: BigInt, Date, Buffer, functions, symbols,
+ * circular objects and huge strings all get a faithful, bounded string.
+ */
+function toLeaf(value: unknown): AttributeValue | null | undefined {
+  switch (typeof value) {
+    case "string":
+      return truncate(value);
+    case "number":
+      return Number.isFinite(value) ? value : String(value);
+    case "boolean":
+      return value;
+    case "bigint":
+      return value.toString();
+    case "undefined":
+      return undefined;
+    case "symbol":
+      return value.toString();
+    case "function":
+      return `[function ${value.name || "anonymous"}]`;
+  }
+  if (value === null) return null;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
+  if (value instanceof RegExp || value instanceof URL) return String(value);
+  if (value instanceof Error) return truncate(`${value.name}: ${value.message}`);
+  return undefined; // objects and arrays are handled by the caller
+}
+
+function primitiveArray(values: unknown[]): AttributeValue | undefined {
+  if (values.length === 0) return [] as string[];
+  const first = typeof values[0];
+  if ((first === "string" || first === "number" || first === "boolean") && values.every((v) => typeof v === first)) {
+    return values.map((v) => (typeof v === "string" ? truncate(v) : v)) as AttributeValue;
+  }
+  return undefined;
+}
+
+function safeJson(value: unknown): string {
+  const seen = new WeakSet<object>();
+  try {
+    const json = JSON.stringify(value, (_k, v: unknown) => {
+      if (typeof v === "bigint") return v.toString();
+      if (typeof v === "object" && v !== null) {
+        if (seen.has(v)) return "[Circular]";
+        seen.add(v);
+      }
+      const leaf = toLeaf(v);
+      return leaf === undefined ? v : leaf;
+    });
+    return truncate(json ?? String(value));
+  } catch (err) {
+    return `[unserializable: ${(err as Error).message}]`;
+  }
+}
+
+export interface FlattenContext {
+  secrets?: SecretValues;
+  redact?: boolean;
+}
+
+/**
+ * Flattens `{ a: { b: 1 } }` into `{ "<prefix>a.b": 1 }`. Keys that look like
+ * credentials get `[REDACTED]` (and their values are remembered so they can
+ * be scrubbed from free text too). Nulls are kept as the string "null" on the
+ * span (attributes cannot be null) and restored by the manifest reader.
+ */
+export function flattenToAttributes(
+  prefix: string,
+  input: Record<string, unknown>,
+  ctx: FlattenContext = {},
+  out: Attributes = {},
+): Attributes {
+  const seen = new WeakSet<object>();
+  const visit = (key: string, value: unknown, depth: number): void => {
+    if ((ctx.redact ?? true) && isSecretKey(lastSegment(key))) {
+      ctx.secrets?.remember(value);
+      out[prefix + key] = REDACTED;
+      return;
+    }
+    const leaf = toLeaf(value);
+    if (leaf === null) {
+      out[prefix + key] = NULL_MARKER;
+      return;
+    }
+    if (leaf !== undefined) {
+      out[prefix + key] = ctx.secrets && typeof leaf === "string" ? ctx.secrets.scrub(leaf) : leaf;
+      return;
+    }
+    if (typeof value !== "object" || value === null) return;
+    if (Array.isArray(value)) {
+      out[prefix + key] = primitiveArray(value) ?? safeJson(value);
+      return;
+    }
+    if (value instanceof Map) value = Object.fromEntries(value);
+    if (value instanceof Set) {
+      out[prefix + key] = primitiveArray([...value]) ?? safeJson([...value]);
+      return;
+    }
+    if (seen.has(value as object) || depth >= MAX_DEPTH) {
+      out[prefix + key] = seen.has(value as object) ? "[Circular]" : safeJson(value);
+      return;
+    }
+    seen.add(value as object);
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) {
+      out[prefix + key] = "{}";
+      return;
+    }
+    for (const [k, v] of entries) visit(`${key}.${k}`, v, depth + 1);
+  };
+  for (const [k, v] of Object.entries(input)) visit(k, v, 0);
+  return out;
+}
+
+function lastSegment(key: string): string {
+  const i = key.lastIndexOf(".");
+  return i < 0 ? key : key.slice(i + 1);
+}
+
+/** Attribute values cannot be null; this string stands for null on the span. */
+export const NULL_MARKER = "\u0000null";
+
+/** Collects every attribute under `prefix` back into a plain record. */
+export function collectPrefixed(attributes: Attributes, prefix: string): Record<string, RecordedValue> {
+  const out: Record<string, RecordedValue> = {};
+  for (const key of Object.keys(attributes).sort()) {
+    if (!key.startsWith(prefix)) continue;
+    const value = attributes[key];
+    if (value === undefined) continue;
+    out[key.slice(prefix.length)] = value === NULL_MARKER ? null : (value as RecordedValue);
+  }
+  return out;
+}

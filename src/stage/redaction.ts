@@ -1,0 +1,64 @@
+/** The placeholder written wherever a secret was. */
+export const REDACTED = "[REDACTED]";
+
+// Matches key names, not values: `apiKey`, `TMDB_API_KEY`, `db.password`, `Authorization`...
+const SECRET_KEY =
+  /(pass(word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|client[-_]?secret|authori[sz]ation|credential|cookie|session[-_]?id|signature|bearer)$/i;
+const SECRET_WORD = /(^|[-_.])(pass(word|wd)?|secret|token|apikey|api[-_]key|auth|authorization|credentials?)([-_.]|$)/i;
+
+/** True when a config, metadata or log key looks like it holds a credential. */
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEY.test(key) || SECRET_WORD.test(key);
+}
+
+/**
+ * Key names pino should censor in every log line, at the top level and one
+ * level down (pino's `redact` paths need exact keys, not patterns).
+ */
+export const LOG_REDACT_KEYS = [
+  "password",
+  "passwd",
+  "secret",
+  "token",
+  "apiKey",
+  "api_key",
+  "apikey",
+  "accessToken",
+  "access_token",
+  "refreshToken",
+  "refresh_token",
+  "authorization",
+  "Authorization",
+  "clientSecret",
+  "client_secret",
+  "privateKey",
+  "private_key",
+  "cookie",
+];
+
+export function logRedactPaths(): string[] {
+  return LOG_REDACT_KEYS.flatMap((k) => [k, `*.${k}`]);
+}
+
+/**
+ * Values known to be secrets (learned from redacted keys) are also scrubbed
+ * from free text: warnings, error messages. Short values are ignored because
+ * replacing "1" or "yes" everywhere would mangle unrelated text.
+ */
+export class SecretValues {
+  private readonly values = new Set<string>();
+
+  remember(value: unknown): void {
+    if (typeof value === "string" && value.length >= 6) this.values.add(value);
+  }
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  scrub(text: string): string {
+    let out = text;
+    for (const v of this.values) if (out.includes(v)) out = out.split(v).join(REDACTED);
+    return out.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${REDACTED}`);
+  }
+}

@@ -1,0 +1,133 @@
+import { StagetraceError } from "../errors.js";
+import type { TelemetryOptions } from "../types.js";
+
+export const DEFAULT_EXIT_TIMEOUT_MS = 3000;
+export const DEFAULT_OTLP_MAX_EVENTS = 1000;
+export const DEFAULT_SERVICE_NAME = "stagetrace";
+
+/** Telemetry options after option → env → default resolution. */
+export interface ResolvedTelemetryConfig {
+  tracesUrl: string | null;
+  logsUrl: string | null;
+  logsProtocol: "http" | "http/protobuf" | "grpc";
+  headers: Record<string, string> | undefined;
+  serviceName: string;
+  exitTimeoutMs: number;
+  /** Per-export timeout, kept under the exit bound so no request outlives it. */
+  exportTimeoutMs: number;
+  otlpMaxEventsPerSpan: number;
+  registerGlobal: boolean;
+}
+
+type Warn = (message: string) => void;
+
+function envUrl(env: NodeJS.ProcessEnv, name: string, warn: Warn): string | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  try {
+    return new URL(raw).toString();
+  } catch {
+    warn(`${name}=${JSON.stringify(raw)} is not a URL; ignoring it`);
+    return undefined;
+  }
+}
+
+function optionUrl(value: string | undefined, option: string): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return new URL(value).toString();
+  } catch (err) {
+    throw new StagetraceError("INVALID_OPTION", `${option}: ${JSON.stringify(value)} is not a URL`, { cause: err });
+  }
+}
+
+function withPath(base: string | undefined, path: string): string | undefined {
+  return base === undefined ? undefined : base.replace(/\/+$/, "") + path;
+}
+
+function positiveInt(
+  option: number | undefined,
+  optionName: string,
+  env: NodeJS.ProcessEnv,
+  envName: string,
+  fallback: number,
+  warn: Warn,
+): number {
+  if (option !== undefined) {
+    if (!Number.isFinite(option) || option <= 0) {
+      throw new StagetraceError("INVALID_OPTION", `${optionName} must be a number > 0, got ${option}`);
+    }
+    return Math.floor(option);
+  }
+  const raw = env[envName]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) {
+    warn(`${envName}=${JSON.stringify(raw)} is not a number > 0; using ${fallback}`);
+    return fallback;
+  }
+  return Math.floor(n);
+}
+
+function parseHeaders(raw: string | undefined): Record<string, string> | undefined {
+  if (!raw?.trim()) return undefined;
+  const out: Record<string, string> = {};
+  for (const pair of raw.split(",")) {
+    const i = pair.indexOf("=");
+    if (i > 0) out[decodeURIComponent(pair.slice(0, i).trim())] = decodeURIComponent(pair.slice(i + 1).trim());
+  }
+  return out;
+}
+
+export function resolveTelemetryConfig(
+  options: TelemetryOptions,
+  env: NodeJS.ProcessEnv,
+  warn: Warn,
+): ResolvedTelemetryConfig {
+  const base = optionUrl(options.otlpEndpoint, "otlpEndpoint");
+  const envBase = envUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", warn);
+  const tracesUrl =
+    optionUrl(options.otlpTracesEndpoint, "otlpTracesEndpoint") ??
+    withPath(base, "/v1/traces") ??
+    envUrl(env, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", warn) ??
+    withPath(envBase, "/v1/traces") ??
+    null;
+  const logsUrl =
+    optionUrl(options.otlpLogsEndpoint, "otlpLogsEndpoint") ??
+    withPath(base, "/v1/logs") ??
+    envUrl(env, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", warn) ??
+    withPath(envBase, "/v1/logs") ??
+    null;
+
+  const protocolRaw = (env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/json").trim();
+  let logsProtocol: ResolvedTelemetryConfig["logsProtocol"] = "http";
+  if (protocolRaw === "http/protobuf" || protocolRaw === "grpc") logsProtocol = protocolRaw;
+  else if (protocolRaw !== "http/json" && protocolRaw !== "http") {
+    warn(`OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=${JSON.stringify(protocolRaw)} is not one of http/json, http/protobuf, grpc; using http/json`);
+  }
+
+  const exitTimeoutMs = positiveInt(options.exitTimeoutMs, "exitTimeoutMs", env, "STAGETRACE_EXIT_TIMEOUT_MS", DEFAULT_EXIT_TIMEOUT_MS, warn);
+  const otlpTimeout = positiveInt(undefined, "", env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10_000, warn);
+  // Span and log shutdown run side by side; each export must end inside the
+  // exit bound, with a margin for the work after it.
+  const exportTimeoutMs = Math.max(100, Math.min(otlpTimeout, exitTimeoutMs - Math.min(500, exitTimeoutMs / 4)));
+
+  return {
+    tracesUrl,
+    logsUrl,
+    logsProtocol,
+    headers: options.otlpHeaders ?? parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+    serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME),
+    exitTimeoutMs,
+    exportTimeoutMs,
+    otlpMaxEventsPerSpan: positiveInt(
+      options.otlpMaxEventsPerSpan,
+      "otlpMaxEventsPerSpan",
+      env,
+      "STAGETRACE_OTLP_MAX_EVENTS",
+      DEFAULT_OTLP_MAX_EVENTS,
+      warn,
+    ),
+    registerGlobal: options.registerGlobal ?? true,
+  };
+}

@@ -1,0 +1,219 @@
+import { context, type Context, type Tracer } from "@opentelemetry/api";
+import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
+import { CountingSpanProcessor, ExportAccount, TrimmingCountingExporter } from "../../exporters/otlp-span-export.js";
+import { TRACER_NAME } from "../conventions.js";
+import type { TelemetryOptions, TelemetryReport } from "../types.js";
+import { LogFiles } from "../log/log-files.js";
+import { createLogTransport, endLogTransport, type LogTransport } from "./log-transport.js";
+import { StageSampler } from "./stage-sampler.js";
+import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+
+const VERSION = "0.1.0";
+
+/** Says a telemetry problem once on stderr; it never changes what the stage does. */
+export function warnOnce(): (message: string) => void {
+  const said = new Set<string>();
+  return (message) => {
+    if (said.has(message)) return;
+    said.add(message);
+    process.stderr.write(`stagetrace: ${message}\n`);
+  };
+}
+
+/** The W3C trace-context + baggage propagator stagetrace reads TRACEPARENT/BAGGAGE with. */
+export const envPropagator = new CompositePropagator({
+  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+});
+
+/** One process's telemetry: the tracer provider, its exporters and the OTLP log transport. */
+export class Telemetry {
+  readonly config: ResolvedTelemetryConfig;
+  readonly provider: NodeTracerProvider;
+  readonly tracer: Tracer;
+  readonly manifestExporter: ManifestExporter;
+  readonly account = new ExportAccount();
+  readonly warn: (message: string) => void;
+  readonly logFiles: LogFiles;
+  private readonly openStages = new Map<string, string>();
+  private logTransport: LogTransport | null | undefined;
+  private shutdownPromise: Promise<TelemetryReport> | undefined;
+  private readonly onBeforeExit = () => void this.shutdown();
+  private readonly onExit = () => this.reportUnfinished();
+
+  constructor(options: TelemetryOptions = {}, env: NodeJS.ProcessEnv = process.env) {
+    this.warn = warnOnce();
+    this.config = resolveTelemetryConfig(options, env, this.warn);
+    this.logFiles = new LogFiles(this.warn);
+    this.manifestExporter = new ManifestExporter({
+      endpoint: this.config.tracesUrl,
+      otlpMaxEventsPerSpan: this.config.otlpMaxEventsPerSpan,
+      onWriteError: (path, err) =>
+        this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
+    });
+    const processors: SpanProcessor[] = [new ManifestSpanProcessor(this.manifestExporter)];
+    if (this.config.tracesUrl) processors.push(this.otlpProcessor(this.config.tracesUrl));
+    processors.push(...(options.spanProcessors ?? []));
+
+    const resource = defaultResource()
+      .merge(detectResources({ detectors: [envDetector] }))
+      .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
+    this.provider = new NodeTracerProvider({
+      resource,
+      sampler: new StageSampler(),
+      spanProcessors: processors,
+      // The manifest is built from the span, so the span must keep every file
+      // event and config attribute; what goes over OTLP is trimmed separately.
+      spanLimits: { attributeCountLimit: Infinity, eventCountLimit: Infinity, attributePerEventCountLimit: Infinity },
+    });
+    if (this.config.registerGlobal) {
+      this.provider.register({ propagator: envPropagator });
+    }
+    this.tracer = this.provider.getTracer(TRACER_NAME, VERSION);
+    process.once("beforeExit", this.onBeforeExit);
+    process.once("exit", this.onExit);
+  }
+
+  private otlpProcessor(url: string): SpanProcessor {
+    const exporter = new OTLPTraceExporter({
+      url,
+      timeoutMillis: this.config.exportTimeoutMs,
+      ...(this.config.headers ? { headers: this.config.headers } : {}),
+    });
+    const trimming = new TrimmingCountingExporter(exporter, this.account, this.config.otlpMaxEventsPerSpan);
+    const batch = new BatchSpanProcessor(trimming, {
+      exportTimeoutMillis: this.config.exportTimeoutMs,
+      scheduledDelayMillis: 500,
+    });
+    return new CountingSpanProcessor(batch, this.account);
+  }
+
+  /** Notes that a stage owns `stageDir` until it is finalized; a second owner gets a warning, not a corrupt manifest. */
+  claimStageDir(stageDir: string, stage: string): void {
+    if (this.openStages.has(stageDir)) {
+      this.warn(
+        `two StageIO objects for stage ${stage} are open at once in this process; both write ${stageDir}/manifest.json and the last to finalize wins`,
+      );
+    }
+    this.openStages.set(stageDir, stage);
+  }
+
+  releaseStageDir(stageDir: string): void {
+    this.openStages.delete(stageDir);
+  }
+
+  /** The OTLP log destination shared by every stage logger of this process, or null without an endpoint. */
+  logDestination(): LogTransport | null {
+    if (this.logTransport === undefined) {
+      this.logTransport = this.config.logsUrl ? createLogTransport(this.config, VERSION) : null;
+    }
+    return this.logTransport;
+  }
+
+  /**
+   * Flushes and stops everything, waiting for the backend at most
+   * `exitTimeoutMs`. Runs once; later calls get the same report.
+   */
+  shutdown(): Promise<TelemetryReport> {
+    this.shutdownPromise ??= this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<TelemetryReport> {
+    process.removeListener("beforeExit", this.onBeforeExit);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), this.config.exitTimeoutMs);
+    });
+    const spans = this.provider.shutdown().then(
+      () => "done" as const,
+      (err: unknown) => {
+        this.warn(`span export failed at shutdown: ${(err as Error).message}`);
+        return "done" as const;
+      },
+    );
+    // Let the span exporter put its requests on the wire before the log
+    // transport's end, which blocks this thread while its worker finishes:
+    // both then wait for the backend side by side, not one after the other.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.logFiles.flushAll();
+    if (this.logTransport) await endLogTransport(this.logTransport, this.warn);
+    const outcome = await Promise.race([spans, deadline]);
+    clearTimeout(timer);
+
+    const report: TelemetryReport = {
+      endpoint: this.config.tracesUrl,
+      exported: this.account.exported,
+      dropped: this.account.dropped,
+      timedOut: outcome === "timeout",
+    };
+    if (report.endpoint && report.dropped > 0) {
+      this.warn(
+        `${report.dropped} of ${this.account.handed} spans were not delivered to ${report.endpoint}` +
+          `${report.timedOut ? ` (gave up after ${this.config.exitTimeoutMs} ms)` : ""}; local manifests and logs are complete`,
+      );
+    }
+    this.manifestExporter.recordTelemetry(report);
+    return report;
+  }
+
+  private reportUnfinished(): void {
+    if (this.shutdownPromise || !this.config.tracesUrl) return;
+    const pending = this.account.handed - this.account.exported;
+    if (pending > 0) {
+      this.warn(
+        `the process exited before shutdownTelemetry() ran: up to ${pending} spans were not sent to ${this.config.tracesUrl}. ` +
+          "Set process.exitCode instead of calling process.exit(), or await shutdownTelemetry() first.",
+      );
+    }
+  }
+}
+
+let current: Telemetry | null = null;
+
+/**
+ * Starts telemetry for this process (once; later calls return the same
+ * instance). Stages call it lazily, so calling it yourself is only needed to
+ * pass options. Nothing is started at import.
+ */
+export function initTelemetry(options: TelemetryOptions = {}): Telemetry {
+  current ??= new Telemetry(options);
+  return current;
+}
+
+/** The running telemetry, if any stage or `initTelemetry` started it. */
+export function activeTelemetry(): Telemetry | null {
+  return current;
+}
+
+/**
+ * Flushes manifests, logs and spans and stops telemetry, waiting for the
+ * backend at most `exitTimeoutMs` (default 3 s). Safe to call more than once.
+ */
+export async function shutdownTelemetry(): Promise<TelemetryReport> {
+  if (!current) return { endpoint: null, exported: 0, dropped: 0, timedOut: false };
+  const t = current;
+  const report = await t.shutdown();
+  if (current === t) current = null;
+  return report;
+}
+
+/**
+ * For apps that already run their own OpenTelemetry SDK: the span
+ * processors that write manifests (and, with an endpoint, nothing else: the
+ * app's own exporters send the spans). Add them to the app's provider and
+ * raise its span limits (`eventCountLimit`) so no tracked file is dropped.
+ */
+export function stageSpanProcessors(options: { onWriteError?: (path: string, error: unknown) => void } = {}): SpanProcessor[] {
+  return [new ManifestSpanProcessor(new ManifestExporter({ onWriteError: options.onWriteError }))];
+}
+
+/** Reads TRACEPARENT/TRACESTATE/BAGGAGE from the process environment (W3C env carrier) into a context. */
+export function contextFromEnv(base: Context = context.active()): Context {
+  return envPropagator.extract(base, undefined, new EnvironmentGetter());
+}

@@ -1,0 +1,296 @@
+import { createServer } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { promisify } from "node:util";
+import { gunzip } from "node:zlib";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import {
+  decodeOptionalOtlpId,
+  decodeOtlpAnyValue,
+  decodeOtlpAttributes,
+  spansFromOtlpJson,
+  type OtlpValue,
+} from "../../src/otlp/otlp-json.js";
+
+const gunzipAsync = promisify(gunzip);
+
+/**
+ * How the receiver answers each POST:
+ * - `ok`: 200 `{}`
+ * - `status-500`: 500 (the JS OTLP exporter treats it as non-retryable)
+ * - `status-429`: 429 with `Retry-After: 1` (retryable)
+ * - `hang`: never answers
+ * - `slow`: 200 `{}` after `delayMs`
+ * - `reset`: destroys the socket once the body has arrived
+ */
+export type ReceiverBehaviour = "ok" | "status-500" | "status-429" | "hang" | "slow" | "reset";
+
+export interface OtlpReceiverOptions {
+  behaviour?: ReceiverBehaviour;
+  /** Delay for `slow`, in milliseconds. Default 1000. */
+  delayMs?: number;
+}
+
+export interface ReceivedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body; undefined for protobuf, empty or unparseable bodies. */
+  readonly body: unknown;
+  /** The body as received, after gunzip. */
+  readonly rawBody: Buffer;
+  /** True when `content-type` was `application/x-protobuf`; the body is then left undecoded. */
+  readonly protobuf: boolean;
+  /** Why the body could not be gunzipped or parsed as JSON, if it could not. */
+  readonly error?: string;
+}
+
+export interface ReceivedLogRecord {
+  readonly traceId?: string;
+  readonly spanId?: string;
+  readonly severityNumber?: number;
+  readonly severityText?: string;
+  readonly eventName?: string;
+  /** Nanoseconds since the epoch, as sent. */
+  readonly timeUnixNano?: string;
+  readonly body: OtlpValue;
+  readonly attributes: Record<string, OtlpValue>;
+  readonly resourceAttributes: Record<string, OtlpValue>;
+  readonly scopeName: string;
+}
+
+export interface OtlpReceiver {
+  /** `http://127.0.0.1:PORT`, without a path. */
+  readonly url: string;
+  /** Every request received, in arrival order, whatever the behaviour answered. */
+  readonly requests: readonly ReceivedRequest[];
+  /** All spans from JSON POSTs to /v1/traces; a retried batch appears once per attempt. */
+  spans(): ReadableSpan[];
+  /** All log records from JSON POSTs to /v1/logs, flattened. */
+  logRecords(): ReceivedLogRecord[];
+  /**
+   * Resolves as soon as `predicate` holds, re-checking on each request's
+   * arrival; rejects after `timeoutMs` (default 5000) describing what arrived.
+   */
+  waitFor(predicate: (receiver: OtlpReceiver) => boolean, timeoutMs?: number): Promise<void>;
+  /** Stops listening and destroys open sockets, including requests left hanging. */
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  check(): void;
+  fail(error: Error): void;
+}
+
+export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise<OtlpReceiver> {
+  const behaviour = opts.behaviour ?? "ok";
+  const delayMs = opts.delayMs ?? 1000;
+  const requests: ReceivedRequest[] = [];
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const waiters = new Set<Waiter>();
+
+  const server = createServer((req, res) => void handle(req, res));
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? "/", "http://receiver").pathname;
+    const protobuf = (req.headers["content-type"] ?? "").startsWith("application/x-protobuf");
+    let rawBody = Buffer.alloc(0);
+    let body: unknown;
+    let error: string | undefined;
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      rawBody = Buffer.concat(chunks);
+      if (req.headers["content-encoding"] === "gzip") rawBody = await gunzipAsync(rawBody);
+      if (!protobuf && rawBody.length > 0) body = JSON.parse(rawBody.toString("utf8"));
+    } catch (err) {
+      if (req.destroyed && !req.complete) return; // the client went away mid-body
+      error = (err as Error).message;
+    }
+    requests.push({ method: req.method ?? "", path, headers: req.headers, body, rawBody, protobuf, ...(error ? { error } : {}) });
+    for (const waiter of waiters) waiter.check();
+
+    if (req.method !== "POST" || (path !== "/v1/traces" && path !== "/v1/logs")) {
+      return answer(res, 404, { error: `no OTLP endpoint at ${req.method} ${path}` });
+    }
+    if (error) return answer(res, 400, { error });
+    switch (behaviour) {
+      case "ok":
+        return answer(res, 200, {}, protobuf);
+      case "status-500":
+        return answer(res, 500, { error: "receiver configured to fail" });
+      case "status-429":
+        return answer(res, 429, { error: "receiver configured to throttle" }, false, { "retry-after": "1" });
+      case "hang":
+        return;
+      case "slow": {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          answer(res, 200, {}, protobuf);
+        }, delayMs);
+        timers.add(timer);
+        return;
+      }
+      case "reset":
+        req.socket.destroy();
+        return;
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  const receiver: OtlpReceiver = {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    spans() {
+      return jsonBodies(requests, "/v1/traces").flatMap(({ body }) => spansFromOtlpJson(body));
+    },
+    logRecords() {
+      return jsonBodies(requests, "/v1/logs").flatMap(({ body, index }) => logRecordsFrom(body, `requests[${index}]`));
+    },
+    waitFor(predicate, timeoutMs = 5000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(
+          () => waiter.fail(new Error(`waitFor: predicate still false after ${timeoutMs}ms; received ${describe(receiver)}`)),
+          timeoutMs,
+        );
+        const settle = (): void => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+        };
+        const waiter: Waiter = {
+          check() {
+            try {
+              if (!predicate(receiver)) return;
+            } catch (err) {
+              waiter.fail(err as Error);
+              return;
+            }
+            settle();
+            resolve();
+          },
+          fail(err) {
+            settle();
+            reject(err);
+          },
+        };
+        waiters.add(waiter);
+        waiter.check();
+      });
+    },
+    async close() {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      for (const waiter of waiters) {
+        waiter.fail(new Error(`waitFor: receiver closed before predicate held; received ${describe(receiver)}`));
+      }
+      // The callback's error (server already closed) is irrelevant here.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // server.close() alone waits for keep-alive and hanging connections.
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+  return receiver;
+}
+
+function answer(
+  res: ServerResponse,
+  status: number,
+  json: object,
+  protobuf = false,
+  headers: Record<string, string> = {},
+): void {
+  if (res.destroyed) return;
+  // An empty body is a valid empty protobuf Export*ServiceResponse; "{}" is not.
+  const body = protobuf ? "" : JSON.stringify(json);
+  res.writeHead(status, {
+    "content-type": protobuf ? "application/x-protobuf" : "application/json",
+    "content-length": Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
+function jsonBodies(requests: readonly ReceivedRequest[], path: string): { body: unknown; index: number }[] {
+  return requests
+    .map((request, index) => ({ request, index, body: request.body }))
+    .filter(({ request }) => request.path === path && request.body !== undefined);
+}
+
+function logRecordsFrom(payload: unknown, where: string): ReceivedLogRecord[] {
+  const records: ReceivedLogRecord[] = [];
+  asList(asObject(payload, where).resourceLogs, `${where}.resourceLogs`).forEach((rl, r) => {
+    const rlPath = `${where}.resourceLogs[${r}]`;
+    const resourceLogs = asObject(rl, rlPath);
+    const resource = asObject(resourceLogs.resource ?? {}, `${rlPath}.resource`);
+    const resourceAttributes = decodeOtlpAttributes(resource.attributes, `${rlPath}.resource.attributes`);
+    asList(resourceLogs.scopeLogs, `${rlPath}.scopeLogs`).forEach((sl, s) => {
+      const slPath = `${rlPath}.scopeLogs[${s}]`;
+      const scopeLogs = asObject(sl, slPath);
+      const scope = asObject(scopeLogs.scope ?? {}, `${slPath}.scope`);
+      asList(scopeLogs.logRecords, `${slPath}.logRecords`).forEach((lr, i) => {
+        const path = `${slPath}.logRecords[${i}]`;
+        const log = asObject(lr, path);
+        const traceId = decodeOptionalOtlpId(log.traceId, 16, `${path}: traceId`);
+        const spanId = decodeOptionalOtlpId(log.spanId, 8, `${path}: spanId`);
+        records.push({
+          ...(traceId ? { traceId } : {}),
+          ...(spanId ? { spanId } : {}),
+          ...(typeof log.severityNumber === "number" ? { severityNumber: log.severityNumber } : {}),
+          ...(typeof log.severityText === "string" ? { severityText: log.severityText } : {}),
+          ...(typeof log.eventName === "string" && log.eventName ? { eventName: log.eventName } : {}),
+          ...(log.timeUnixNano !== undefined ? { timeUnixNano: String(log.timeUnixNano) } : {}),
+          body: decodeOtlpAnyValue(log.body, `${path}.body`),
+          attributes: decodeOtlpAttributes(log.attributes, `${path}.attributes`),
+          resourceAttributes,
+          scopeName: typeof scope.name === "string" ? scope.name : "",
+        });
+      });
+    });
+  });
+  return records;
+}
+
+function asObject(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  throw new Error(`${where}: expected an object`);
+}
+
+function asList(value: unknown, where: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value;
+  throw new Error(`${where}: expected an array`);
+}
+
+/** One line per request, for timeout messages: what arrived and what it held. */
+function describe(receiver: OtlpReceiver): string {
+  if (receiver.requests.length === 0) return "no requests";
+  const lines = receiver.requests.map((request) => {
+    const kind = request.protobuf ? "protobuf" : "json";
+    let content = request.error ? `error: ${request.error}` : `${request.rawBody.length} bytes`;
+    try {
+      if (request.path === "/v1/traces" && request.body !== undefined) {
+        content = `spans: ${spansFromOtlpJson(request.body).map((span) => span.name).join(", ") || "none"}`;
+      } else if (request.path === "/v1/logs" && request.body !== undefined) {
+        content = `${logRecordsFrom(request.body, "body").length} log records`;
+      }
+    } catch (err) {
+      content = `undecodable: ${(err as Error).message}`;
+    }
+    return `  ${request.method} ${request.path} (${kind}) ${content}`;
+  });
+  return `${receiver.requests.length} request(s):\n${lines.join("\n")}`;
+}
