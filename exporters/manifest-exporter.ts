@@ -80,12 +80,12 @@ export class ManifestExporter implements SpanExporter {
    * Once the process's export has ended, records how it went in every
    * manifest this exporter wrote. Only the `telemetry` section changes.
    */
-  recordTelemetry(result: { exported: number; dropped: number }): void {
+  recordTelemetry(result: Pick<ManifestTelemetry, "exported" | "dropped" | "log_records_exported" | "log_records_dropped">): void {
     if (this.endpoint === null) return;
     for (const path of new Set(this.written)) {
       try {
         const data = JSON.parse(readFileSync(path, "utf8")) as ManifestData;
-        data.telemetry = { ...data.telemetry, state: "final", exported: result.exported, dropped: result.dropped };
+        data.telemetry = { ...data.telemetry, state: "final", ...result };
         writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n");
       } catch (err) {
         this.onWriteError(path, err);

@@ -1,17 +1,14 @@
 import type { Context } from "@opentelemetry/api";
-import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import type { ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import { TraceFlags } from "@opentelemetry/api";
 import { FILE_EVENT } from "../src/conventions.js";
+import { ExportGate } from "./export-gate.js";
 
 /** How many spans went to the backend and how many did not. */
-export class ExportAccount {
+export class ExportAccount extends ExportGate {
   /** Sampled spans handed to the export queue. */
   handed = 0;
-  /** Spans the backend accepted. */
-  exported = 0;
-  /** Spans whose export failed (errors, rejects, timeouts reported by the exporter). */
-  failed = 0;
 
   /** Everything handed over that did not arrive: failures, queue overflow, spans still queued at exit. */
   get dropped(): number {
@@ -34,16 +31,7 @@ export class TrimmingCountingExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     const trimmed = spans.map((s) => trimSpan(s, this.maxEvents));
-    try {
-      this.inner.export(trimmed, (result) => {
-        if (result.code === ExportResultCode.SUCCESS) this.account.exported += spans.length;
-        else this.account.failed += spans.length;
-        resultCallback(result);
-      });
-    } catch (error) {
-      this.account.failed += spans.length;
-      resultCallback({ code: ExportResultCode.FAILED, error: error as Error });
-    }
+    this.account.pass(spans.length, (done) => this.inner.export(trimmed, done), resultCallback);
   }
 
   forceFlush(): Promise<void> {

@@ -79,3 +79,6 @@ export const TASK_RESULT: Record<(typeof STAGE_STATUSES)[number], string> = {
 };
 
 export const MANIFEST_SCHEMA_VERSION = "1.0";
+
+/** The event the OTLP log worker sends back with its delivery counts. */
+export const LOG_COUNTS_EVENT = "stagetrace:log-counts";

@@ -55,6 +55,10 @@ export interface ManifestTelemetry {
   dropped: number;
   /** File, warning and error events left out of this stage's span (span limits or payload trimming); the manifest still lists them all. */
   events_omitted: number;
+  /** Log records this process delivered to the backend. */
+  log_records_exported: number;
+  /** Log records this process failed to deliver. */
+  log_records_dropped: number;
 }
 
 /** The content of `<stage dir>/manifest.json`. */
@@ -123,8 +127,14 @@ export interface TelemetryOptions {
 
 /** What `shutdownTelemetry()` reports. */
 export interface TelemetryReport {
+  /** The OTLP traces endpoint, or null when only local files were written. */
   endpoint: string | null;
+  /** Spans delivered. */
   exported: number;
+  /** Spans not delivered (backend errors, queue overflow, exit deadline). */
   dropped: number;
+  logRecordsExported: number;
+  logRecordsDropped: number;
+  /** True when the exit deadline (`exitTimeoutMs`) ended the wait for the backend. */
   timedOut: boolean;
 }

@@ -95,6 +95,8 @@ const manifest: ManifestData = {
     exported: 3,
     dropped: 0,
     events_omitted: 0,
+    log_records_exported: 0,
+    log_records_dropped: 0,
   },
 };
 
@@ -135,7 +137,7 @@ describe("manifest.schema.json", () => {
       resources: {},
       process: { pid: null, hostname: null, command_args: [], exit_code: null },
       logs: { stage_log: null, pipeline_log: null },
-      telemetry: { endpoint: null, state: "local", exported: 0, dropped: 0, events_omitted: 0 },
+      telemetry: { endpoint: null, state: "local", exported: 0, dropped: 0, events_omitted: 0, log_records_exported: 0, log_records_dropped: 0 },
     };
     expect(validateManifest(sparse)).toEqual([]);
   });

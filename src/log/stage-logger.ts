@@ -61,7 +61,9 @@ export function createStageLogger(o: StageLoggerOptions): Logger {
       level: o.level,
       base: { pid: process.pid, stage: o.stage, ...(o.stageNumber !== null ? { stage_number: o.stageNumber } : {}) },
       messageKey: "msg",
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // Epoch milliseconds: what pino-opentelemetry-transport turns into the
+      // record's timestamp (an ISO string there stops its worker).
+      timestamp: pino.stdTimeFunctions.epochTime,
       formatters: { level: (label) => ({ level: label.toUpperCase() }) },
       mixin: traceMixin(o.span),
       redact: { paths: logRedactPaths(), censor: REDACTED },

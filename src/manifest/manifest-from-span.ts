@@ -93,6 +93,8 @@ export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<Manifes
       exported: 0,
       dropped: 0,
       events_omitted: span.droppedEventsCount,
+      log_records_exported: 0,
+      log_records_dropped: 0,
       ...telemetry,
     },
   };

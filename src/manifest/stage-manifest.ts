@@ -68,7 +68,15 @@ export class StageManifest {
       resources: {},
       process: { pid: process.pid, hostname: hostname(), command_args: process.argv.slice(), exit_code: null },
       logs: { stage_log: null, pipeline_log: null },
-      telemetry: { endpoint: null, state: "local", exported: 0, dropped: 0, events_omitted: 0 },
+      telemetry: {
+        endpoint: null,
+        state: "local",
+        exported: 0,
+        dropped: 0,
+        events_omitted: 0,
+        log_records_exported: 0,
+        log_records_dropped: 0,
+      },
     };
   }
 

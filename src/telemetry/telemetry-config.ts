@@ -108,9 +108,9 @@ export function resolveTelemetryConfig(
 
   const exitTimeoutMs = positiveInt(options.exitTimeoutMs, "exitTimeoutMs", env, "STAGETRACE_EXIT_TIMEOUT_MS", DEFAULT_EXIT_TIMEOUT_MS, warn);
   const otlpTimeout = positiveInt(undefined, "", env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10_000, warn);
-  // Span and log shutdown run side by side; each export must end inside the
-  // exit bound, with a margin for the work after it.
-  const exportTimeoutMs = Math.max(100, Math.min(otlpTimeout, exitTimeoutMs - Math.min(500, exitTimeoutMs / 4)));
+  // One export (with its retries) may take at most half the exit bound: at
+  // shutdown, one export already on the wire plus one final flush fit in it.
+  const exportTimeoutMs = Math.max(50, Math.min(otlpTimeout, Math.floor(exitTimeoutMs / 2)));
 
   return {
     tracesUrl,

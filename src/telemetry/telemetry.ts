@@ -2,7 +2,7 @@ import { context, type Context, type Tracer } from "@opentelemetry/api";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from "@opentelemetry/resources";
+import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
@@ -10,7 +10,7 @@ import { CountingSpanProcessor, ExportAccount, TrimmingCountingExporter } from "
 import { TRACER_NAME } from "../conventions.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { LogFiles } from "../log/log-files.js";
-import { createLogTransport, endLogTransport, type LogTransport } from "./log-transport.js";
+import { LogTransport, type LogDelivery } from "./log-transport.js";
 import { StageSampler } from "./stage-sampler.js";
 import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 
@@ -38,6 +38,7 @@ export class Telemetry {
   readonly tracer: Tracer;
   readonly manifestExporter: ManifestExporter;
   readonly account = new ExportAccount();
+  private readonly resource: Resource;
   readonly warn: (message: string) => void;
   readonly logFiles: LogFiles;
   private readonly openStages = new Map<string, string>();
@@ -60,11 +61,11 @@ export class Telemetry {
     if (this.config.tracesUrl) processors.push(this.otlpProcessor(this.config.tracesUrl));
     processors.push(...(options.spanProcessors ?? []));
 
-    const resource = defaultResource()
+    this.resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
     this.provider = new NodeTracerProvider({
-      resource,
+      resource: this.resource,
       sampler: new StageSampler(),
       spanProcessors: processors,
       // The manifest is built from the span, so the span must keep every file
@@ -110,7 +111,9 @@ export class Telemetry {
   /** The OTLP log destination shared by every stage logger of this process, or null without an endpoint. */
   logDestination(): LogTransport | null {
     if (this.logTransport === undefined) {
-      this.logTransport = this.config.logsUrl ? createLogTransport(this.config, VERSION) : null;
+      const attributes: Record<string, string> = {};
+      for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = String(v);
+      this.logTransport = this.config.logsUrl ? LogTransport.start(this.config, VERSION, attributes) : null;
     }
     return this.logTransport;
   }
@@ -126,9 +129,13 @@ export class Telemetry {
 
   private async doShutdown(): Promise<TelemetryReport> {
     process.removeListener("beforeExit", this.onBeforeExit);
+    const { exitTimeoutMs, exportTimeoutMs } = this.config;
+    // Past this point only the exports already on the wire may finish: queued
+    // batches fail at once instead of each waiting out a timeout.
+    const gate = setTimeout(() => this.account.close(), Math.max(0, exitTimeoutMs - exportTimeoutMs - 100));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), this.config.exitTimeoutMs);
+      timer = setTimeout(() => resolve("timeout"), exitTimeoutMs);
     });
     const spans = this.provider.shutdown().then(
       () => "done" as const,
@@ -137,28 +144,42 @@ export class Telemetry {
         return "done" as const;
       },
     );
-    // Let the span exporter put its requests on the wire before the log
-    // transport's end, which blocks this thread while its worker finishes:
-    // both then wait for the backend side by side, not one after the other.
-    await new Promise((resolve) => setImmediate(resolve));
     this.logFiles.flushAll();
-    if (this.logTransport) await endLogTransport(this.logTransport, this.warn);
+    // Let the span exporter put its requests on the wire before the log
+    // worker's end, which blocks this thread while the worker exports: both
+    // then wait for the backend side by side, not one after the other.
+    await new Promise((resolve) => setImmediate(resolve));
+    const logs: LogDelivery | null = this.logTransport ? await this.logTransport.end(this.warn) : null;
     const outcome = await Promise.race([spans, deadline]);
     clearTimeout(timer);
+    clearTimeout(gate);
 
+    const logsExported = logs?.exported ?? 0;
     const report: TelemetryReport = {
       endpoint: this.config.tracesUrl,
       exported: this.account.exported,
       dropped: this.account.dropped,
+      logRecordsExported: logsExported,
+      logRecordsDropped: logs ? Math.max(0, logs.handed - logsExported) : 0,
       timedOut: outcome === "timeout",
     };
     if (report.endpoint && report.dropped > 0) {
+      const why = this.account.lastError ? ` (${this.account.lastError})` : report.timedOut ? ` (gave up after ${exitTimeoutMs} ms)` : "";
       this.warn(
-        `${report.dropped} of ${this.account.handed} spans were not delivered to ${report.endpoint}` +
-          `${report.timedOut ? ` (gave up after ${this.config.exitTimeoutMs} ms)` : ""}; local manifests and logs are complete`,
+        `${report.dropped} of ${this.account.handed} spans were not delivered to ${report.endpoint}${why}; ` +
+          "local manifests and logs are complete",
       );
     }
-    this.manifestExporter.recordTelemetry(report);
+    if (this.config.logsUrl && report.logRecordsDropped > 0) {
+      const why = logs?.lastError ? ` (${logs.lastError})` : "";
+      this.warn(`${report.logRecordsDropped} of ${logs!.handed} log records were not delivered to ${this.config.logsUrl}${why}`);
+    }
+    this.manifestExporter.recordTelemetry({
+      exported: report.exported,
+      dropped: report.dropped,
+      log_records_exported: report.logRecordsExported,
+      log_records_dropped: report.logRecordsDropped,
+    });
     return report;
   }
 
@@ -196,7 +217,7 @@ export function activeTelemetry(): Telemetry | null {
  * backend at most `exitTimeoutMs` (default 3 s). Safe to call more than once.
  */
 export async function shutdownTelemetry(): Promise<TelemetryReport> {
-  if (!current) return { endpoint: null, exported: 0, dropped: 0, timedOut: false };
+  if (!current) return { endpoint: null, exported: 0, dropped: 0, logRecordsExported: 0, logRecordsDropped: 0, timedOut: false };
   const t = current;
   const report = await t.shutdown();
   if (current === t) current = null;

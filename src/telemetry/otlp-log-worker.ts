@@ -1,0 +1,111 @@
+/**
+ * The OTLP log exporter, run by pino in a worker thread so that exporting
+ * never slows the stage's own thread. Records are mapped exactly as
+ * pino-opentelemetry-transport maps them (its mapper and context loader);
+ * what this module adds is what that transport cannot do: a shutdown that
+ * ends within the exit bound however the backend behaves, and a count of the
+ * records that were not delivered, sent back to the stage's thread.
+ */
+import type { ExportResult } from "@opentelemetry/core";
+import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import {
+  BatchLogRecordProcessor,
+  LoggerProvider,
+  type LogRecordExporter,
+  type ReadableLogRecord,
+} from "@opentelemetry/sdk-logs";
+import { createRequire } from "node:module";
+import { parentPort } from "node:worker_threads";
+import build from "pino-abstract-transport";
+import { ExportGate } from "../../exporters/export-gate.js";
+import { LOG_COUNTS_EVENT } from "../conventions.js";
+
+const require = createRequire(import.meta.url);
+// pino-opentelemetry-transport has no exports map; these are its own building blocks.
+const { toOpenTelemetry } = require("pino-opentelemetry-transport/lib/opentelemetry-mapper.js") as {
+  toOpenTelemetry: (obj: unknown, opts: { messageKey: string; levels: unknown; severityNumberMap?: Record<string, number> }) => unknown;
+};
+const { createExporter, loadContext } = require("pino-opentelemetry-transport/lib/otlp-logger-shim.js") as {
+  createExporter: (opts: unknown) => LogRecordExporter;
+  loadContext: (record: unknown) => Parameters<ReturnType<LoggerProvider["getLogger"]>["emit"]>[0];
+};
+
+export interface LogWorkerOptions {
+  exporterOptions: unknown;
+  resourceAttributes: Record<string, string>;
+  version: string;
+  severityNumberMap: Record<string, number>;
+  exitTimeoutMs: number;
+  exportTimeoutMs: number;
+}
+
+class GatedLogExporter implements LogRecordExporter {
+  constructor(
+    private readonly inner: LogRecordExporter,
+    readonly gate: ExportGate,
+  ) {}
+
+  export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
+    this.gate.pass(logs.length, (done) => this.inner.export(logs, done), resultCallback);
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+export default async function logWorker(options: LogWorkerOptions) {
+  const gate = new ExportGate();
+  const exporter = new GatedLogExporter(createExporter(options.exporterOptions), gate);
+  const resource: Resource = resourceFromAttributes(options.resourceAttributes);
+  const provider = new LoggerProvider({
+    resource,
+    processors: [
+      new BatchLogRecordProcessor({
+        exporter,
+        scheduledDelayMillis: 200,
+        exportTimeoutMillis: options.exportTimeoutMs,
+        maxQueueSize: 16384,
+        maxExportBatchSize: 1024,
+      }),
+    ],
+  });
+  const logger = provider.getLogger("stagetrace", options.version);
+  let emitted = 0;
+
+  return build(
+    async (source) => {
+      // expectPinoConfig: the stream carries the levels and message key stagetrace sent.
+      const config = source as unknown as { messageKey: string; levels: unknown };
+      const mapping = { messageKey: config.messageKey, levels: config.levels, severityNumberMap: options.severityNumberMap };
+      for await (const line of source) {
+        emitted++;
+        logger.emit(loadContext(toOpenTelemetry(line, mapping)));
+      }
+    },
+    {
+      expectPinoConfig: true,
+      async close() {
+        // Stop sending new batches once only one export timeout is left, so
+        // that the export already on the wire is the last one to wait for.
+        const stop = setTimeout(() => gate.close(), Math.max(0, options.exitTimeoutMs - options.exportTimeoutMs - 100));
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          provider.shutdown().catch(() => {}),
+          new Promise((resolve) => (timer = setTimeout(resolve, options.exitTimeoutMs - 50))),
+        ]);
+        clearTimeout(stop);
+        clearTimeout(timer);
+        parentPort?.postMessage({
+          code: "EVENT",
+          name: LOG_COUNTS_EVENT,
+          args: [{ emitted, exported: gate.exported, lastError: gate.lastError ?? null }],
+        });
+      },
+    },
+  );
+}
