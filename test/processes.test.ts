@@ -79,3 +79,21 @@ describe("stages as separate processes sharing a run directory", () => {
     }
   });
 });
+
+describe("a stage that never calls finalize()", () => {
+  it.each([
+    ["ends naturally", "no-finalize"],
+    ["calls process.exit()", "exit-without-finalize"],
+  ])("is recorded as failed with the reason when the process %s, and keeps its exit code", async (_how, style) => {
+    const run = tempDir();
+    const r = await spawnStage({ OUTPUT_DIR: run, FIXTURE_STYLE: style, FIXTURE_STAGE: "forgot", FIXTURE_LINES: "3" });
+    expect(r.code).toBe(0);
+    const m = readJson(join(run, "forgot", "manifest.json"));
+    assertValidManifest(m);
+    expect(m).toMatchObject({ status: "failed", status_reason: "finalize() was not called" });
+    expect(m.outputs).toHaveLength(1);
+    expect(m.errors[0].message).toContain("without calling finalize()");
+    const last = readLogLines(join(run, "forgot", "stage.log")).at(-1);
+    expect(last).toMatchObject({ level: "ERROR", msg: "stage forgot failed: finalize() was not called" });
+  });
+});

@@ -2,7 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } 
 import { millisToHrTime } from "@opentelemetry/core";
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Logger, LevelWithSilent } from "pino";
 import {
   ATTR,
@@ -33,13 +33,29 @@ import {
   validateStageName,
   type RunState,
 } from "../run/run-directory.js";
-import { activeTelemetry, contextFromEnv, initTelemetry, type Telemetry } from "../telemetry/telemetry.js";
+import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
 import type { FileRole, StageOptions, StageStatus } from "../types.js";
 import { fingerprint, resolveHashAlgorithm, type FileFingerprint } from "./file-fingerprint.js";
 import { flattenToAttributes, truncate } from "./recorded-values.js";
 import { SecretValues } from "./redaction.js";
 
+/** What is known of a file whose hash was not finished when the process exited. */
+function stillHashing(t: Tracked): FileFingerprint {
+  return {
+    path: t.path,
+    name: basename(t.path),
+    kind: "file",
+    exists: true,
+    size: null,
+    modified: null,
+    hash: null,
+    hashAlgorithm: null,
+    problem: `${t.path} was still being hashed when the process exited`,
+  };
+}
+
 interface Tracked {
+  path: string;
   role: FileRole;
   type: string;
   metadata: Record<string, unknown>;
@@ -69,7 +85,10 @@ function messageOf(error: unknown): string {
  * tracks. Create it at the start of the stage and `await finalize()` at the end
  * (or let `runStage` do both).
  */
-export class StageIO {
+/** The reason recorded for a stage the process left without calling finalize(). */
+export const NOT_FINALIZED_REASON = "finalize() was not called";
+
+export class StageIO implements OpenStage {
   readonly stageName: string;
   readonly stageNumber: number | null;
   /** The run directory shared by every stage of the run. */
@@ -108,7 +127,7 @@ export class StageIO {
 
     const runState = this.runState(env, start);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState);
-    this.telemetry.claimStageDir(this.stageDir, this.stageName);
+    this.telemetry.claimStageDir(this.stageDir, this);
     try {
       mkdirSync(this.stageDir, { recursive: true });
     } catch (err) {
@@ -245,6 +264,7 @@ export class StageIO {
     }
     const absolute = resolve(path);
     this.tracked.push({
+      path: absolute,
       role,
       type: String(type),
       metadata,
@@ -337,6 +357,11 @@ export class StageIO {
     await this.recordTrackedFiles();
 
     const reason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
+    this.endSpan(status, reason);
+  }
+
+  /** Records the outcome on the span and ends it, which writes manifest.json synchronously. */
+  private endSpan(status: StageStatus, reason: string | undefined): void {
     const cpu = process.cpuUsage(this.cpuAtStart);
     this.span.setAttributes({
       [ATTR.stageStatus]: status,
@@ -353,8 +378,7 @@ export class StageIO {
       this.span.setStatus({ code: SpanStatusCode.OK });
     }
     this.span.end();
-    this.telemetry.releaseStageDir(this.stageDir);
-
+    this.telemetry.releaseStageDir(this.stageDir, this);
     const line = { status, ...(reason !== undefined ? { reason } : {}) };
     if (status === "failed") this.logger.error(line, `stage ${this.stageName} failed${reason ? `: ${reason}` : ""}`);
     else if (status === "interrupted") this.logger.warn(line, `stage ${this.stageName} interrupted${reason ? `: ${reason}` : ""}`);
@@ -362,37 +386,62 @@ export class StageIO {
     this.telemetry.logFiles.flushAll();
   }
 
-  private async recordTrackedFiles(): Promise<void> {
+  /** At process exit (natural end): the stage never called finalize(), so it failed. */
+  finalizeAbandoned(): Promise<void> {
+    if (this.finalizing) return this.finalizing;
+    this.addError(`stage ${this.stageName} ended without calling finalize()`);
+    return this.finalize("failed", { reason: NOT_FINALIZED_REASON });
+  }
+
+  /**
+   * At `process.exit()`, where nothing can be awaited: records the files
+   * whose fingerprint is already known and ends the span, which writes the
+   * manifest synchronously.
+   */
+  finalizeAbandonedSync(): void {
+    if (this.finalizing) return;
+    this.finalizing = Promise.resolve();
+    this.finalStatus = "failed";
+    this.recordError(`stage ${this.stageName} ended without calling finalize()`);
     for (const t of this.tracked) {
-      const fp = t.fingerprint instanceof Promise ? await t.fingerprint : t.fingerprint;
-      const attributes: Attributes = {
-        [FILE_ATTR.role]: t.role,
-        [FILE_ATTR.path]: fp.path,
-        [FILE_ATTR.name]: fp.name,
-        [FILE_ATTR.type]: t.type,
-        [FILE_ATTR.kind]: fp.kind,
-        [FILE_ATTR.exists]: fp.exists,
-      };
-      if (fp.size !== null) attributes[FILE_ATTR.size] = fp.size;
-      if (fp.modified !== null) attributes[FILE_ATTR.modified] = fp.modified;
-      if (fp.hash !== null && fp.hashAlgorithm !== null) {
-        attributes[FILE_ATTR.hashAlgorithm] = fp.hashAlgorithm;
-        attributes[FILE_ATTR.hashPrefix + fp.hashAlgorithm] = fp.hash;
-      }
-      if (t.fromStage !== null) attributes[FILE_ATTR.fromStage] = t.fromStage;
-      if (t.role === "intermediate") {
-        attributes[FILE_ATTR.retained] = t.retained ?? false;
-        attributes[FILE_ATTR.reason] = this.secrets.scrub(t.reason ?? "");
-      }
-      flattenToAttributes(FILE_ATTR.metaPrefix, t.metadata, { secrets: this.secrets }, attributes);
-      this.span.addEvent(FILE_EVENT, attributes, millisToHrTime(t.time));
-      if (!fp.exists && !fp.problem) {
-        this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: `tracked ${t.role} ${fp.path} does not exist` });
-      } else if (fp.problem) {
-        this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: fp.problem });
-      }
+      this.addFileEvent(t, t.fingerprint instanceof Promise ? stillHashing(t) : t.fingerprint);
     }
     this.tracked.length = 0;
+    this.endSpan("failed", NOT_FINALIZED_REASON);
+  }
+
+  private async recordTrackedFiles(): Promise<void> {
+    for (const t of this.tracked) this.addFileEvent(t, await t.fingerprint);
+    this.tracked.length = 0;
+  }
+
+  private addFileEvent(t: Tracked, fp: FileFingerprint): void {
+    const attributes: Attributes = {
+      [FILE_ATTR.role]: t.role,
+      [FILE_ATTR.path]: fp.path,
+      [FILE_ATTR.name]: fp.name,
+      [FILE_ATTR.type]: t.type,
+      [FILE_ATTR.kind]: fp.kind,
+      [FILE_ATTR.exists]: fp.exists,
+    };
+    if (fp.size !== null) attributes[FILE_ATTR.size] = fp.size;
+    if (fp.modified !== null) attributes[FILE_ATTR.modified] = fp.modified;
+    if (fp.hash !== null && fp.hashAlgorithm !== null) {
+      attributes[FILE_ATTR.hashAlgorithm] = fp.hashAlgorithm;
+      attributes[FILE_ATTR.hashPrefix + fp.hashAlgorithm] = fp.hash;
+    }
+    if (t.fromStage !== null) attributes[FILE_ATTR.fromStage] = t.fromStage;
+    if (t.role === "intermediate") {
+      attributes[FILE_ATTR.retained] = t.retained ?? false;
+      attributes[FILE_ATTR.reason] = this.secrets.scrub(t.reason ?? "");
+    }
+    flattenToAttributes(FILE_ATTR.metaPrefix, t.metadata, { secrets: this.secrets }, attributes);
+    this.span.addEvent(FILE_EVENT, attributes, millisToHrTime(t.time));
+    if (!fp.exists && !fp.problem) {
+      this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: `tracked ${t.role} ${fp.path} does not exist` });
+    } else if (fp.problem) {
+      this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: fp.problem });
+    }
   }
 
   /** Writes `data` as pretty JSON to this stage's directory (atomically) and returns the path. */

@@ -31,6 +31,13 @@ export const envPropagator = new CompositePropagator({
   propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
 });
 
+/** What telemetry needs of a stage that is still open when the process ends. */
+export interface OpenStage {
+  readonly stageName: string;
+  finalizeAbandoned(): Promise<void>;
+  finalizeAbandonedSync(): void;
+}
+
 /** One process's telemetry: the tracer provider, its exporters and the OTLP log transport. */
 export class Telemetry {
   readonly config: ResolvedTelemetryConfig;
@@ -41,11 +48,14 @@ export class Telemetry {
   private readonly resource: Resource;
   readonly warn: (message: string) => void;
   readonly logFiles: LogFiles;
-  private readonly openStages = new Map<string, string>();
+  private readonly openStages = new Map<string, OpenStage>();
   private logTransport: LogTransport | null | undefined;
   private shutdownPromise: Promise<TelemetryReport> | undefined;
-  private readonly onBeforeExit = () => void this.shutdown();
-  private readonly onExit = () => this.reportUnfinished();
+  private readonly onBeforeExit = () => void this.finalizeAbandoned().then(() => this.shutdown());
+  private readonly onExit = () => {
+    for (const stage of [...this.openStages.values()]) stage.finalizeAbandonedSync();
+    this.reportUnfinished();
+  };
 
   constructor(options: TelemetryOptions = {}, env: NodeJS.ProcessEnv = process.env) {
     this.warn = warnOnce();
@@ -95,17 +105,22 @@ export class Telemetry {
   }
 
   /** Notes that a stage owns `stageDir` until it is finalized; a second owner gets a warning, not a corrupt manifest. */
-  claimStageDir(stageDir: string, stage: string): void {
+  claimStageDir(stageDir: string, stage: OpenStage): void {
     if (this.openStages.has(stageDir)) {
       this.warn(
-        `two StageIO objects for stage ${stage} are open at once in this process; both write ${stageDir}/manifest.json and the last to finalize wins`,
+        `two StageIO objects for stage ${stage.stageName} are open at once in this process; both write ${stageDir}/manifest.json and the last to finalize wins`,
       );
     }
     this.openStages.set(stageDir, stage);
   }
 
-  releaseStageDir(stageDir: string): void {
-    this.openStages.delete(stageDir);
+  releaseStageDir(stageDir: string, stage: OpenStage): void {
+    if (this.openStages.get(stageDir) === stage) this.openStages.delete(stageDir);
+  }
+
+  /** Finalizes, as failed, every stage the process is leaving without a finalize() call. */
+  private async finalizeAbandoned(): Promise<void> {
+    await Promise.all([...this.openStages.values()].map((s) => s.finalizeAbandoned()));
   }
 
   /** The OTLP log destination shared by every stage logger of this process, or null without an endpoint. */
