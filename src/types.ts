@@ -1,3 +1,4 @@
+import type { TracerProvider } from "@opentelemetry/api";
 import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
 
 /** A stage's outcome. `interrupted` is set when a signal stopped the stage. */
@@ -123,6 +124,13 @@ export interface TelemetryOptions {
   registerGlobal?: boolean;
   /** Extra span processors (e.g. a console exporter while debugging). */
   spanProcessors?: SpanProcessor[];
+  /**
+   * An app that runs its own OpenTelemetry SDK passes its tracer provider
+   * here: stages then start their spans from it, and stagetrace creates no
+   * provider and no OTLP span exporter of its own. Add `stageSpanProcessors()`
+   * to that provider for the manifests, and raise its `eventCountLimit`.
+   */
+  tracerProvider?: TracerProvider;
 }
 
 /** What `shutdownTelemetry()` reports. */

@@ -26,6 +26,19 @@ export interface LogDelivery {
   lastError: string | null;
 }
 
+/**
+ * The compiled worker module. A worker thread loads plain JavaScript, so when
+ * this module itself runs from TypeScript source (in tests), the build's copy
+ * is used.
+ */
+function workerPath(): string {
+  const here = import.meta.url;
+  const url = here.endsWith(".ts")
+    ? new URL("../../dist/src/telemetry/otlp-log-worker.js", here)
+    : new URL("./otlp-log-worker.js", here);
+  return fileURLToPath(url);
+}
+
 /** The OTLP log destination: lines go to a worker thread that exports them. */
 export class LogTransport {
   private handed = 0;
@@ -55,10 +68,7 @@ export class LogTransport {
       exitTimeoutMs: config.exitTimeoutMs,
       exportTimeoutMs: config.exportTimeoutMs,
     };
-    const stream = pino.transport({
-      target: fileURLToPath(new URL("./otlp-log-worker.js", import.meta.url)),
-      options,
-    }) as unknown as ThreadStream;
+    const stream = pino.transport({ target: workerPath(), options }) as unknown as ThreadStream;
     // pino sends this itself when a transport is its only destination; here
     // the worker is one destination of three, so stagetrace sends it.
     stream.emit("message", {

@@ -41,7 +41,8 @@ export interface OpenStage {
 /** One process's telemetry: the tracer provider, its exporters and the OTLP log transport. */
 export class Telemetry {
   readonly config: ResolvedTelemetryConfig;
-  readonly provider: NodeTracerProvider;
+  /** stagetrace's own provider, or null when the app passed its own (`tracerProvider`). */
+  readonly provider: NodeTracerProvider | null;
   readonly tracer: Tracer;
   readonly manifestExporter: ManifestExporter;
   readonly account = new ExportAccount();
@@ -61,31 +62,36 @@ export class Telemetry {
     this.warn = warnOnce();
     this.config = resolveTelemetryConfig(options, env, this.warn);
     this.logFiles = new LogFiles(this.warn);
+    const ownProvider = options.tracerProvider === undefined;
     this.manifestExporter = new ManifestExporter({
-      endpoint: this.config.tracesUrl,
+      endpoint: ownProvider ? this.config.tracesUrl : null,
       otlpMaxEventsPerSpan: this.config.otlpMaxEventsPerSpan,
       onWriteError: (path, err) =>
         this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
     });
-    const processors: SpanProcessor[] = [new ManifestSpanProcessor(this.manifestExporter)];
-    if (this.config.tracesUrl) processors.push(this.otlpProcessor(this.config.tracesUrl));
-    processors.push(...(options.spanProcessors ?? []));
-
     this.resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
-    this.provider = new NodeTracerProvider({
-      resource: this.resource,
-      sampler: new StageSampler(),
-      spanProcessors: processors,
-      // The manifest is built from the span, so the span must keep every file
-      // event and config attribute; what goes over OTLP is trimmed separately.
-      spanLimits: { attributeCountLimit: Infinity, eventCountLimit: Infinity, attributePerEventCountLimit: Infinity },
-    });
-    if (this.config.registerGlobal) {
-      this.provider.register({ propagator: envPropagator });
+
+    if (!ownProvider) {
+      // The app's SDK exports the spans; its provider carries stageSpanProcessors() for the manifests.
+      this.provider = null;
+      this.tracer = options.tracerProvider!.getTracer(TRACER_NAME, VERSION);
+    } else {
+      const processors: SpanProcessor[] = [new ManifestSpanProcessor(this.manifestExporter)];
+      if (this.config.tracesUrl) processors.push(this.otlpProcessor(this.config.tracesUrl));
+      processors.push(...(options.spanProcessors ?? []));
+      this.provider = new NodeTracerProvider({
+        resource: this.resource,
+        sampler: new StageSampler(),
+        spanProcessors: processors,
+        // The manifest is built from the span, so the span must keep every file
+        // event and config attribute; what goes over OTLP is trimmed separately.
+        spanLimits: { attributeCountLimit: Infinity, eventCountLimit: Infinity, attributePerEventCountLimit: Infinity },
+      });
+      if (this.config.registerGlobal) this.provider.register({ propagator: envPropagator });
+      this.tracer = this.provider.getTracer(TRACER_NAME, VERSION);
     }
-    this.tracer = this.provider.getTracer(TRACER_NAME, VERSION);
     process.once("beforeExit", this.onBeforeExit);
     process.once("exit", this.onExit);
   }
@@ -152,7 +158,7 @@ export class Telemetry {
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), exitTimeoutMs);
     });
-    const spans = this.provider.shutdown().then(
+    const spans = (this.provider ? this.provider.shutdown() : Promise.resolve()).then(
       () => "done" as const,
       (err: unknown) => {
         this.warn(`span export failed at shutdown: ${(err as Error).message}`);
@@ -171,7 +177,7 @@ export class Telemetry {
 
     const logsExported = logs?.exported ?? 0;
     const report: TelemetryReport = {
-      endpoint: this.config.tracesUrl,
+      endpoint: this.provider ? this.config.tracesUrl : null,
       exported: this.account.exported,
       dropped: this.account.dropped,
       logRecordsExported: logsExported,
@@ -199,7 +205,7 @@ export class Telemetry {
   }
 
   private reportUnfinished(): void {
-    if (this.shutdownPromise || !this.config.tracesUrl) return;
+    if (this.shutdownPromise || !this.provider || !this.config.tracesUrl) return;
     const pending = this.account.handed - this.account.exported;
     if (pending > 0) {
       this.warn(
