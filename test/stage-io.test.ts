@@ -351,3 +351,28 @@ describe("the seed's old-style API", () => {
     expect(() => io.loadJson("nope.json")).toThrow(/cannot read .*nope\.json/);
   });
 });
+
+describe("hashing large files", () => {
+  it("hashes a large input off the event loop: trackInput returns at once and the loop keeps turning", async () => {
+    const big = join(run, "big.bin");
+    const { openSync, ftruncateSync, closeSync } = await import("node:fs");
+    const fd = openSync(big, "w");
+    ftruncateSync(fd, 256 * 1024 * 1024); // sparse: no disk, but every byte is read and hashed
+    closeSync(fd);
+    const io = new StageIO("bighash", { outputBase: run });
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    io.trackInput(big, "binary");
+    const turnsAfterTrack = turns;
+    await io.finalize();
+    clearInterval(ticker);
+    expect(turnsAfterTrack).toBe(0); // trackInput did not wait for the hash
+    // 64 chunks of 4 MiB: the loop got control between them (a synchronous hash gives at most one turn)
+    expect(turns).toBeGreaterThan(10);
+    const m = readJson(join(run, "bighash", "manifest.json"));
+    const zeros = createHash("sha256");
+    const chunk = Buffer.alloc(1024 * 1024);
+    for (let i = 0; i < 256; i++) zeros.update(chunk);
+    expect(m.inputs[0]).toMatchObject({ size: 256 * 1024 * 1024, hash: zeros.digest("hex") });
+  });
+});

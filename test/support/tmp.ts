@@ -2,8 +2,17 @@ import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+const created: string[] = [];
+
 export function tempDir(prefix = "stagetrace-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+/** Every temp directory this test file created (see validate-manifests.ts). */
+export function createdTempDirs(): readonly string[] {
+  return created;
 }
 
 export function readJson<T = any>(path: string): T {

@@ -1,0 +1,64 @@
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { resolveRunDir, resolveStageNumber } from "../src/run/run-directory.js";
+import { resolveTelemetryConfig } from "../src/telemetry/telemetry-config.js";
+
+const noWarn = (m: string) => {
+  throw new Error(`unexpected warning: ${m}`);
+};
+
+describe("run directory: option, then OUTPUT_DIR, then STAGETRACE_RUN_DIR, then ./out/run-<start>", () => {
+  const start = new Date("2026-11-23T10:20:30.456Z");
+  it.each([
+    ["the option", "/opt/run", { OUTPUT_DIR: "/a", STAGETRACE_RUN_DIR: "/b" }, "/opt/run"],
+    ["OUTPUT_DIR", undefined, { OUTPUT_DIR: "/a", STAGETRACE_RUN_DIR: "/b" }, "/a"],
+    ["STAGETRACE_RUN_DIR", undefined, { STAGETRACE_RUN_DIR: "/b" }, "/b"],
+    ["the default", undefined, {}, resolve(join("out", "run-2026-11-23T10-20-30-456Z"))],
+  ])("%s wins", (_n, option, env, expected) => {
+    expect(resolveRunDir(option, env, start)).toBe(expected);
+  });
+
+  it("stage number: option, else position in the list, else none", () => {
+    expect(resolveStageNumber("asr", 9, ["demux", "asr"])).toBe(9);
+    expect(resolveStageNumber("asr", undefined, ["demux", "asr"])).toBe(2);
+    expect(resolveStageNumber("asr", undefined, null)).toBeNull();
+    expect(() => resolveStageNumber("asr", -1, null)).toThrow(/stageNumber must be a whole number/);
+  });
+});
+
+describe("telemetry config: option, then environment, then default", () => {
+  it("has local-only defaults with a 3 s exit bound", () => {
+    const c = resolveTelemetryConfig({}, {}, noWarn);
+    expect(c).toMatchObject({ tracesUrl: null, logsUrl: null, exitTimeoutMs: 3000, exportTimeoutMs: 1500, serviceName: "stagetrace" });
+  });
+
+  it("derives signal URLs from the base endpoint; specific beats general, options beat env", () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://env:4318/", OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: "http://logs:4318/v1/logs" };
+    expect(resolveTelemetryConfig({}, env, noWarn)).toMatchObject({
+      tracesUrl: "http://env:4318/v1/traces",
+      logsUrl: "http://logs:4318/v1/logs",
+    });
+    expect(resolveTelemetryConfig({ otlpEndpoint: "http://opt:4318" }, env, noWarn)).toMatchObject({
+      tracesUrl: "http://opt:4318/v1/traces",
+      logsUrl: "http://opt:4318/v1/logs",
+    });
+  });
+
+  it("caps one export's timeout at half the exit bound", () => {
+    const c = resolveTelemetryConfig({ exitTimeoutMs: 1000 }, { OTEL_EXPORTER_OTLP_TIMEOUT: "10000", STAGETRACE_EXIT_TIMEOUT_MS: "9000" }, noWarn);
+    expect(c).toMatchObject({ exitTimeoutMs: 1000, exportTimeoutMs: 500 });
+  });
+
+  it("warns about a bad environment value and falls back; throws on a bad option", () => {
+    const warnings: string[] = [];
+    const c = resolveTelemetryConfig({}, { STAGETRACE_EXIT_TIMEOUT_MS: "soon", OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }, (m) => warnings.push(m));
+    expect(c.exitTimeoutMs).toBe(3000);
+    expect(c.tracesUrl).toBeNull();
+    expect(warnings).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT="not a url" is not a URL; ignoring it',
+      'STAGETRACE_EXIT_TIMEOUT_MS="soon" is not a number > 0; using 3000',
+    ]);
+    expect(() => resolveTelemetryConfig({ exitTimeoutMs: 0 }, {}, noWarn)).toThrow(/exitTimeoutMs must be a number > 0/);
+    expect(() => resolveTelemetryConfig({ otlpEndpoint: "nope" }, {}, noWarn)).toThrow(/otlpEndpoint: "nope" is not a URL/);
+  });
+});

@@ -1,0 +1,19 @@
+// Runs after every test file: each manifest.json that file's tests wrote,
+// anywhere in their temp directories, must be valid against the shipped schema.
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
+import { afterAll, expect } from "vitest";
+import { validateManifest } from "./schema.js";
+import { allFiles, createdTempDirs, readJson } from "./tmp.js";
+
+afterAll(() => {
+  const problems: string[] = [];
+  for (const dir of createdTempDirs()) {
+    if (!existsSync(dir)) continue;
+    for (const file of allFiles(dir)) {
+      if (basename(file) !== "manifest.json") continue;
+      for (const p of validateManifest(readJson(file))) problems.push(`${file}: ${p}`);
+    }
+  }
+  expect(problems).toEqual([]);
+});
