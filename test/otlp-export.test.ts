@@ -102,6 +102,27 @@ describe("OTLP export end to end", () => {
   });
 });
 
+describe("spans too large for the backend", () => {
+  it("sends at most STAGETRACE_OTLP_MAX_EVENTS file events per span; the manifest keeps every file and counts the rest", async () => {
+    receiver = await startOtlpReceiver();
+    const run = tempDir();
+    const result = await spawnStage({
+      OUTPUT_DIR: run,
+      FIXTURE_FILES: "40",
+      STAGETRACE_OTLP_MAX_EVENTS: "10",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const manifest = readJson(join(run, "fixture", "manifest.json"));
+    expect(manifest.outputs).toHaveLength(41); // 40 files and out.txt
+    expect(manifest.telemetry).toMatchObject({ events_omitted: 31, exported: 1, dropped: 0 });
+    const span = receiver.spans().find((s) => s.name === "stage fixture")!;
+    expect(span.events.filter((e) => e.name === "stagetrace.file")).toHaveLength(10);
+    expect(span.droppedEventsCount).toBe(31);
+    expect(manifestFromSpan(span).toDict().telemetry.events_omitted).toBe(31);
+  });
+});
+
 describe("trace context from the environment", () => {
   it("joins the parent's trace when TRACEPARENT is set", async () => {
     receiver = await startOtlpReceiver();

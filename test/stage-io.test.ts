@@ -376,3 +376,14 @@ describe("hashing large files", () => {
     expect(m.inputs[0]).toMatchObject({ size: 256 * 1024 * 1024, hash: zeros.digest("hex") });
   });
 });
+
+describe("which config keys are secrets", () => {
+  it.each([
+    ["tmdbApiKey", true], ["api_key", true], ["DB_PASSWORD", true], ["db.pass", true], ["clientSecret", true],
+    ["authorization", true], ["auth_header", true], ["refresh_token", true], ["credentials", true],
+    ["bypass", false], ["author", false], ["max_tokens", false], ["tokenizer", false], ["passes", false], ["model", false],
+  ])("%s → %s", async (key, secret) => {
+    const { isSecretKey } = await import("../src/stage/redaction.js");
+    expect(isSecretKey(key)).toBe(secret);
+  });
+});

@@ -2,9 +2,11 @@
 export const REDACTED = "[REDACTED]";
 
 // Matches key names, not values: `apiKey`, `TMDB_API_KEY`, `db.password`, `Authorization`...
+// A key ending in one of these words (`tmdbApiKey`, `db_password`, `clientSecret`)...
 const SECRET_KEY =
-  /(pass(word|wd|phrase)?|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|client[-_]?secret|authori[sz]ation|credential|cookie|session[-_]?id|signature|bearer)$/i;
-const SECRET_WORD = /(^|[-_.])(pass(word|wd)?|secret|token|apikey|api[-_]key|auth|authorization|credentials?)([-_.]|$)/i;
+  /(password|passwd|passphrase|secret|token|api[-_]?key|access[-_]?key|private[-_]?key|authori[sz]ation|credentials?|cookie|session[-_]?id|signature|bearer)$/i;
+// ...or holding one as a whole word between separators (`db.pass`, `auth_header`); `bypass` and `author` are not secrets.
+const SECRET_WORD = /(^|[-_.])(pass|pwd|secret|token|apikey|auth|credentials?)([-_.]|$)/i;
 
 /** True when a config, metadata or log key looks like it holds a credential. */
 export function isSecretKey(key: string): boolean {

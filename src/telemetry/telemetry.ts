@@ -144,6 +144,9 @@ export class Telemetry {
    * `exitTimeoutMs`. Runs once; later calls get the same report.
    */
   shutdown(): Promise<TelemetryReport> {
+    // A stage started after this (say, after an implicit shutdown at
+    // beforeExit) gets fresh telemetry instead of a stopped provider.
+    if (current === this) current = null;
     this.shutdownPromise ??= this.doShutdown();
     return this.shutdownPromise;
   }
@@ -239,10 +242,7 @@ export function activeTelemetry(): Telemetry | null {
  */
 export async function shutdownTelemetry(): Promise<TelemetryReport> {
   if (!current) return { endpoint: null, exported: 0, dropped: 0, logRecordsExported: 0, logRecordsDropped: 0, timedOut: false };
-  const t = current;
-  const report = await t.shutdown();
-  if (current === t) current = null;
-  return report;
+  return current.shutdown();
 }
 
 /**
