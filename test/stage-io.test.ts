@@ -341,6 +341,9 @@ describe("the seed's old-style API", () => {
     const data = io.loadJson<{ n: number }>("input.json", { fromStage: "previous_stage" });
     const out = io.saveJson({ n: data.n + 1 }, "output.json");
     io.trackOutput(out, "json", { description: "Processed data" });
+    const meta = io.saveMetadata({ source: "previous_stage" });
+    expect(meta).toBe(join(run, "02_example", "metadata.json"));
+    expect(readJson(meta)).toEqual({ source: "previous_stage" });
     await io.finalize("success");
     logger.info("Stage complete");
 
