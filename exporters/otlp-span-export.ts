@@ -1,5 +1,5 @@
 import type { Context } from "@opentelemetry/api";
-import type { ExportResult } from "@opentelemetry/core";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import { TraceFlags } from "@opentelemetry/api";
 import { FILE_EVENT } from "../src/conventions.js";
@@ -82,5 +82,35 @@ export class CountingSpanProcessor implements SpanProcessor {
 
   shutdown(): Promise<void> {
     return this.inner.shutdown();
+  }
+}
+
+/**
+ * An exporter whose module is loaded only when it is needed: importing the
+ * OTLP exporter costs a stage process tens of milliseconds at start-up, which
+ * a stage with no endpoint should not pay. Loading starts at construction;
+ * exports wait for it.
+ */
+export class DeferredSpanExporter implements SpanExporter {
+  private readonly ready: Promise<SpanExporter>;
+
+  constructor(load: () => Promise<SpanExporter>) {
+    this.ready = load();
+    this.ready.catch(() => {}); // reported by the export that needs it
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.ready.then(
+      (inner) => inner.export(spans, resultCallback),
+      (error: Error) => resultCallback({ code: ExportResultCode.FAILED, error }),
+    );
+  }
+
+  async forceFlush(): Promise<void> {
+    await (await this.ready.catch(() => null))?.forceFlush?.();
+  }
+
+  async shutdown(): Promise<void> {
+    await (await this.ready.catch(() => null))?.shutdown();
   }
 }

@@ -1,12 +1,16 @@
 import { context, type Context, type Tracer } from "@opentelemetry/api";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
-import { CountingSpanProcessor, ExportAccount, TrimmingCountingExporter } from "../../exporters/otlp-span-export.js";
+import {
+  CountingSpanProcessor,
+  DeferredSpanExporter,
+  ExportAccount,
+  TrimmingCountingExporter,
+} from "../../exporters/otlp-span-export.js";
 import { TRACER_NAME } from "../conventions.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { LogFiles } from "../log/log-files.js";
@@ -97,10 +101,14 @@ export class Telemetry {
   }
 
   private otlpProcessor(url: string): SpanProcessor {
-    const exporter = new OTLPTraceExporter({
+    const options = {
       url,
       timeoutMillis: this.config.exportTimeoutMs,
       ...(this.config.headers ? { headers: this.config.headers } : {}),
+    };
+    const exporter = new DeferredSpanExporter(async () => {
+      const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+      return new OTLPTraceExporter(options);
     });
     const trimming = new TrimmingCountingExporter(exporter, this.account, this.config.otlpMaxEventsPerSpan);
     const batch = new BatchSpanProcessor(trimming, {
