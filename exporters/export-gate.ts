@@ -18,6 +18,16 @@ export class ExportGate {
     this.closed = true;
   }
 
+  /**
+   * Closes the gate when only one export timeout of the exit budget is left,
+   * so the export already on the wire is the last one anybody waits for.
+   * Returns a function that cancels the timer.
+   */
+  closeWhenOneExportLeft(exitTimeoutMs: number, exportTimeoutMs: number): () => void {
+    const timer = setTimeout(() => this.close(), Math.max(0, exitTimeoutMs - exportTimeoutMs - 100));
+    return () => clearTimeout(timer);
+  }
+
   /** Runs `send` for `count` items unless the gate is closed; counts the outcome. */
   pass(count: number, send: (done: (result: ExportResult) => void) => void, resultCallback: (result: ExportResult) => void): void {
     if (this.closed) {

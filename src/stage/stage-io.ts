@@ -80,14 +80,14 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The reason recorded for a stage the process left without calling finalize(). */
+export const NOT_FINALIZED_REASON = "finalize() was not called";
+
 /**
  * One stage of a pipeline: its directory, its span, its logs and what it
  * tracks. Create it at the start of the stage and `await finalize()` at the end
  * (or let `runStage` do both).
  */
-/** The reason recorded for a stage the process left without calling finalize(). */
-export const NOT_FINALIZED_REASON = "finalize() was not called";
-
 export class StageIO implements OpenStage {
   readonly stageName: string;
   readonly stageNumber: number | null;

@@ -42,7 +42,7 @@ export interface LogWorkerOptions {
 class GatedLogExporter implements LogRecordExporter {
   constructor(
     private readonly inner: LogRecordExporter,
-    readonly gate: ExportGate,
+    private readonly gate: ExportGate,
   ) {}
 
   export(logs: ReadableLogRecord[], resultCallback: (result: ExportResult) => void): void {
@@ -75,35 +75,29 @@ export default async function logWorker(options: LogWorkerOptions) {
     ],
   });
   const logger = provider.getLogger("stagetrace", options.version);
-  let emitted = 0;
 
   return build(
     async (source) => {
       // expectPinoConfig: the stream carries the levels and message key stagetrace sent.
       const config = source as unknown as { messageKey: string; levels: unknown };
       const mapping = { messageKey: config.messageKey, levels: config.levels, severityNumberMap: options.severityNumberMap };
-      for await (const line of source) {
-        emitted++;
-        logger.emit(loadContext(toOpenTelemetry(line, mapping)));
-      }
+      for await (const line of source) logger.emit(loadContext(toOpenTelemetry(line, mapping)));
     },
     {
       expectPinoConfig: true,
       async close() {
-        // Stop sending new batches once only one export timeout is left, so
-        // that the export already on the wire is the last one to wait for.
-        const stop = setTimeout(() => gate.close(), Math.max(0, options.exitTimeoutMs - options.exportTimeoutMs - 100));
+        const cancelGate = gate.closeWhenOneExportLeft(options.exitTimeoutMs, options.exportTimeoutMs);
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           provider.shutdown().catch(() => {}),
           new Promise((resolve) => (timer = setTimeout(resolve, options.exitTimeoutMs - 50))),
         ]);
-        clearTimeout(stop);
+        cancelGate();
         clearTimeout(timer);
         parentPort?.postMessage({
           code: "EVENT",
           name: LOG_COUNTS_EVENT,
-          args: [{ emitted, exported: gate.exported, lastError: gate.lastError ?? null }],
+          args: [{ exported: gate.exported, lastError: gate.lastError ?? null }],
         });
       },
     },

@@ -140,9 +140,12 @@ export class Telemetry {
   /** The OTLP log destination shared by every stage logger of this process, or null without an endpoint. */
   logDestination(): LogTransport | null {
     if (this.logTransport === undefined) {
-      const attributes: Record<string, string> = {};
-      for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = String(v);
-      this.logTransport = this.config.logsUrl ? LogTransport.start(this.config, VERSION, attributes) : null;
+      this.logTransport = null;
+      if (this.config.logsUrl) {
+        const attributes: Record<string, string> = {};
+        for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = String(v);
+        this.logTransport = LogTransport.start(this.config, VERSION, attributes);
+      }
     }
     return this.logTransport;
   }
@@ -162,9 +165,8 @@ export class Telemetry {
   private async doShutdown(): Promise<TelemetryReport> {
     process.removeListener("beforeExit", this.onBeforeExit);
     const { exitTimeoutMs, exportTimeoutMs } = this.config;
-    // Past this point only the exports already on the wire may finish: queued
-    // batches fail at once instead of each waiting out a timeout.
-    const gate = setTimeout(() => this.account.close(), Math.max(0, exitTimeoutMs - exportTimeoutMs - 100));
+    // Queued batches then fail at once instead of each waiting out a timeout.
+    const cancelGate = this.account.closeWhenOneExportLeft(exitTimeoutMs, exportTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), exitTimeoutMs);
@@ -184,7 +186,7 @@ export class Telemetry {
     const logs: LogDelivery | null = this.logTransport ? await this.logTransport.end(this.warn) : null;
     const outcome = await Promise.race([spans, deadline]);
     clearTimeout(timer);
-    clearTimeout(gate);
+    cancelGate();
 
     const logsExported = logs?.exported ?? 0;
     const report: TelemetryReport = {
