@@ -19,6 +19,8 @@ export const ATTR = {
   processPid: "process.pid",
   processArgs: "process.command_args",
   processExitCode: "process.exit.code",
+  /** The signal that ended a command run by `stagetrace exec` (no standard name yet). */
+  processSignal: "stagetrace.process.signal",
   hostName: "host.name",
 
   stageNumber: "stagetrace.stage.number",

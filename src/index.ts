@@ -2,6 +2,10 @@ export { StageIO } from "./stage/stage-io.js";
 export { runStage } from "./stage/run-stage.js";
 export { StageManifest } from "./manifest/stage-manifest.js";
 export { manifestFromSpan, isStageSpan } from "./manifest/manifest-from-span.js";
+export { spanFromManifest } from "./manifest/span-from-manifest.js";
+export { loadRun, stageState } from "./run/load-run.js";
+export type { LoadedRun, LoadedStage } from "./run/load-run.js";
+export type { PipelineData, PipelineStageEntry, RunStatus, StageState } from "./run/pipeline-summary.js";
 export {
   initTelemetry,
   shutdownTelemetry,

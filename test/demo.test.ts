@@ -1,12 +1,28 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { assertValidManifest } from "./support/schema.js";
 import { pipelineLogOf, readJson, readLogLines, tempDir } from "./support/tmp.js";
 
-const DEMO = fileURLToPath(new URL("../examples/demo/run-demo.mjs", import.meta.url));
+const DEMO = fileURLToPath(new URL("../examples/subtitle-pipeline/demo.mjs", import.meta.url));
+
+const STAGES = [
+  "demux",
+  "tmdb",
+  "glossary_load",
+  "source_separation",
+  "pyannote_vad",
+  "asr",
+  "alignment",
+  "lyrics_detection",
+  "translation",
+  "subtitle_generation",
+  "mux",
+];
+const SHELL_STAGES = ["source_separation", "pyannote_vad", "mux"];
+const dirOf = (stage: string) => `${String(STAGES.indexOf(stage) + 1).padStart(2, "0")}_${stage}`;
 
 function runDemo(env: Record<string, string>) {
   const run = tempDir();
@@ -14,45 +30,81 @@ function runDemo(env: Record<string, string>) {
     env: { PATH: process.env.PATH ?? "", ...env, OUTPUT_DIR: run },
     encoding: "utf8",
   });
-  return { run, ...r };
+  const manifest = (stage: string) => {
+    const m = readJson(join(run, dirOf(stage), "manifest.json"));
+    assertValidManifest(m);
+    return m;
+  };
+  return { run, manifest, ...r };
 }
 
-describe("npm run demo", () => {
-  it("runs four stages as separate processes: one reads another's output, one is skipped", () => {
-    const { run, status, stdout, stderr } = runDemo({});
+describe("npm run demo (the subtitle pipeline)", () => {
+  it("runs eleven stages as one trace: TypeScript and shell stages, one skipped, each reading its predecessors' outputs", () => {
+    const { run, manifest, status, stdout, stderr } = runDemo({ TMDB_API_KEY: "tmdb-secret-123456" });
     expect(status, stderr).toBe(0);
-    const m = (dir: string) => {
-      const manifest = readJson(join(run, dir, "manifest.json"));
-      assertValidManifest(manifest);
-      return manifest;
-    };
-    const ingest = m("01_ingest");
-    const clean = m("02_clean");
-    const enrich = m("03_enrich");
-    const summarize = m("04_summarize");
-    expect([ingest.status, clean.status, enrich.status, summarize.status]).toEqual(["success", "success", "skipped", "success"]);
-    expect(enrich.status_reason).toBe("ENABLE_ENRICH is not true");
-    // lineage: what clean read is byte for byte what ingest wrote
-    expect(clean.inputs[0]).toMatchObject({ from_stage: "ingest", path: ingest.outputs[0].path, hash: ingest.outputs[0].hash });
-    expect(summarize.inputs[0]).toMatchObject({ from_stage: "clean", hash: clean.outputs[0].hash });
-    expect(summarize.intermediate_files[0]).toMatchObject({ retained: true });
-    expect(clean.warnings[0].message).toMatch(/dropped 10 of 500 readings/);
+
+    const manifests = Object.fromEntries(STAGES.map((s) => [s, manifest(s)]));
+    for (const s of STAGES) {
+      expect(manifests[s].status, `${s}: ${manifests[s].status_reason}`).toBe(s === "lyrics_detection" ? "skipped" : "success");
+    }
+    expect(manifests.lyrics_detection.status_reason).toBe("ENABLE_LYRICS_DETECTION is not true");
+
+    const pipeline = readJson(join(run, "pipeline.json"));
+    expect(pipeline.status).toBe("success");
+    expect(pipeline.stages.map((s: { name: string }) => s.name)).toEqual(STAGES);
+    expect(pipeline.stages.map((s: { status: string }) => s.status)).toEqual(STAGES.map((s) => (s === "lyrics_detection" ? "skipped" : "success")));
+    const traces = new Set([pipeline.trace.trace_id, ...STAGES.map((s) => manifests[s].trace.trace_id)]);
+    expect(traces.size).toBe(1);
+
+    // shell stages under `stagetrace exec`: their declared outputs, fingerprinted
+    const outputs = (s: string) => manifests[s].outputs.map((o: { name: string }) => o.name);
+    expect(outputs("source_separation")).toEqual(["vocals.track", "accompaniment.track"]);
+    expect(outputs("pyannote_vad")).toEqual(["segments.tsv"]);
+    expect(outputs("mux")).toEqual(["movie.subtitled.stc"]);
+    for (const s of SHELL_STAGES) {
+      for (const o of manifests[s].outputs) expect(o).toMatchObject({ exists: true, hash_algorithm: "sha256", hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    }
+
+    // lineage: what a stage read is byte for byte what an earlier stage wrote
+    const output = (s: string, name: string) => manifests[s].outputs.find((o: { name: string }) => o.name === name);
+    const input = (s: string, name: string) => manifests[s].inputs.find((i: { name: string }) => i.name === name);
+    expect(input("source_separation", "audio.track")).toMatchObject({ from_stage: "demux", hash: output("demux", "audio.track").hash });
+    expect(input("asr", "segments.tsv")).toMatchObject({ from_stage: "pyannote_vad", hash: output("pyannote_vad", "segments.tsv").hash });
+    expect(input("translation", "aligned.json")).toMatchObject({ from_stage: "alignment", hash: output("alignment", "aligned.json").hash });
+    expect(input("mux", "subtitles.srt")).toMatchObject({ from_stage: "subtitle_generation", hash: output("subtitle_generation", "subtitles.srt").hash });
+    expect(manifests.asr.intermediate_files[0]).toMatchObject({ retained: true, exists: true });
+    expect(manifests.tmdb.config.tmdbApiKey).toBe("[REDACTED]");
+    expect(readFileSync(join(run, dirOf("tmdb"), "manifest.json"), "utf8")).not.toContain("tmdb-secret-123456");
+    expect(manifests.translation.config.target_lang).toBe("fr");
+
+    const srt = readFileSync(join(run, dirOf("subtitle_generation"), "subtitles.srt"), "utf8");
+    expect(srt).toContain("00:00:00,600 --> 00:00:02,400\nElin la lampe est éteinte encore");
+    expect(readFileSync(join(run, dirOf("mux"), "movie.subtitled.stc"), "utf8")).toContain("[subtitles fr]");
 
     const lines = readLogLines(pipelineLogOf(run));
-    expect(new Set(lines.map((l) => l.stage))).toEqual(new Set(["ingest", "clean", "enrich", "summarize"]));
+    // stage lines, plus the run's own start and end lines (no stage)
+    expect(new Set(lines.filter((l) => l.stage !== undefined).map((l) => l.stage))).toEqual(new Set(STAGES));
+    expect(new Set(lines.map((l) => l.trace_id))).toEqual(traces);
     expect(lines.some((l) => l.level === "DEBUG")).toBe(false);
-    expect(readLogLines(join(run, "02_clean", "stage.log")).some((l) => l.level === "DEBUG")).toBe(true);
-    expect(stdout).toContain("02_clean");
+    expect(stdout).toContain("06 asr");
     expect(stdout).toContain("Pipeline log");
   });
 
-  it("shows a failure when FAIL_STAGE names a stage, and stops there", () => {
-    const { run, status, stderr } = runDemo({ FAIL_STAGE: "clean" });
-    expect(status).toBe(1);
-    expect(stderr).toContain("stage clean exited with 1");
-    const clean = readJson(join(run, "02_clean", "manifest.json"));
-    expect(clean).toMatchObject({ status: "failed", status_reason: "FAIL_STAGE=clean: failing on purpose" });
-    expect(clean.errors[0].stack).toContain("clean.mjs");
-    expect(existsSync(join(run, "04_summarize"))).toBe(false);
+  it("FAIL_STAGE=asr fails asr with its error in the manifest, and the stages after it do not run", () => {
+    const { run, manifest, status } = runDemo({ FAIL_STAGE: "asr" });
+    expect(status).not.toBe(0);
+    const asr = manifest("asr");
+    expect(asr).toMatchObject({ status: "failed", status_reason: "FAIL_STAGE=asr: failing on purpose" });
+    expect(asr.errors[0].message).toBe("FAIL_STAGE=asr: failing on purpose");
+    expect(asr.errors[0].stack).toContain("asr.js");
+    expect(manifest("pyannote_vad").status).toBe("success");
+
+    const pipeline = readJson(join(run, "pipeline.json"));
+    expect(pipeline.status).toBe("failed");
+    const after = STAGES.slice(STAGES.indexOf("asr") + 1);
+    for (const s of after) {
+      expect(pipeline.stages.find((e: { name: string }) => e.name === s)).toMatchObject({ status: "not_run", manifest: null });
+      expect(existsSync(join(run, dirOf(s)))).toBe(false);
+    }
   });
 });

@@ -111,6 +111,7 @@ export class StageIO implements OpenStage {
   private finalizing: Promise<void> | undefined;
   private finalStatus: StageStatus | undefined;
   private firstErrorType: string | undefined;
+  private commandResources: Record<string, number | null> | undefined;
 
   constructor(stageName: string, options: StageOptions = {}) {
     const env = process.env;
@@ -363,13 +364,16 @@ export class StageIO implements OpenStage {
   /** Records the outcome on the span and ends it, which writes manifest.json synchronously. */
   private endSpan(status: StageStatus, reason: string | undefined): void {
     const cpu = process.cpuUsage(this.cpuAtStart);
-    this.span.setAttributes({
-      [ATTR.stageStatus]: status,
-      [ATTR.taskResult]: TASK_RESULT[status],
-      [`${ATTR.resourcePrefix}cpu_user_ms`]: Math.round(cpu.user / 1000),
-      [`${ATTR.resourcePrefix}cpu_system_ms`]: Math.round(cpu.system / 1000),
-      [`${ATTR.resourcePrefix}peak_rss_mb`]: Math.round(process.resourceUsage().maxRSS / 1024),
-    });
+    this.span.setAttributes({ [ATTR.stageStatus]: status, [ATTR.taskResult]: TASK_RESULT[status] });
+    if (this.commandResources) {
+      for (const [k, v] of Object.entries(this.commandResources)) if (v !== null) this.span.setAttribute(ATTR.resourcePrefix + k, v);
+    } else {
+      this.span.setAttributes({
+        [`${ATTR.resourcePrefix}cpu_user_ms`]: Math.round(cpu.user / 1000),
+        [`${ATTR.resourcePrefix}cpu_system_ms`]: Math.round(cpu.system / 1000),
+        [`${ATTR.resourcePrefix}peak_rss_mb`]: Math.round(process.resourceUsage().maxRSS / 1024),
+      });
+    }
     if (reason !== undefined) this.span.setAttribute(ATTR.stageStatusReason, this.secrets.scrub(truncate(reason)));
     if (status === "failed" || status === "interrupted") {
       this.span.setAttribute(ATTR.errorType, this.firstErrorType ?? status);
@@ -384,6 +388,14 @@ export class StageIO implements OpenStage {
     else if (status === "interrupted") this.logger.warn(line, `stage ${this.stageName} interrupted${reason ? `: ${reason}` : ""}`);
     else this.logger.info(line, `stage ${this.stageName} ${status === "skipped" ? "skipped" : "finished"}`);
     this.telemetry.logFiles.flushAll();
+  }
+
+  /**
+   * @internal For `stagetrace exec`: the resources of the command it ran,
+   * recorded instead of this process's own CPU time and peak RSS.
+   */
+  recordCommandResources(resources: Record<string, number | null>): void {
+    this.commandResources = resources;
   }
 
   /** At process exit (natural end): the stage never called finalize(), so it failed. */

@@ -2,7 +2,7 @@ import { context, type Context, type Tracer } from "@opentelemetry/api";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
 import {
@@ -50,7 +50,9 @@ export class Telemetry {
   readonly tracer: Tracer;
   readonly manifestExporter: ManifestExporter;
   readonly account = new ExportAccount();
-  private readonly resource: Resource;
+  /** The resource every span of this process carries. */
+  readonly resource: Resource;
+  private readonly processors: SpanProcessor[] = [];
   readonly warn: (message: string) => void;
   readonly logFiles: LogFiles;
   private readonly openStages = new Map<string, OpenStage>();
@@ -85,6 +87,7 @@ export class Telemetry {
       const processors: SpanProcessor[] = [new ManifestSpanProcessor(this.manifestExporter)];
       if (this.config.tracesUrl) processors.push(this.otlpProcessor(this.config.tracesUrl));
       processors.push(...(options.spanProcessors ?? []));
+      this.processors = processors;
       this.provider = new NodeTracerProvider({
         resource: this.resource,
         sampler: new StageSampler(),
@@ -116,6 +119,19 @@ export class Telemetry {
       scheduledDelayMillis: 500,
     });
     return new CountingSpanProcessor(batch, this.account);
+  }
+
+  /**
+   * Hands an already-ended span to this process's span processors (manifest
+   * and OTLP), as if it had ended here. `stagetrace run` uses it for the span
+   * of a stage whose process died before ending it (`spanFromManifest`).
+   */
+  emitEndedSpan(span: ReadableSpan): void {
+    if (this.processors.length === 0) {
+      this.warn(`span ${span.name} was not exported: telemetry runs on the app's own tracer provider`);
+      return;
+    }
+    for (const p of this.processors) p.onEnd(span);
   }
 
   /** Notes that a stage owns `stageDir` until it is finalized; a second owner gets a warning, not a corrupt manifest. */

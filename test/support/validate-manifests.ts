@@ -1,8 +1,10 @@
-// Runs after every test file: each manifest.json that file's tests wrote,
-// anywhere in their temp directories, must be valid against the shipped schema.
+// Runs after every test file: each manifest.json and pipeline.json that file's
+// tests wrote, anywhere in their temp directories, must be valid against the
+// shipped schemas.
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { afterAll, expect } from "vitest";
+import { validateAgainstSchema } from "../../src/schema/validate.js";
 import { validateManifest } from "./schema.js";
 import { allFiles, createdTempDirs, readJson } from "./tmp.js";
 
@@ -11,8 +13,11 @@ afterAll(() => {
   for (const dir of createdTempDirs()) {
     if (!existsSync(dir)) continue;
     for (const file of allFiles(dir)) {
-      if (basename(file) !== "manifest.json") continue;
-      for (const p of validateManifest(readJson(file))) problems.push(`${file}: ${p}`);
+      if (basename(file) === "manifest.json") {
+        for (const p of validateManifest(readJson(file))) problems.push(`${file}: ${p}`);
+      } else if (basename(file) === "pipeline.json") {
+        for (const p of validateAgainstSchema("pipeline", readJson(file))) problems.push(`${file}: ${p.path}: ${p.message}`);
+      }
     }
   }
   expect(problems).toEqual([]);

@@ -1,0 +1,263 @@
+import { context, trace } from "@opentelemetry/api";
+import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { constants as osConstants } from "node:os";
+import { isAbsolute, resolve } from "node:path";
+import type { Logger } from "pino";
+import { ATTR } from "../conventions.js";
+import { StageIO } from "../stage/stage-io.js";
+import { envPropagator, initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
+import type { TelemetryOptions } from "../types.js";
+import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
+import { ResourceMonitor } from "./child-resources.js";
+
+const USAGE =
+  "stagetrace exec --stage NAME [--number N] [--input PATH[:TYPE]]... [--output PATH[:TYPE]]... [--intermediate PATH]... [--config KEY=VALUE]... -- COMMAND [ARGS...]";
+
+const HELP = `Runs COMMAND as a pipeline stage: a stage span (a child of the run when
+run under "stagetrace run" or with TRACEPARENT set), the stage directory
+<run dir>/NN_<name>/ with manifest.json and stage.log, and INFO+ lines in the
+run's pipeline log: the same as a TypeScript stage using StageIO.
+
+  --stage NAME            the stage's name (required)
+  --number N              its number (default: its place in STAGETRACE_STAGES)
+  --input PATH[:TYPE]     a file the command reads; fingerprinted before it runs.
+                          Relative paths are from the current directory.
+  --output PATH[:TYPE]    a file the command must write; fingerprinted after it
+                          exits. Relative paths are in the stage directory. A
+                          declared output that is missing fails the stage.
+  --intermediate PATH     a cache or temp file (relative: in the stage directory)
+  --config KEY=VALUE      recorded as stage config (numbers and true/false are
+                          typed; keys that look secret are redacted)
+
+The run directory is OUTPUT_DIR (else STAGETRACE_RUN_DIR, else ./out/run-<time>).
+COMMAND gets STAGE_DIR (its stage directory), OUTPUT_DIR, and TRACEPARENT of
+the stage span, so instrumented children nest under it. Its stdout and stderr
+still reach the terminal and are also written, line by line, to stage.log;
+lines at INFO and above (a level word such as "WARNING" near the start of a
+line sets its level, else INFO) also go to the pipeline log.
+
+Status: exit 0 -> success; non-zero -> failed (process.exit.code recorded);
+killed by a signal -> interrupted. SIGINT and SIGTERM are forwarded to the
+command. Resources recorded: wall time, CPU user/system and peak RSS of the
+command's process tree (RSS sampled every 100 ms, Linux only).
+
+Exit code: always the command's (128 + the signal number when a signal
+killed it; 127 when it cannot be started), whatever the telemetry backend does.
+`;
+
+const LEVEL_WORD = /\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL)\b/;
+const LEVEL_OF: Record<string, "debug" | "info" | "warn" | "error" | "fatal"> = {
+  TRACE: "debug",
+  DEBUG: "debug",
+  INFO: "info",
+  NOTICE: "info",
+  WARN: "warn",
+  WARNING: "warn",
+  ERROR: "error",
+  ERR: "error",
+  CRITICAL: "fatal",
+  FATAL: "fatal",
+};
+const MAX_LINE = 64 * 1024;
+
+/** Splits a stream into lines and logs each; a `\r` rewrite (a progress bar) keeps only its last state. */
+class LineLogger {
+  private pending = "";
+
+  constructor(
+    private readonly log: Logger,
+    private readonly stream: "stdout" | "stderr",
+  ) {}
+
+  write(chunk: string): void {
+    this.pending += chunk;
+    let nl: number;
+    while ((nl = this.pending.indexOf("\n")) >= 0) {
+      this.emit(this.pending.slice(0, nl));
+      this.pending = this.pending.slice(nl + 1);
+    }
+    if (this.pending.length > MAX_LINE) {
+      this.emit(this.pending);
+      this.pending = "";
+    }
+  }
+
+  end(): void {
+    if (this.pending !== "") this.emit(this.pending);
+    this.pending = "";
+  }
+
+  private emit(raw: string): void {
+    const cr = raw.replace(/\r+$/, "");
+    const line = cr.slice(cr.lastIndexOf("\r") + 1);
+    if (line.trim() === "") return;
+    const word = LEVEL_WORD.exec(line.slice(0, 64))?.[1];
+    const level = word ? LEVEL_OF[word]! : "info";
+    this.log[level]({ stream: this.stream }, line);
+  }
+}
+
+function splitTyped(value: string, defaultType: string): { path: string; type: string } {
+  const m = /^(.+):([A-Za-z][\w.-]*)$/.exec(value);
+  return m ? { path: m[1]!, type: m[2]! } : { path: value, type: defaultType };
+}
+
+function typedValue(value: string): string | number | boolean {
+  if (/^-?(0|[1-9]\d{0,14})(\.\d+)?$/.test(value)) return Number(value);
+  if (value === "true" || value === "false") return value === "true";
+  return value;
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+export const command: Command = {
+  usage: USAGE,
+  help: HELP,
+  async main(args) {
+    const parsed = parseArgs(args, {
+      stage: "string",
+      number: "string",
+      input: "list",
+      output: "list",
+      intermediate: "list",
+      config: "list",
+    });
+    const argv = requireCommand(parsed);
+    const stage = parsed.strings.get("stage");
+    if (!stage) throw new UsageError("--stage NAME is required");
+    let stageNumber: number | undefined;
+    const numberText = parsed.strings.get("number");
+    if (numberText !== undefined) {
+      if (!/^\d+$/.test(numberText)) throw new UsageError(`--number must be a whole number >= 0, got ${JSON.stringify(numberText)}`);
+      stageNumber = Number(numberText);
+    }
+    const config: Record<string, unknown> = {};
+    for (const kv of parsed.lists.get("config") ?? []) {
+      const eq = kv.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--config expects KEY=VALUE, got ${JSON.stringify(kv)}`);
+      config[kv.slice(0, eq)] = typedValue(kv.slice(eq + 1));
+    }
+
+    // This process forwards signals to the command and finalizes the stage itself.
+    initTelemetry({ handleSignals: false } as TelemetryOptions);
+    const io = new StageIO(stage, stageNumber === undefined ? {} : { stageNumber });
+    const log = io.getStageLogger();
+    io.span.setAttribute(ATTR.processArgs, argv);
+    if (Object.keys(config).length > 0) io.setConfig(config);
+    for (const spec of parsed.lists.get("input") ?? []) {
+      const { path, type } = splitTyped(spec, "file");
+      io.trackInput(resolve(path), type);
+    }
+    const outputs = (parsed.lists.get("output") ?? []).map((spec) => {
+      const { path, type } = splitTyped(spec, "file");
+      return { path: isAbsolute(path) ? path : io.getOutputPath(path), type };
+    });
+    const intermediates = (parsed.lists.get("intermediate") ?? []).map((p) => (isAbsolute(p) ? p : io.getOutputPath(p)));
+
+    // The command sees the stage span as its parent, plus where its stage lives.
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.TRACEPARENT;
+    delete env.TRACESTATE;
+    delete env.BAGGAGE;
+    const carrier: Record<string, string> = {};
+    envPropagator.inject(trace.setSpan(context.active(), io.span), undefined, new EnvironmentSetter(carrier));
+    Object.assign(env, carrier, {
+      STAGE_DIR: io.stageDir,
+      STAGETRACE_STAGE_DIR: io.stageDir,
+      STAGETRACE_STAGE: io.stageName,
+      OUTPUT_DIR: io.outputBase,
+      STAGETRACE_RUN_DIR: io.outputBase,
+      STAGETRACE_PIPELINE_LOG: io.pipelineLogPath,
+    });
+
+    log.info({ command: argv }, `running ${argv.join(" ")}`);
+    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: NodeJS.ErrnoException | null; forwarded: NodeJS.Signals | null }>(
+      (resolveOutcome) => {
+        const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["inherit", "pipe", "pipe"] });
+        const monitor = new ResourceMonitor(child.pid);
+        const out = new LineLogger(log, "stdout");
+        const err = new LineLogger(log, "stderr");
+        child.stdout.setEncoding("utf8");
+        child.stderr.setEncoding("utf8");
+        child.stdout.on("data", (d: string) => {
+          process.stdout.write(d);
+          out.write(d);
+        });
+        child.stderr.on("data", (d: string) => {
+          process.stderr.write(d);
+          err.write(d);
+        });
+        let forwarded: NodeJS.Signals | null = null;
+        const forward = (signal: NodeJS.Signals) => {
+          forwarded = signal;
+          log.warn({ signal }, `received ${signal}; forwarding it to the command`);
+          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        };
+        process.on("SIGINT", forward);
+        process.on("SIGTERM", forward);
+        let spawnError: NodeJS.ErrnoException | null = null;
+        child.on("error", (e) => (spawnError = e));
+        child.on("close", (code, signal) => {
+          process.removeListener("SIGINT", forward);
+          process.removeListener("SIGTERM", forward);
+          out.end();
+          err.end();
+          io.recordCommandResources({ ...monitor.stop() });
+          resolveOutcome({ code, signal, spawnError, forwarded });
+        });
+      },
+    );
+
+    let exitCode: number;
+    let status: "success" | "failed" | "interrupted";
+    let reason: string | undefined;
+    if (outcome.spawnError) {
+      exitCode = outcome.spawnError.code === "EACCES" ? 126 : 127;
+      status = "failed";
+      reason = `cannot run ${argv[0]}: ${outcome.spawnError.code ?? "error"} (${outcome.spawnError.message})`;
+      io.addError(reason, outcome.spawnError);
+      process.stderr.write(`stagetrace exec: ${reason}\n`);
+    } else if (outcome.signal) {
+      exitCode = 128 + signalNumber(outcome.signal);
+      status = "interrupted";
+      reason = `command killed by ${outcome.signal}`;
+    } else {
+      exitCode = outcome.code ?? 1;
+      status = exitCode === 0 ? "success" : outcome.forwarded ? "interrupted" : "failed";
+      if (status === "failed") reason = `command exited with code ${exitCode}`;
+      if (status === "interrupted") reason = `${outcome.forwarded} forwarded to the command; it exited with code ${exitCode}`;
+    }
+    io.span.setAttribute(ATTR.processExitCode, exitCode);
+    if (outcome.signal) io.span.setAttribute(ATTR.processSignal, outcome.signal);
+
+    const missing: string[] = [];
+    for (const o of outputs) {
+      if (!existsSync(o.path)) missing.push(o.path);
+      io.trackOutput(o.path, o.type);
+    }
+    for (const p of intermediates) io.trackIntermediate(p, { retained: existsSync(p), reason: "declared with --intermediate" });
+    if (status === "success" && missing.length > 0) {
+      status = "failed";
+      reason = `declared output${missing.length > 1 ? "s" : ""} not written: ${missing.join(", ")}`;
+      io.addError(reason);
+      process.stderr.write(`stagetrace exec: stage ${stage} failed: ${reason}\n`);
+    }
+
+    try {
+      await io.finalize(status, reason === undefined ? {} : { reason });
+    } catch (e) {
+      process.stderr.write(`stagetrace exec: could not finalize stage ${stage}: ${(e as Error).message}\n`);
+    }
+    try {
+      await shutdownTelemetry();
+    } catch (e) {
+      process.stderr.write(`stagetrace exec: telemetry shutdown failed: ${(e as Error).message}\n`);
+    }
+    // A missing declared output fails the stage, and the exit code says so too.
+    return status === "failed" && exitCode === 0 ? 1 : exitCode;
+  },
+};

@@ -1,0 +1,72 @@
+import { readFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { MANIFEST_FILE } from "../../exporters/manifest-exporter.js";
+import { ATTR } from "../conventions.js";
+import { isStageSpan, manifestFromSpan } from "../manifest/manifest-from-span.js";
+import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";
+import { mkdirSync } from "node:fs";
+import { parseArgs, UsageError, type Command } from "./args.js";
+
+const USAGE = "stagetrace replay TRACE.json --out DIR";
+
+const HELP = `Rebuilds the manifest.json of every stage span in an OTLP/JSON trace
+export (one ExportTraceServiceRequest, an array of them, or JSON Lines as the
+OpenTelemetry Collector's file exporter writes them) into DIR/<stage dir>/.
+
+The manifests are built by the same function that writes them live
+(manifestFromSpan), so a replayed manifest equals the live one, timestamps
+and paths included, except its "telemetry" section: how the live process's
+export went is not in the trace, so a replayed manifest says state "local".
+Spans that were trimmed for OTLP (STAGETRACE_OTLP_MAX_EVENTS) replay with
+the files that reached the backend.
+
+Options:
+  --out DIR   where to write (required; created if missing)
+`;
+
+export const command: Command = {
+  usage: USAGE,
+  help: HELP,
+  async main(args) {
+    const parsed = parseArgs(args, { out: "string" });
+    if (parsed.command !== null) throw new UsageError("replay takes no command after --");
+    if (parsed.positionals.length !== 1) throw new UsageError("expected one TRACE.json");
+    const out = parsed.strings.get("out");
+    if (!out) throw new UsageError("--out DIR is required");
+    const file = resolve(parsed.positionals[0]!);
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      process.stderr.write(`stagetrace replay: cannot read ${file} (${e.code ?? "error"}: ${e.message})\n`);
+      return 1;
+    }
+    let spans;
+    try {
+      spans = spansFromOtlpJsonText(text);
+    } catch (err) {
+      process.stderr.write(`stagetrace replay: ${file}: ${(err as Error).message}\n`);
+      return 1;
+    }
+    const stageSpans = spans.filter(isStageSpan);
+    const written = new Map<string, string>();
+    for (const span of stageSpans) {
+      const dirName = basename(span.attributes[ATTR.stageDir] as string);
+      const path = join(resolve(out), dirName, MANIFEST_FILE);
+      if (written.has(path)) {
+        process.stderr.write(`stagetrace replay: two stage spans for ${dirName} (spans ${written.get(path)} and ${span.spanContext().spanId}); the later one wins\n`);
+      }
+      mkdirSync(join(resolve(out), dirName), { recursive: true });
+      writeFileAtomic(path, manifestFromSpan(span).toJSONString());
+      written.set(path, span.spanContext().spanId);
+    }
+    process.stdout.write(`replayed ${written.size} stage manifest${written.size === 1 ? "" : "s"} from ${spans.length} spans into ${resolve(out)}\n`);
+    if (stageSpans.length === 0) {
+      process.stderr.write(`stagetrace replay: ${file} holds no stage spans (spans with ${ATTR.stageDir})\n`);
+      return 1;
+    }
+    return 0;
+  },
+};

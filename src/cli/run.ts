@@ -1,0 +1,267 @@
+import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { hostname, constants as osConstants } from "node:os";
+import { basename, delimiter, join, relative } from "node:path";
+import { ATTR, RUN_SPAN_PREFIX } from "../conventions.js";
+import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { spanFromManifest } from "../manifest/span-from-manifest.js";
+import { packageRoot } from "../package-root.js";
+import { loadRun, type LoadedRun } from "../run/load-run.js";
+import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type PipelineStageEntry, type RunStatus } from "../run/pipeline-summary.js";
+import { loadOrCreateRunState, pipelineLogPath, resolveRunDir, validateStageName } from "../run/run-directory.js";
+import { contextFromEnv, envPropagator, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
+import type { ManifestData, TelemetryOptions } from "../types.js";
+import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
+
+const USAGE = "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] -- COMMAND [ARGS...]";
+
+const HELP = `Runs a whole pipeline (COMMAND, typically a shell script that runs the
+stages) as one trace and one run directory. It starts the run span
+"RUN <name>" and gives COMMAND, and so every stage it starts:
+  TRACEPARENT/TRACESTATE/BAGGAGE  the run span's context (W3C env carrier)
+  OUTPUT_DIR, STAGETRACE_RUN_DIR  the run directory
+  STAGETRACE_RUN_ID               the run's id
+  STAGETRACE_PIPELINE_LOG         the run's pipeline log
+  STAGETRACE_PIPELINE             the pipeline's name
+  STAGETRACE_STAGES               the stage list (with --stages)
+  PATH                            with this package's "stagetrace" first
+TypeScript stages (StageIO, runStage) and "stagetrace exec" stages started
+underneath all land in that trace and that run directory.
+
+  --name NAME      the pipeline's name (default: STAGETRACE_PIPELINE, else the
+                   script's name)
+  --run-dir DIR    the run directory (default: OUTPUT_DIR, else
+                   STAGETRACE_RUN_DIR, else ./out/run-<start time>)
+  --stages a,b,c   the stage names in order (numbers the stage directories)
+
+Writes <run dir>/pipeline.json when the run starts (status "running") and
+when COMMAND returns: the run's status, trace id, start and end, and one
+entry per stage (number, name, status, duration, manifest path). A stage
+whose manifest still says "running" when COMMAND returns, and whose process
+is gone, is marked "interrupted" and its span is ended and exported.
+
+SIGINT and SIGTERM are forwarded to COMMAND. Exit code: COMMAND's (128 + the
+signal's number when a signal killed it).
+`;
+
+const INTERPRETERS = new Set(["sh", "bash", "zsh", "dash", "node", "python", "python3", "npx", "tsx", "deno", "bun"]);
+
+function pipelineNameFor(argv: string[]): string {
+  const first = basename(argv[0]!);
+  const script = INTERPRETERS.has(first) ? argv.slice(1).find((a) => !a.startsWith("-")) : undefined;
+  return basename(script ?? first).replace(/\.[^.]+$/, "") || first;
+}
+
+function signalNumber(signal: NodeJS.Signals): number {
+  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
+}
+
+/** Ends, as interrupted, the span of every stage that still says `running` and whose process is gone. */
+function closeAbandonedStages(run: LoadedRun, telemetry: Telemetry): void {
+  const now = new Date();
+  for (const stage of run.stages) {
+    if (stage.state === "running" && stage.manifest) {
+      process.stderr.write(
+        `stagetrace run: stage ${stage.name} still says running and its process ${stage.manifest.process.pid} is alive; leaving it as it is\n`,
+      );
+      continue;
+    }
+    if (stage.state !== "abandoned" || !stage.manifest) continue;
+    const m: ManifestData = structuredClone(stage.manifest);
+    const reason = `the stage's process (pid ${m.process.pid}) ended without finishing the stage (killed?); marked interrupted by stagetrace run`;
+    m.status = "interrupted";
+    m.status_reason = reason;
+    m.ended_at = now.toISOString();
+    m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
+    try {
+      telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource));
+      process.stderr.write(`stagetrace run: stage ${stage.name} was left running by a process that is gone; marked interrupted\n`);
+    } catch (err) {
+      process.stderr.write(`stagetrace run: could not close stage ${stage.name}: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+function stageEntries(run: LoadedRun, listed: readonly string[] | null): PipelineStageEntry[] {
+  const entries: PipelineStageEntry[] = run.stages
+    .filter((s) => s.state !== "not_run")
+    .map((s) => ({
+      number: s.number,
+      name: s.name,
+      status: s.state,
+      started_at: s.manifest?.started_at ?? null,
+      duration_ms: s.manifest?.duration_ms ?? null,
+      manifest: relative(run.runDir, s.manifestPath),
+    }));
+  (listed ?? []).forEach((name, i) => {
+    if (!entries.some((e) => e.name === name)) {
+      entries.push({ number: i + 1, name, status: "not_run", started_at: null, duration_ms: null, manifest: null });
+    }
+  });
+  entries.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity));
+  return entries;
+}
+
+export const command: Command = {
+  usage: USAGE,
+  help: HELP,
+  async main(args) {
+    const parsed = parseArgs(args, { name: "string", "run-dir": "string", stages: "string" });
+    const argv = requireCommand(parsed);
+    const start = new Date();
+    const stagesText = parsed.strings.get("stages");
+    const stages = stagesText
+      ? stagesText
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s !== "")
+          .map((s) => {
+            try {
+              return validateStageName(s, "--stages entry");
+            } catch (err) {
+              throw new UsageError((err as Error).message);
+            }
+          })
+      : null;
+    const name = parsed.strings.get("name") ?? (process.env.STAGETRACE_PIPELINE?.trim() || pipelineNameFor(argv));
+    const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, start);
+    mkdirSync(runDir, { recursive: true });
+    const state = loadOrCreateRunState(runDir, process.env, start);
+    const pipelineLog = pipelineLogPath(runDir, state);
+
+    const telemetry = initTelemetry({ handleSignals: false } as TelemetryOptions);
+    const span = telemetry.tracer.startSpan(
+      RUN_SPAN_PREFIX + name,
+      {
+        kind: SpanKind.SERVER,
+        startTime: start,
+        attributes: {
+          [ATTR.pipelineName]: name,
+          [ATTR.pipelineRunId]: state.run_id,
+          [ATTR.runDir]: runDir,
+          [ATTR.pipelineLog]: pipelineLog,
+          [ATTR.hostName]: hostname(),
+          [ATTR.processPid]: process.pid,
+          [ATTR.processArgs]: argv,
+        },
+      },
+      contextFromEnv(context.active()),
+    );
+    const ctx = span.spanContext();
+    const summary: PipelineData = {
+      schema_version: PIPELINE_SCHEMA_VERSION,
+      pipeline: name,
+      run_id: state.run_id,
+      run_dir: runDir,
+      status: "running",
+      trace: {
+        trace_id: ctx.traceId,
+        span_id: ctx.spanId,
+        parent_span_id: trace.getSpanContext(contextFromEnv(context.active()))?.spanId ?? null,
+      },
+      started_at: start.toISOString(),
+      ended_at: null,
+      duration_ms: null,
+      command: argv,
+      exit_code: null,
+      signal: null,
+      host: hostname(),
+      pid: process.pid,
+      stages: (stages ?? []).map((s, i) => ({ number: i + 1, name: s, status: "not_run", started_at: null, duration_ms: null, manifest: null })),
+    };
+    const summaryPath = join(runDir, PIPELINE_FILE);
+    const writeSummary = () => {
+      try {
+        writeFileAtomic(summaryPath, JSON.stringify(summary, null, 2) + "\n");
+      } catch (err) {
+        process.stderr.write(`stagetrace run: could not write ${summaryPath}: ${(err as Error).message}\n`);
+      }
+    };
+    writeSummary();
+
+    // The run's own start and end lines in the pipeline log, in the stages' format.
+    const runLog = telemetry.logFiles.open(pipelineLog);
+    const logLine = (level: "INFO" | "WARN" | "ERROR", msg: string, extra: Record<string, unknown> = {}) => {
+      const line = { level, time: Date.now(), pid: process.pid, pipeline: name, run_id: state.run_id, trace_id: ctx.traceId, span_id: ctx.spanId, trace_flags: ctx.traceFlags, ...extra, msg };
+      runLog.write(JSON.stringify(line) + "\n");
+      runLog.flush();
+    };
+    logLine("INFO", `pipeline ${name} started: ${argv.join(" ")}`, { run_dir: runDir });
+
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.TRACEPARENT;
+    delete env.TRACESTATE;
+    delete env.BAGGAGE;
+    const carrier: Record<string, string> = {};
+    envPropagator.inject(trace.setSpan(context.active(), span), undefined, new EnvironmentSetter(carrier));
+    Object.assign(env, carrier, {
+      OUTPUT_DIR: runDir,
+      STAGETRACE_RUN_DIR: runDir,
+      STAGETRACE_RUN_ID: state.run_id,
+      STAGETRACE_PIPELINE_LOG: pipelineLog,
+      STAGETRACE_PIPELINE: name,
+      PATH: [join(packageRoot(), "bin"), process.env.PATH ?? ""].join(delimiter),
+    });
+    if (stages) env.STAGETRACE_STAGES = stages.join(",");
+
+    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: NodeJS.ErrnoException | null }>((resolveOutcome) => {
+      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: "inherit" });
+      const forward = (signal: NodeJS.Signals) => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      };
+      process.on("SIGINT", forward);
+      process.on("SIGTERM", forward);
+      let error: NodeJS.ErrnoException | null = null;
+      child.on("error", (e) => (error = e));
+      child.on("close", (code, signal) => {
+        process.removeListener("SIGINT", forward);
+        process.removeListener("SIGTERM", forward);
+        resolveOutcome({ code, signal, error });
+      });
+    });
+
+    const exitCode = outcome.error
+      ? outcome.error.code === "EACCES"
+        ? 126
+        : 127
+      : outcome.signal
+        ? 128 + signalNumber(outcome.signal)
+        : (outcome.code ?? 1);
+    if (outcome.error) process.stderr.write(`stagetrace run: cannot run ${argv[0]}: ${outcome.error.message}\n`);
+
+    closeAbandonedStages(loadRun(runDir), telemetry);
+    const run = loadRun(runDir);
+    const end = new Date();
+    summary.stages = stageEntries(run, stages);
+    const stageFailed = summary.stages.some((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned");
+    const status: RunStatus = outcome.signal ? "interrupted" : exitCode !== 0 || stageFailed ? "failed" : "success";
+    Object.assign(summary, {
+      status,
+      ended_at: end.toISOString(),
+      duration_ms: end.getTime() - start.getTime(),
+      exit_code: exitCode,
+      signal: outcome.signal,
+    });
+    span.setAttribute(ATTR.pipelineResult, status === "success" ? "success" : status === "interrupted" ? "cancellation" : "failure");
+    span.setAttribute(ATTR.processExitCode, exitCode);
+    if (status === "success") span.setStatus({ code: SpanStatusCode.OK });
+    else span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}` });
+    span.end(end);
+    writeSummary();
+    logLine(status === "success" ? "INFO" : "ERROR", `pipeline ${name} ${status} (exit code ${exitCode}) after ${summary.duration_ms} ms`, {
+      status,
+      exit_code: exitCode,
+    });
+    try {
+      await shutdownTelemetry();
+    } catch (err) {
+      process.stderr.write(`stagetrace run: telemetry shutdown failed: ${(err as Error).message}\n`);
+    }
+    if (status !== "success" && exitCode === 0) {
+      process.stderr.write(`stagetrace run: the command exited 0, but a stage did not succeed (see ${summaryPath})\n`);
+    }
+    return exitCode;
+  },
+};

@@ -1,0 +1,129 @@
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime } from "@opentelemetry/api";
+import { hrTimeDuration } from "@opentelemetry/core";
+import { emptyResource, type Resource } from "@opentelemetry/resources";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import {
+  ATTR,
+  EXCEPTION_ATTR,
+  EXCEPTION_EVENT,
+  FILE_ATTR,
+  FILE_EVENT,
+  STAGE_SPAN_PREFIX,
+  TASK_RESULT,
+  TRACER_NAME,
+  WARNING_ATTR,
+  WARNING_EVENT,
+} from "../conventions.js";
+import type { ManifestData, ManifestFileEntry, StageStatus } from "../types.js";
+
+/** An RFC 3339 time with up to nanosecond digits, as an exact HrTime. */
+export function timestampToHrTime(value: string): HrTime {
+  const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(value);
+  if (!m) throw new Error(`not an RFC 3339 time: ${JSON.stringify(value)}`);
+  const seconds = Date.parse(`${m[1]}${m[3]}`) / 1000;
+  if (Number.isNaN(seconds)) throw new Error(`not an RFC 3339 time: ${JSON.stringify(value)}`);
+  const nanos = Number((m[2] ?? "").padEnd(9, "0").slice(0, 9));
+  return [seconds, nanos];
+}
+
+function fileEvent(role: string, f: ManifestFileEntry, time: HrTime): TimedEvent {
+  const a: Attributes = {
+    [FILE_ATTR.role]: role,
+    [FILE_ATTR.path]: f.path,
+    [FILE_ATTR.name]: f.name,
+    [FILE_ATTR.type]: f.type,
+    [FILE_ATTR.kind]: f.kind,
+    [FILE_ATTR.exists]: f.exists,
+  };
+  if (f.size !== null) a[FILE_ATTR.size] = f.size;
+  if (f.modified !== null) a[FILE_ATTR.modified] = f.modified;
+  if (f.hash !== null && f.hash_algorithm !== null) {
+    a[FILE_ATTR.hashAlgorithm] = f.hash_algorithm;
+    a[FILE_ATTR.hashPrefix + f.hash_algorithm] = f.hash;
+  }
+  if (f.from_stage !== null) a[FILE_ATTR.fromStage] = f.from_stage;
+  if (role === "intermediate") {
+    a[FILE_ATTR.retained] = f.retained ?? false;
+    a[FILE_ATTR.reason] = f.reason ?? "";
+  }
+  for (const [k, v] of Object.entries(f.metadata)) if (v !== null) a[FILE_ATTR.metaPrefix + k] = v;
+  return { name: FILE_EVENT, attributes: a, time, droppedAttributesCount: 0 };
+}
+
+/**
+ * The inverse of `manifestFromSpan`: the ended stage span a manifest
+ * describes, with the same trace and span ids. `stagetrace run` uses it to
+ * end, as interrupted, the span of a stage whose process died before it could
+ * (its manifest still said `running`), so the backend gets that span too.
+ * `manifestFromSpan(spanFromManifest(m))` gives `m` back, `telemetry` aside.
+ */
+export function spanFromManifest(m: ManifestData, stageDir: string, resource: Resource = emptyResource()): ReadableSpan {
+  if (!m.ended_at) throw new Error(`the manifest of stage ${m.stage} has no ended_at; set it before rebuilding the span`);
+  const status = m.status as StageStatus;
+  const a: Attributes = {
+    [ATTR.taskName]: m.stage,
+    [ATTR.stageDir]: stageDir,
+    [ATTR.runDir]: m.pipeline.run_dir,
+    [ATTR.schemaVersion]: m.schema_version,
+    [ATTR.stageStatus]: status,
+    [ATTR.processArgs]: m.process.command_args,
+  };
+  if (TASK_RESULT[status]) a[ATTR.taskResult] = TASK_RESULT[status];
+  if (m.pipeline.run_id !== null) {
+    a[ATTR.pipelineRunId] = m.pipeline.run_id;
+    a[ATTR.taskRunId] = `${m.pipeline.run_id}/${stageDir.split(/[\\/]/).pop()}`;
+  }
+  if (m.pipeline.name !== null) a[ATTR.pipelineName] = m.pipeline.name;
+  if (m.stage_number !== null) a[ATTR.stageNumber] = m.stage_number;
+  if (m.status_reason !== null) a[ATTR.stageStatusReason] = m.status_reason;
+  if (m.logs.stage_log !== null) a[ATTR.stageLog] = m.logs.stage_log;
+  if (m.logs.pipeline_log !== null) a[ATTR.pipelineLog] = m.logs.pipeline_log;
+  if (m.process.pid !== null) a[ATTR.processPid] = m.process.pid;
+  if (m.process.hostname !== null) a[ATTR.hostName] = m.process.hostname;
+  if (m.process.exit_code !== null) a[ATTR.processExitCode] = m.process.exit_code;
+  if (status === "failed" || status === "interrupted") a[ATTR.errorType] = m.errors[0]?.type ?? status;
+  for (const [k, v] of Object.entries(m.config)) if (v !== null) a[ATTR.configPrefix + k] = v;
+  for (const [k, v] of Object.entries(m.resources)) if (v !== null) a[ATTR.resourcePrefix + k] = v;
+
+  const startTime = timestampToHrTime(m.started_at);
+  const endTime = timestampToHrTime(m.ended_at);
+  const events: TimedEvent[] = [
+    ...m.inputs.map((f) => fileEvent("input", f, startTime)),
+    ...m.outputs.map((f) => fileEvent("output", f, startTime)),
+    ...m.intermediate_files.map((f) => fileEvent("intermediate", f, startTime)),
+    ...m.warnings.map((w) => ({
+      name: WARNING_EVENT,
+      attributes: { [WARNING_ATTR.message]: w.message },
+      time: timestampToHrTime(w.timestamp),
+      droppedAttributesCount: 0,
+    })),
+    ...m.errors.map((e) => {
+      const ea: Attributes = { [EXCEPTION_ATTR.type]: e.type, [EXCEPTION_ATTR.message]: e.message, [EXCEPTION_ATTR.stageMessage]: e.message };
+      if (e.stack !== null) ea[EXCEPTION_ATTR.stacktrace] = e.stack;
+      return { name: EXCEPTION_EVENT, attributes: ea, time: timestampToHrTime(e.timestamp), droppedAttributesCount: 0 };
+    }),
+  ];
+  const failed = status === "failed" || status === "interrupted";
+  return {
+    name: STAGE_SPAN_PREFIX + m.stage,
+    kind: SpanKind.INTERNAL,
+    spanContext: () => ({ traceId: m.trace.trace_id, spanId: m.trace.span_id, traceFlags: TraceFlags.SAMPLED }),
+    parentSpanContext:
+      m.trace.parent_span_id === null
+        ? undefined
+        : { traceId: m.trace.trace_id, spanId: m.trace.parent_span_id, traceFlags: TraceFlags.SAMPLED, isRemote: true },
+    startTime,
+    endTime,
+    duration: hrTimeDuration(startTime, endTime),
+    status: failed ? { code: SpanStatusCode.ERROR, message: m.status_reason ?? `stage ${status}` } : { code: SpanStatusCode.OK },
+    attributes: a,
+    links: [],
+    events,
+    ended: true,
+    resource,
+    instrumentationScope: { name: TRACER_NAME },
+    droppedAttributesCount: 0,
+    droppedEventsCount: m.telemetry.events_omitted,
+    droppedLinksCount: 0,
+  };
+}

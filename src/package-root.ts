@@ -1,0 +1,17 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+let root: string | undefined;
+
+/** The installed package's root directory (where package.json, bin/ and schema/ are), from src/ or dist/. */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, "schema", "manifest.schema.json")) && existsSync(join(dir, "package.json"))) return (root = dir);
+    const up = dirname(dir);
+    if (up === dir) throw new Error("stagetrace: cannot find the package's root directory (package.json and schema/)");
+    dir = up;
+  }
+}

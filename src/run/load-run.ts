@@ -1,0 +1,164 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { hostname } from "node:os";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { StagetraceError } from "../errors.js";
+import type { ManifestData } from "../types.js";
+import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-summary.js";
+
+const MANIFEST_FILE = "manifest.json";
+
+/** One stage directory of a run, as found on disk. */
+export interface LoadedStage {
+  /** The stage directory. */
+  dir: string;
+  /** Its name on disk, e.g. `06_asr`. */
+  dirName: string;
+  /** The stage's name: from its manifest, else from the directory name. */
+  name: string;
+  /** The stage's number: from its manifest, else from the directory name; null when neither has one. */
+  number: number | null;
+  /** The stage's `manifest.json` (which may not exist). */
+  manifestPath: string;
+  /** The parsed manifest, or null when it is missing or unreadable (see `problem`). */
+  manifest: ManifestData | null;
+  /**
+   * How the stage stands: its manifest's status, `abandoned` for a `running` manifest whose process is gone, `not_run` for a listed stage without a directory.
+   */
+  state: StageState;
+  /** Why the manifest could not be read, if it could not. */
+  problem: string | null;
+}
+
+/** A run directory as found on disk: `pipeline.json` if `stagetrace run` wrote one, and every stage directory. */
+export interface LoadedRun {
+  /** The run directory, absolute. */
+  runDir: string;
+  /** The parsed `pipeline.json`, or null when the run has none (no `stagetrace run`). */
+  pipeline: PipelineData | null;
+  /** Every stage of the run in stage-number order, with the stages of `pipeline.json` that never started. */
+  stages: LoadedStage[];
+}
+
+/** True when a process with this pid exists on this host. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A stage's state from its manifest: a `running` manifest whose process is
+ * gone from this host is `abandoned` (killed, or the machine restarted).
+ */
+export function stageState(manifest: Pick<ManifestData, "status" | "process">): StageState {
+  const status = manifest.status as string;
+  if (status !== "running") return manifest.status;
+  const { pid, hostname: host } = manifest.process;
+  if (host === hostname() && typeof pid === "number" && !pidAlive(pid)) return "abandoned";
+  return "running";
+}
+
+function readJson<T>(path: string): { value: T | null; problem: string | null } {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { value: null, problem: `cannot read ${path} (${e.code ?? "error"}: ${e.message})` };
+  }
+  try {
+    return { value: JSON.parse(text) as T, problem: null };
+  } catch (err) {
+    return { value: null, problem: `${path} is not valid JSON: ${(err as Error).message}` };
+  }
+}
+
+function stageFromDir(dir: string): LoadedStage {
+  const dirName = basename(dir);
+  const m = /^(\d+)_(.+)$/.exec(dirName);
+  const manifestPath = join(dir, MANIFEST_FILE);
+  const { value, problem } = readJson<ManifestData>(manifestPath);
+  const stage: LoadedStage = {
+    dir,
+    dirName,
+    name: value?.stage ?? (m ? m[2]! : dirName),
+    number: value?.stage_number ?? (m ? Number(m[1]) : null),
+    manifestPath,
+    manifest: value,
+    state: "failed",
+    problem,
+  };
+  if (value && typeof value === "object" && typeof value.status === "string" && value.process) {
+    stage.state = stageState(value);
+  } else if (!problem) {
+    stage.problem = `${manifestPath} is not a stagetrace manifest`;
+  }
+  return stage;
+}
+
+/**
+ * Reads a run from disk. `path` may be a run directory, a stage directory or
+ * a manifest.json; for the last two, only that stage is loaded.
+ */
+export function loadRun(path: string): LoadedRun {
+  const target = resolve(path);
+  let isDir: boolean;
+  try {
+    isDir = statSync(target).isDirectory();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new StagetraceError("NOT_FOUND", `${target}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`, { cause: err });
+  }
+  if (!isDir || existsSync(join(target, MANIFEST_FILE))) {
+    const dir = isDir ? target : dirname(target);
+    const stage = stageFromDir(dir);
+    if (!isDir && basename(target) !== MANIFEST_FILE) {
+      stage.manifestPath = target;
+      const { value, problem } = readJson<ManifestData>(target);
+      stage.manifest = value;
+      stage.problem = problem;
+      if (value) {
+        stage.name = value.stage;
+        stage.number = value.stage_number;
+        stage.state = stageState(value);
+      }
+    }
+    const runDir = stage.manifest?.pipeline?.run_dir || dirname(dir);
+    return { runDir, pipeline: null, stages: [stage] };
+  }
+
+  const pipelinePath = join(target, PIPELINE_FILE);
+  const pipeline = existsSync(pipelinePath) ? readJson<PipelineData>(pipelinePath).value : null;
+  const stages: LoadedStage[] = [];
+  for (const entry of readdirSync(target, { withFileTypes: true })) {
+    if (entry.isDirectory() && existsSync(join(target, entry.name, MANIFEST_FILE))) {
+      stages.push(stageFromDir(join(target, entry.name)));
+    }
+  }
+  // Stages the pipeline listed but that never wrote a manifest.
+  for (const listed of pipeline?.stages ?? []) {
+    if (listed.status === "not_run" && !stages.some((s) => s.name === listed.name)) {
+      stages.push({
+        dir: join(target, listed.name),
+        dirName: listed.name,
+        name: listed.name,
+        number: listed.number,
+        manifestPath: "",
+        manifest: null,
+        state: "not_run",
+        problem: null,
+      });
+    }
+  }
+  stages.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || a.dirName.localeCompare(b.dirName));
+  return { runDir: target, pipeline, stages };
+}
+
+/** A path relative to the run directory when it lies inside it, else as given. */
+export function relativeToRun(runDir: string, path: string): string {
+  const rel = relative(runDir, path);
+  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : path;
+}
