@@ -11,6 +11,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   show: { summary: "summarise a run, a stage or a manifest", load: async () => (await import("./show.js")).command },
   validate: { summary: "check manifests and pipeline.json against the JSON Schemas", load: async () => (await import("./validate.js")).command },
   replay: { summary: "rebuild manifests from an OTLP/JSON trace export", load: async () => (await import("./replay.js")).command },
+  report: { summary: "write a self-contained HTML report of a run", load: async () => (await import("./report.js")).command },
+  diff: { summary: "what changed between two runs, and where it started", load: async () => (await import("./diff.js")).command },
 };
 
 const HELP = `stagetrace: every stage of a batch pipeline as an OpenTelemetry span, with manifest.json and logs on disk
