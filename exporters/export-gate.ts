@@ -18,6 +18,11 @@ export class ExportGate {
     this.closed = true;
   }
 
+  /** Lets exports through again (a new stage started after the gate was closed for an idle process). */
+  reopen(): void {
+    this.closed = false;
+  }
+
   /**
    * Closes the gate when only one export timeout of the exit budget is left,
    * so the export already on the wire is the last one anybody waits for.

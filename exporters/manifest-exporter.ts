@@ -8,6 +8,7 @@ import { isStageSpan, manifestFromSpan } from "../src/manifest/manifest-from-spa
 import { writeFileAtomic } from "../src/manifest/write-atomic.js";
 import type { ManifestData, ManifestTelemetry } from "../src/types.js";
 
+/** The file name of a stage's manifest inside its stage directory. */
 export const MANIFEST_FILE = "manifest.json";
 
 export interface ManifestExporterOptions {

@@ -8,6 +8,12 @@ export const STAGE_SPAN_PREFIX = "stage ";
 export const RUN_SPAN_PREFIX = "RUN ";
 export const TRACER_NAME = "stagetrace";
 
+/**
+ * The attribute names of a stage span (and of the run span of `stagetrace run`):
+ * OpenTelemetry's `cicd.*`, `process.*`, `host.*` and `error.type` where a standard
+ * name exists, `stagetrace.*` otherwise. Config and resource values are
+ * `stagetrace.config.<key>` and `stagetrace.resource.<key>`.
+ */
 export const ATTR = {
   pipelineName: "cicd.pipeline.name",
   pipelineRunId: "cicd.pipeline.run.id",
@@ -37,10 +43,21 @@ export const ATTR = {
   resourcePrefix: "stagetrace.resource.",
 } as const;
 
+/** The name of the span event recorded for each tracked file (attributes: `FILE_ATTR`). */
 export const FILE_EVENT = "stagetrace.file";
+/** The name of the span event recorded for each warning (`addWarning`). */
 export const WARNING_EVENT = "stagetrace.warning";
+/**
+ * The name of the span event recorded for each error (`addError`, a throwing stage), as OpenTelemetry's exception convention has it.
+ */
 export const EXCEPTION_EVENT = "exception";
 
+/**
+ * The attributes of a `stagetrace.file` event: the file's role (input, output,
+ * intermediate), path, name, size, modification time, kind, whether it exists,
+ * its content hash and algorithm, the stage it came from, and its metadata as
+ * `stagetrace.file.meta.<key>`.
+ */
 export const FILE_ATTR = {
   role: "stagetrace.file.role",
   path: "file.path",
@@ -84,3 +101,25 @@ export const MANIFEST_SCHEMA_VERSION = "1.0";
 
 /** The event the OTLP log worker sends back with its delivery counts. */
 export const LOG_COUNTS_EVENT = "stagetrace:log-counts";
+
+/**
+ * The OTLP metrics a stage emits while it is open (only when an OTLP endpoint
+ * is set). Spans exist only once a stage has ended, so these are what tells a
+ * running stage from one that was killed or hangs. In Prometheus (through the
+ * Collector's `prometheus` exporter) they are `stagetrace_stage_active`,
+ * `stagetrace_stage_heartbeat_seconds` and `stagetrace_stage_start_time_seconds`.
+ */
+export const METRIC = {
+  /** Gauge: 1 while the stage is open, 0 once it has ended. */
+  stageActive: "stagetrace.stage.active",
+  /** Gauge, unit `s`: unix time of the stage's last heartbeat (its end time once it has ended). */
+  stageHeartbeat: "stagetrace.stage.heartbeat",
+  /** Gauge, unit `s`: unix time the stage started. */
+  stageStartTime: "stagetrace.stage.start_time",
+} as const;
+
+/** Attributes of the stage metrics besides the span attributes they copy (`ATTR`). */
+export const METRIC_ATTR = {
+  /** The stage span's trace id, so an alert can link to the trace. */
+  traceId: "stagetrace.trace_id",
+} as const;

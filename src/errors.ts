@@ -14,7 +14,9 @@ export type StagetraceErrorCode =
  * underlying error (an errno from `fs`, a JSON parse error, ...).
  */
 export class StagetraceError extends Error {
+  /** Always `"StagetraceError"`. */
   override readonly name = "StagetraceError";
+  /** Why the call failed, stable across versions (see `StagetraceErrorCode`). */
   readonly code: StagetraceErrorCode;
 
   constructor(code: StagetraceErrorCode, message: string, options?: { cause?: unknown }) {

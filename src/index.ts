@@ -20,6 +20,7 @@ export type { StagetraceErrorCode } from "./errors.js";
 export { ATTR, FILE_ATTR, FILE_EVENT, WARNING_EVENT, EXCEPTION_EVENT, STAGE_STATUSES } from "./conventions.js";
 export type {
   StageStatus,
+  ManifestStatus,
   FileRole,
   FileKind,
   RecordedValue,
@@ -31,4 +32,5 @@ export type {
   StageOptions,
   TelemetryOptions,
   TelemetryReport,
+  TrackOptions,
 } from "./types.js";

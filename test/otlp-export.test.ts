@@ -1,26 +1,16 @@
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { manifestFromSpan } from "../src/index.js";
 import { startOtlpReceiver, type OtlpReceiver } from "./support/otlp-receiver.js";
 import { assertValidManifest } from "./support/schema.js";
 import { spawnStage } from "./support/spawn-stage.js";
-import { pipelineLogOf, readJson, readLogLines, tempDir } from "./support/tmp.js";
+import { readJson, readLogLines, tempDir } from "./support/tmp.js";
 
 let receiver: OtlpReceiver | undefined;
 afterEach(async () => {
   await receiver?.close();
   receiver = undefined;
 });
-
-/** A loopback port with nothing listening on it: connections are refused. */
-async function refusedUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return `http://127.0.0.1:${port}`;
-}
 
 describe("OTLP export end to end", () => {
   it("sends the stage span with its file events and the log records, with the trace ids on disk", async () => {
@@ -163,48 +153,4 @@ describe("trace context from the environment", () => {
   });
 });
 
-describe("backend down", () => {
-  const cases: [string, () => Promise<{ url: string; close?: () => Promise<void> }>][] = [
-    ["refusing connections", async () => ({ url: await refusedUrl() })],
-    [
-      "accepting and never answering",
-      async () => {
-        receiver = await startOtlpReceiver({ behaviour: "hang" });
-        return { url: receiver.url };
-      },
-    ],
-    [
-      "answering 500",
-      async () => {
-        receiver = await startOtlpReceiver({ behaviour: "status-500" });
-        return { url: receiver.url };
-      },
-    ],
-  ];
-
-  it.each(cases)("with the backend %s, a stage exits within the 3 s bound with complete files and its own exit code", async (_name, start) => {
-    const { url } = await start();
-    const run = tempDir();
-    const [ok, failing] = await Promise.all([
-      spawnStage({ OUTPUT_DIR: run, FIXTURE_STAGE: "ok", FIXTURE_LINES: "2000", OTEL_EXPORTER_OTLP_ENDPOINT: url }),
-      spawnStage({ OUTPUT_DIR: run, FIXTURE_STAGE: "bad", FIXTURE_FAIL: "broken", OTEL_EXPORTER_OTLP_ENDPOINT: url }),
-    ]);
-    expect(ok.code).toBe(0);
-    expect(failing.code).toBe(1);
-    for (const r of [ok, failing]) {
-      // 3 s bound from the stage's end to process exit, plus process teardown.
-      expect(r.exitAfterDoneMs).not.toBeNull();
-      expect(r.exitAfterDoneMs!).toBeLessThan(3000 + 1000);
-      expect(r.stderr.match(/spans were not delivered/g) ?? [], r.stderr).toHaveLength(1);
-    }
-    const stageLines = readLogLines(join(run, "ok", "stage.log"));
-    expect(stageLines.filter((l) => /^(debug|info) line /.test(l.msg))).toHaveLength(2000);
-    const okManifest = readJson(join(run, "ok", "manifest.json"));
-    assertValidManifest(okManifest);
-    expect(okManifest.status).toBe("success");
-    // 2,000 lines plus the stage's start and finish lines, none delivered, all counted
-    expect(okManifest.telemetry).toMatchObject({ state: "final", exported: 0, dropped: 1, log_records_exported: 0, log_records_dropped: 2002 });
-    expect(readJson(join(run, "bad", "manifest.json")).status).toBe("failed");
-    expect(readLogLines(pipelineLogOf(run)).filter((l) => l.msg === "stage ok finished")).toHaveLength(1);
-  });
-});
+// Backend faults (refused, 500, 429, hang, slow, reset) are in test/faults/backend-faults.test.ts.

@@ -8,7 +8,6 @@ import type { Logger } from "pino";
 import { ATTR } from "../conventions.js";
 import { StageIO } from "../stage/stage-io.js";
 import { envPropagator, initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
-import type { TelemetryOptions } from "../types.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
 import { ResourceMonitor } from "./child-resources.js";
 
@@ -143,7 +142,7 @@ export const command: Command = {
     }
 
     // This process forwards signals to the command and finalizes the stage itself.
-    initTelemetry({ handleSignals: false } as TelemetryOptions);
+    initTelemetry({ handleSignals: false });
     const io = new StageIO(stage, stageNumber === undefined ? {} : { stageNumber });
     const log = io.getStageLogger();
     io.span.setAttribute(ATTR.processArgs, argv);

@@ -12,7 +12,7 @@ import { loadRun, type LoadedRun } from "../run/load-run.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type PipelineStageEntry, type RunStatus } from "../run/pipeline-summary.js";
 import { loadOrCreateRunState, pipelineLogPath, resolveRunDir, validateStageName } from "../run/run-directory.js";
 import { contextFromEnv, envPropagator, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
-import type { ManifestData, TelemetryOptions } from "../types.js";
+import type { ManifestData } from "../types.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
 
 const USAGE = "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] -- COMMAND [ARGS...]";
@@ -131,7 +131,7 @@ export const command: Command = {
     const state = loadOrCreateRunState(runDir, process.env, start);
     const pipelineLog = pipelineLogPath(runDir, state);
 
-    const telemetry = initTelemetry({ handleSignals: false } as TelemetryOptions);
+    const telemetry = initTelemetry({ handleSignals: false });
     const span = telemetry.tracer.startSpan(
       RUN_SPAN_PREFIX + name,
       {

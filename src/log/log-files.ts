@@ -1,5 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
+import { errnoText } from "../manifest/write-atomic.js";
 
 /** How long a written line may sit in memory before it reaches the file. */
 export const LOG_FLUSH_INTERVAL_MS = 100;
@@ -12,14 +13,16 @@ export interface LogFile {
   readonly path: string;
   /** True when the file could not be opened and its lines go to stderr. */
   readonly fallback: boolean;
+  /** Why lines are missing from the file (its open or a write failed, with path and errno), or null. */
+  readonly problem: string | null;
   write(line: string): void;
   flush(): void;
 }
 
 class AppendFile implements LogFile {
   readonly fallback = false;
+  problem: string | null = null;
   private pending = "";
-  private failed = false;
 
   constructor(
     readonly path: string,
@@ -48,13 +51,10 @@ class AppendFile implements LogFile {
       }
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      if (!this.failed) {
-        this.warn(
-          `writing ${this.path} failed (${e.code ?? "error"}: ${e.message}); lines are missing from it. ` +
-            "Free disk space or fix the file's permissions; the stage goes on.",
-        );
+      if (this.problem === null) {
+        this.problem = `writing ${this.path} failed (${errnoText(e)}); lines are missing from it`;
+        this.warn(`${this.problem}. Free disk space or fix the file's permissions; the stage goes on.`);
       }
-      this.failed = true;
     }
   }
 
@@ -66,7 +66,10 @@ class AppendFile implements LogFile {
 
 class StderrFallback implements LogFile {
   readonly fallback = true;
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {}
   write(line: string): void {
     process.stderr.write(line);
   }
@@ -105,16 +108,24 @@ export class LogFiles {
       return new AppendFile(path, openSync(path, "a"), this.warn);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
-      this.warn(
-        `cannot open log file ${path} (${e.code ?? "error"}: ${e.message}); its lines go to stderr instead. ` +
-          `Check that ${dirname(path)} is writable (OUTPUT_DIR / outputBase) and the disk has space.`,
-      );
-      return new StderrFallback(path);
+      const problem = `cannot open log file ${path} (${errnoText(e)}); its lines go to stderr instead`;
+      this.warn(`${problem}. Check that ${dirname(path)} is writable (OUTPUT_DIR / outputBase) and the disk has space.`);
+      return new StderrFallback(path, problem);
     }
   }
 
   flushAll(): void {
     for (const file of this.files.values()) file.flush();
+  }
+
+  /** The problems (open or write failures) of these files, one per file; empty when all of them are whole. */
+  problemsFor(paths: readonly string[]): string[] {
+    const problems: string[] = [];
+    for (const path of new Set(paths)) {
+      const problem = this.files.get(path)?.problem;
+      if (problem) problems.push(problem);
+    }
+    return problems;
   }
 
   /** Writes what is buffered and closes every file. */

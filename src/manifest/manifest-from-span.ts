@@ -15,7 +15,7 @@ import {
   WARNING_EVENT,
 } from "../conventions.js";
 import { collectPrefixed } from "../stage/recorded-values.js";
-import type { FileKind, ManifestData, ManifestFileEntry, ManifestTelemetry, StageStatus } from "../types.js";
+import type { FileKind, ManifestData, ManifestFileEntry, ManifestStatus, ManifestTelemetry } from "../types.js";
 import { StageManifest } from "./stage-manifest.js";
 
 /** True for spans that stagetrace started for a stage (and so have a manifest). */
@@ -55,10 +55,15 @@ function fileEntry(event: TimedEvent): { role: string; entry: ManifestFileEntry 
  * same manifest can be rebuilt later from an OTLP export of the trace.
  * `telemetry` is the one section a span cannot know about itself: how its
  * own export went. It defaults to what the span says about omitted events.
+ *
+ * A span that has not ended yet (`span.ended === false`) gives the manifest
+ * a stage writes when it starts: `status: "running"`, `ended_at` and
+ * `duration_ms` null, and whatever the span holds so far.
  */
 export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>): StageManifest {
   const a = span.attributes;
   const ctx = span.spanContext();
+  const running = span.ended === false;
   const inputs: ManifestFileEntry[] = [];
   const outputs: ManifestFileEntry[] = [];
   const intermediates: ManifestFileEntry[] = [];
@@ -66,13 +71,13 @@ export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<Manifes
     schema_version: str(a, ATTR.schemaVersion) ?? MANIFEST_SCHEMA_VERSION,
     stage: str(a, ATTR.taskName) ?? span.name.replace(STAGE_SPAN_PREFIX, ""),
     stage_number: num(a, ATTR.stageNumber),
-    status: statusOf(span),
+    status: running ? "running" : statusOf(span),
     status_reason: str(a, ATTR.stageStatusReason),
     pipeline: { name: str(a, ATTR.pipelineName), run_id: str(a, ATTR.pipelineRunId), run_dir: str(a, ATTR.runDir) ?? "" },
     trace: { trace_id: ctx.traceId, span_id: ctx.spanId, parent_span_id: span.parentSpanContext?.spanId ?? null },
     started_at: hrTimeToTimeStamp(span.startTime),
-    ended_at: hrTimeToTimeStamp(span.endTime),
-    duration_ms: Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000,
+    ended_at: running ? null : hrTimeToTimeStamp(span.endTime),
+    duration_ms: running ? null : Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000,
     inputs,
     outputs,
     intermediate_files: intermediates,
@@ -117,8 +122,8 @@ export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<Manifes
   return new StageManifest(data);
 }
 
-function statusOf(span: ReadableSpan): StageStatus {
+function statusOf(span: ReadableSpan): ManifestStatus {
   const s = span.attributes[ATTR.stageStatus];
-  if (typeof s === "string" && (STAGE_STATUSES as readonly string[]).includes(s)) return s as StageStatus;
+  if (typeof s === "string" && (STAGE_STATUSES as readonly string[]).includes(s)) return s as ManifestStatus;
   return span.status.code === SpanStatusCode.ERROR ? "failed" : "success";
 }

@@ -6,7 +6,7 @@ import { StagetraceError } from "../errors.js";
 import { fingerprintSync, type FileFingerprint } from "../stage/file-fingerprint.js";
 import { collectPrefixed, flattenToAttributes, truncate } from "../stage/recorded-values.js";
 import { SecretValues } from "../stage/redaction.js";
-import type { ManifestData, ManifestError, ManifestFileEntry, ManifestWarning, StageStatus } from "../types.js";
+import type { ManifestData, ManifestError, ManifestFileEntry, ManifestStatus, ManifestWarning, StageStatus } from "../types.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /** Builds a manifest file entry from a fingerprint plus what the stage said about the file. */
@@ -38,6 +38,7 @@ export function fileEntryFrom(
  * returns one; it can also be filled by hand, as in the seed's API.
  */
 export class StageManifest {
+  /** The manifest's content, exactly as `toJSONString()` writes it. */
   readonly data: ManifestData;
   private readonly secrets = new SecretValues();
 
@@ -80,44 +81,55 @@ export class StageManifest {
     };
   }
 
+  /** The stage's name. */
   get stage(): string {
     return this.data.stage;
   }
 
-  get status(): StageStatus {
+  /** The stage's outcome, or `running` for a manifest written while the stage ran. */
+  get status(): ManifestStatus {
     return this.data.status;
   }
 
+  /** Fingerprints `path` now (size, mtime, sha256) and adds it to `inputs`; returns the entry. */
   addInput(path: string, fileType = "file", metadata: Record<string, unknown> = {}): ManifestFileEntry {
     const entry = fileEntryFrom(fingerprintSync(path, "sha256"), fileType, metadata, null, this.secrets);
     this.data.inputs.push(entry);
     return entry;
   }
 
+  /** Fingerprints `path` now and adds it to `outputs`; returns the entry. */
   addOutput(path: string, fileType = "file", metadata: Record<string, unknown> = {}): ManifestFileEntry {
     const entry = fileEntryFrom(fingerprintSync(path, "sha256"), fileType, metadata, null, this.secrets);
     this.data.outputs.push(entry);
     return entry;
   }
 
+  /**
+   * Fingerprints `path` now and adds it to `intermediate_files` with `retained` and `reason`; returns the entry.
+   */
   addIntermediate(path: string, retained = false, reason = ""): ManifestFileEntry {
     const entry = { ...fileEntryFrom(fingerprintSync(path, "sha256"), "intermediate", {}, null), retained, reason };
     this.data.intermediate_files.push(entry);
     return entry;
   }
 
+  /** Adds one config value (see `setConfig`). */
   addConfig(key: string, value: unknown): void {
     this.setConfig({ [key]: value });
   }
 
+  /** Merges `config` into `config`: nested keys flattened to dotted keys, secrets redacted. */
   setConfig(config: Record<string, unknown>): void {
     Object.assign(this.data.config, collectPrefixed(flattenToAttributes("", config, { secrets: this.secrets }), ""));
   }
 
+  /** Appends a warning with the current time. */
   addWarning(message: string): void {
     this.data.warnings.push({ message: this.secrets.scrub(truncate(String(message))), timestamp: new Date().toISOString() });
   }
 
+  /** Appends an error: `message`, and the type and stack of `error` when it is an `Error`. */
   addError(message: string, error?: unknown): void {
     const err = error instanceof Error ? error : undefined;
     this.data.errors.push({
@@ -128,10 +140,14 @@ export class StageManifest {
     });
   }
 
+  /** Merges `resources` into `resources`, flattened like config. */
   setResources(resources: Record<string, unknown>): void {
     Object.assign(this.data.resources, collectPrefixed(flattenToAttributes("", resources, { secrets: this.secrets }), ""));
   }
 
+  /**
+   * Sets the status, reason (or `error`, which is also recorded), end time and duration. Throws on an unknown status.
+   */
   finalize(status: StageStatus = "success", options: { reason?: string; error?: string } = {}): void {
     if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
       throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
@@ -155,6 +171,9 @@ export class StageManifest {
     return this;
   }
 
+  /**
+   * Reads a manifest.json. Throws `StagetraceError` (`NOT_FOUND`, `INVALID_OPTION`) when it is unreadable or not JSON; it does not validate against the schema.
+   */
   static fromFile(path: string): StageManifest {
     let text: string;
     try {
@@ -169,42 +188,52 @@ export class StageManifest {
     }
   }
 
+  /** A deep copy of the manifest's content (the seed's `to_dict`). */
   toDict(): ManifestData {
     return structuredClone(this.data);
   }
 
+  /** The manifest's content, for `JSON.stringify`. */
   toJSON(): ManifestData {
     return this.data;
   }
 
+  /** The manifest as written to disk: pretty JSON with a final newline. */
   toJSONString(): string {
     return JSON.stringify(this.data, null, 2) + "\n";
   }
 
+  /** The `inputs` entries. */
   getInputs(): ManifestFileEntry[] {
     return this.data.inputs;
   }
 
+  /** The `outputs` entries. */
   getOutputs(): ManifestFileEntry[] {
     return this.data.outputs;
   }
 
+  /** The `intermediate_files` entries. */
   getIntermediateFiles(): ManifestFileEntry[] {
     return this.data.intermediate_files;
   }
 
+  /** The recorded warnings. */
   getWarnings(): ManifestWarning[] {
     return this.data.warnings;
   }
 
+  /** The recorded errors. */
   getErrors(): ManifestError[] {
     return this.data.errors;
   }
 
+  /** True when at least one error was recorded. */
   hasErrors(): boolean {
     return this.data.errors.length > 0;
   }
 
+  /** True when at least one warning was recorded. */
   hasWarnings(): boolean {
     return this.data.warnings.length > 0;
   }

@@ -57,8 +57,8 @@ export interface FirstDivergence {
   stage: string;
   dir: string;
   number: number | null;
-  /** Which rule named it: `outputs` (inputs identical, outputs changed), `config` (config and outputs changed), `first-difference` (no stage met either; the first stage that differs at all). */
-  rule: "outputs" | "config" | "first-difference";
+  /** Which rule named it: `status` (inputs identical, the stage newly failed or was interrupted), `outputs` (inputs identical, outputs changed), `config` (config and outputs changed), `first-difference` (no stage met these; the first stage that differs at all). */
+  rule: "status" | "outputs" | "config" | "first-difference";
   /** One line, for people. */
   why: string;
 }
@@ -193,7 +193,11 @@ function configChangeCount(d: StageDiff): number {
  */
 export function findFirstDivergence(stages: readonly StageDiff[]): FirstDivergence | null {
   for (const d of stages) {
-    if (d.onlyIn !== null) continue;
+    if (d.onlyIn !== null || d.status.a === "not_run" || d.status.b === "not_run") continue;
+    // A stage that fails from the same inputs is where the trouble starts, whatever it wrote.
+    if (d.status.changed && (d.status.b === "failed" || d.status.b === "interrupted" || d.status.b === "abandoned") && fileChangeCount(d.inputs) === 0) {
+      return { stage: d.stage, dir: d.dir, number: d.number, rule: "status", why: `same inputs, status ${d.status.a} → ${d.status.b}` };
+    }
     const outputs = fileChangeCount(d.outputs);
     if (outputs === 0) continue;
     const inputs = fileChangeCount(d.inputs);

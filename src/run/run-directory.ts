@@ -78,7 +78,9 @@ export function resolveStages(option: readonly string[] | undefined, env: NodeJS
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    // No file, or no run directory to hold one (a path under a regular file): no stage list.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return null;
     throw new StagetraceError("IO_ERROR", `could not read ${file}: ${(err as Error).message}`, { cause: err });
   }
   let parsed: unknown;

@@ -1,9 +1,24 @@
+import * as crypto from "node:crypto";
 import { createHash, getHashes } from "node:crypto";
-import { closeSync, lstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readFileSync, readSync, statSync, type Stats } from "node:fs";
 import { open } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { StagetraceError } from "../errors.js";
+import { writeFileAtomic } from "../manifest/write-atomic.js";
 import type { FileKind } from "../types.js";
+
+/**
+ * How a regular file was when it was hashed: enough to tell later, without
+ * reading it, that it has not changed since (see `FINGERPRINT_INDEX_FILE`).
+ */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  /** Modification and status-change times in milliseconds, with the file system's sub-millisecond part. */
+  mtimeMs: number;
+  ctimeMs: number;
+}
 
 /** What stagetrace knows about a file at the moment it was tracked. */
 export interface FileFingerprint {
@@ -17,13 +32,23 @@ export interface FileFingerprint {
   hashAlgorithm: string | null;
   /** Set when the file could not be read completely; becomes a warning. */
   problem?: string;
+  /** Set for a regular file whose hash is known: what the hash belongs to. */
+  identity?: FileIdentity;
+  /** True when the hash came from the stage that wrote the file instead of being computed again. */
+  reused?: boolean;
 }
 
 // Below this size a synchronous read + hash costs a few microseconds, far less
 // than one round trip through the thread pool, so it is done inline.
 const INLINE_HASH_LIMIT = 1 << 20;
+// One-shot hashing (Node 20.12+) skips the Hash object, a good part of the
+// cost of hashing a small file.
+const hashOnce = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: "hex") => string }).hash;
+
 // Large enough that per-read overhead is noise, small enough that hashing one
 // chunk (about 3 ms at 1.3 GB/s) never stalls the event loop noticeably.
+// Reads run in the thread pool while the previous chunk is hashed, so a large
+// file hashes as fast as a synchronous loop without blocking the event loop.
 const CHUNK_SIZE = 4 << 20;
 
 /** Checks a hash option (`sha256`, `sha512`, `md5`, ..., or `none`) and normalises it. */
@@ -59,17 +84,41 @@ function missing(path: string, problem?: string): FileFingerprint {
   };
 }
 
+// Files are opened non-blocking: a path replaced by a FIFO after it was
+// stat'ed then opens at once (and is refused below) instead of blocking a
+// thread, and with it the process's exit, until a writer appears.
+const READ_NONBLOCK = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
+
+/** The fingerprint of a path that is no longer a regular file when it is opened to be hashed. */
+function notAFileAnymore(base: FileFingerprint, stats: Stats): FileFingerprint {
+  const kind = kindOf(stats);
+  return { ...base, kind, size: null, problem: `${base.path} became a ${kind} while it was being hashed; it was not read` };
+}
+
 function errnoText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e.code ? `${e.code}: ${e.message}` : String(err);
 }
 
+/** Where `fingerprint` may find a hash computed earlier for the same, unchanged file. */
+export interface FingerprintOptions {
+  /** The directory of the stage that wrote the file, whose fingerprint index is consulted. */
+  producerDir?: string | null;
+  /** Keep the file's identity on the fingerprint, for this stage's own fingerprint index (outputs, intermediates). */
+  keepIdentity?: boolean;
+}
+
 /**
  * Fingerprints `path`: returns at once for missing files, directories,
- * FIFOs and small files, and a promise for large files, whose hash is
- * computed without blocking the event loop.
+ * FIFOs, small files and files whose hash the producing stage recorded, and
+ * a promise for other large files, whose hash is computed without blocking
+ * the event loop. `algorithm` `"none"` records size and mtime only.
  */
-export function fingerprint(path: string, algorithm: string): FileFingerprint | Promise<FileFingerprint> {
+export function fingerprint(
+  path: string,
+  algorithm: string,
+  options: FingerprintOptions = {},
+): FileFingerprint | Promise<FileFingerprint> {
   let link: Stats;
   try {
     link = lstatSync(path);
@@ -97,6 +146,17 @@ export function fingerprint(path: string, algorithm: string): FileFingerprint | 
   };
   // Never open FIFOs, sockets or devices: a read could block forever.
   if (!stats.isFile() || algorithm === "none") return base;
+  const identity: FileIdentity = { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+  if (options.keepIdentity) base.identity = identity;
+  if (options.producerDir) {
+    const hash = FingerprintIndex.lookup(options.producerDir, path, identity, algorithm);
+    if (hash !== null) {
+      base.hash = hash;
+      base.hashAlgorithm = algorithm;
+      base.reused = true;
+      return base;
+    }
+  }
   if (stats.size <= INLINE_HASH_LIMIT) return hashInline(base, algorithm);
   return hashInChunks(base, algorithm);
 }
@@ -104,23 +164,54 @@ export function fingerprint(path: string, algorithm: string): FileFingerprint | 
 function hashInline(base: FileFingerprint, algorithm: string): FileFingerprint {
   let fd: number | undefined;
   try {
-    fd = openSync(base.path, "r");
-    const hash = createHash(algorithm);
-    const buf = Buffer.allocUnsafe(Math.max(1, base.size ?? 0) + 1);
-    let total = 0;
-    for (;;) {
+    fd = openSync(base.path, READ_NONBLOCK);
+    const opened = fstatSync(fd);
+    if (!opened.isFile()) return notAFileAnymore(base, opened);
+    if (hashOnce !== undefined) {
+      const expected = base.size ?? 0;
+      const buf = Buffer.allocUnsafe(Math.max(1, expected) + 1);
+      // The usual case: one read returns the whole file, one byte short of what was asked.
       const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
+      if (n === expected) return finishHash(base, n, hashOnce(algorithm, buf.subarray(0, n), "hex"), algorithm);
+      const hash = createHash(algorithm);
       hash.update(buf.subarray(0, n));
-      total += n;
-      if (total > INLINE_HASH_LIMIT) return hashInChunksSyncFallback(base, algorithm, fd, hash, total);
+      if (n === 0) return finishHash(base, 0, hash.digest("hex"), algorithm);
+      return hashRest(base, algorithm, fd, hash, n);
     }
-    return { ...base, size: total, hash: hash.digest("hex"), hashAlgorithm: algorithm };
+    return hashRest(base, algorithm, fd, createHash(algorithm), 0);
   } catch (err) {
     return hashFailure(base, err);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+// The rest of a small file (or all of it) read in a loop: the file's size
+// changed since it was stat'ed, or the file system returned a short read.
+function hashRest(base: FileFingerprint, algorithm: string, fd: number, hash: crypto.Hash, total: number): FileFingerprint {
+  const expected = base.size ?? 0;
+  const buf = Buffer.allocUnsafe(Math.max(1, expected) + 1);
+  for (;;) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    total += n;
+    if (total > INLINE_HASH_LIMIT) return hashInChunksSyncFallback(base, algorithm, fd, hash, total);
+    // One byte more than the file's size was asked for: a short read that
+    // ends exactly at that size is the end of the file, so the read that
+    // would return 0 is not needed.
+    if (n < buf.length && total === expected) break;
+  }
+  return finishHash(base, total, hash.digest("hex"), algorithm);
+}
+
+function finishHash(base: FileFingerprint, size: number, hash: string, algorithm: string): FileFingerprint {
+  // A file that changed size while it was read is not the one `identity` describes.
+  if (base.identity && base.identity.size !== size) delete base.identity;
+  base.size = size;
+  base.hash = hash;
+  base.hashAlgorithm = algorithm;
+  return base;
 }
 
 // The file grew between stat and read: finish it the same way, synchronously; it is rare.
@@ -138,10 +229,11 @@ function hashInChunksSyncFallback(
     hash.update(buf.subarray(0, n));
     total += n;
   }
-  return { ...base, size: total, hash: hash.digest("hex"), hashAlgorithm: algorithm };
+  return finishHash(base, total, hash.digest("hex"), algorithm);
 }
 
 function hashFailure(base: FileFingerprint, err: unknown): FileFingerprint {
+  delete base.identity;
   if ((err as NodeJS.ErrnoException).code === "ENOENT") {
     return missing(base.path, `${base.path} vanished while it was being hashed`);
   }
@@ -151,7 +243,9 @@ function hashFailure(base: FileFingerprint, err: unknown): FileFingerprint {
 async function hashInChunks(base: FileFingerprint, algorithm: string): Promise<FileFingerprint> {
   let handle;
   try {
-    handle = await open(base.path, "r");
+    handle = await open(base.path, READ_NONBLOCK);
+    const opened = await handle.stat();
+    if (!opened.isFile()) return notAFileAnymore(base, opened);
     const hash = createHash(algorithm);
     const buffers = [Buffer.allocUnsafe(CHUNK_SIZE), Buffer.allocUnsafe(CHUNK_SIZE)];
     let which = 0;
@@ -167,7 +261,7 @@ async function hashInChunks(base: FileFingerprint, algorithm: string): Promise<F
       pending = handle.read(buffers[which]!, 0, CHUNK_SIZE, total);
       hash.update(current.subarray(0, bytesRead));
     }
-    return { ...base, size: total, hash: hash.digest("hex"), hashAlgorithm: algorithm };
+    return finishHash(base, total, hash.digest("hex"), algorithm);
   } catch (err) {
     return hashFailure(base, err);
   } finally {
@@ -181,3 +275,94 @@ export function fingerprintSync(path: string, algorithm: string): FileFingerprin
   // size is only set when the path (or a symlink's target) is a regular file
   return result.size === null || algorithm === "none" ? result : hashInline(result, algorithm);
 }
+
+/**
+ * The file in a stage directory that lets later stages reuse the hashes of
+ * the files this stage wrote. One entry per hashed output or intermediate:
+ * `[path, size, mtimeMs, ctimeMs, ino, dev, algorithm, hash]`.
+ *
+ * A later stage (in this process or another) that tracks one of those files
+ * takes the recorded hash instead of reading the file when the file is
+ * unchanged: the same path, device and inode, the same size, and the same
+ * modification and status-change times to the file system's full precision.
+ * Writing to a file, truncating it, replacing it (a new inode) or even
+ * `touch`ing it changes one of these, so the file is hashed again. What this
+ * cannot see is a rewrite that keeps the size and lands within the same
+ * file-system timestamp tick (a few milliseconds) after the producing stage
+ * read the file; `STAGETRACE_REUSE_HASHES=off` makes every stage hash every
+ * file itself.
+ */
+export const FINGERPRINT_INDEX_FILE = ".stagetrace-fingerprints.json";
+
+type IndexEntry = [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number, dev: number, algorithm: string, hash: string];
+
+interface IndexFile {
+  version: 1;
+  files: IndexEntry[];
+}
+
+/** The fingerprint indexes this process has read or written, one per stage directory. */
+export const FingerprintIndex = {
+  cache: new Map<string, Map<string, IndexEntry> | null>(),
+
+  /** Whether stages may reuse recorded hashes (`STAGETRACE_REUSE_HASHES`, on unless `off`/`0`/`false`). */
+  enabled(env: NodeJS.ProcessEnv = process.env): boolean {
+    const v = (env.STAGETRACE_REUSE_HASHES ?? "").trim().toLowerCase();
+    return !(v === "off" || v === "0" || v === "false" || v === "no");
+  },
+
+  /** The hash `stageDir` recorded for `path` if the file is still exactly as it was, else null. */
+  lookup(stageDir: string, path: string, now: FileIdentity, algorithm: string): string | null {
+    let entries = this.cache.get(stageDir);
+    if (entries === undefined) {
+      entries = this.read(stageDir);
+      this.cache.set(stageDir, entries);
+    }
+    const e = entries?.get(path);
+    if (
+      e === undefined ||
+      e[1] !== now.size ||
+      e[2] !== now.mtimeMs ||
+      e[3] !== now.ctimeMs ||
+      e[4] !== now.ino ||
+      e[5] !== now.dev ||
+      e[6] !== algorithm
+    ) {
+      return null;
+    }
+    return e[7];
+  },
+
+  read(stageDir: string): Map<string, IndexEntry> | null {
+    let data: IndexFile;
+    try {
+      data = JSON.parse(readFileSync(join(stageDir, FINGERPRINT_INDEX_FILE), "utf8")) as IndexFile;
+    } catch {
+      return null; // none written (yet), or unreadable: the files are hashed
+    }
+    if (data?.version !== 1 || !Array.isArray(data.files)) return null;
+    const map = new Map<string, IndexEntry>();
+    for (const e of data.files) {
+      if (Array.isArray(e) && e.length === 8 && typeof e[0] === "string" && typeof e[7] === "string") map.set(e[0], e);
+    }
+    return map;
+  },
+
+  /**
+   * Writes `stageDir`'s index from the fingerprints of the files the stage
+   * wrote (only those hashed, with a known identity). Replaces an earlier
+   * index of the same directory, in this process's cache too.
+   */
+  write(stageDir: string, written: readonly FileFingerprint[]): void {
+    const map = new Map<string, IndexEntry>();
+    for (const fp of written) {
+      const id = fp.identity;
+      if (!id || fp.hash === null || fp.hashAlgorithm === null || fp.problem) continue;
+      map.set(fp.path, [fp.path, id.size, id.mtimeMs, id.ctimeMs, id.ino, id.dev, fp.hashAlgorithm, fp.hash]);
+    }
+    if (map.size === 0 && !this.cache.get(stageDir)) return;
+    const file: IndexFile = { version: 1, files: [...map.values()] };
+    writeFileAtomic(join(stageDir, FINGERPRINT_INDEX_FILE), JSON.stringify(file) + "\n");
+    this.cache.set(stageDir, map);
+  },
+};

@@ -138,8 +138,8 @@ export const NULL_MARKER = "\u0000null";
 /** Collects every attribute under `prefix` back into a plain record. */
 export function collectPrefixed(attributes: Attributes, prefix: string): Record<string, RecordedValue> {
   const out: Record<string, RecordedValue> = {};
-  for (const key of Object.keys(attributes).sort()) {
-    if (!key.startsWith(prefix)) continue;
+  // Filter before sorting: a file event has a dozen attributes and usually no metadata.
+  for (const key of Object.keys(attributes).filter((k) => k.startsWith(prefix)).sort()) {
     const value = attributes[key];
     if (value === undefined) continue;
     out[key.slice(prefix.length)] = value === NULL_MARKER ? null : (value as RecordedValue);

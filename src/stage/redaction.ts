@@ -51,7 +51,11 @@ export class SecretValues {
   private readonly values = new Set<string>();
 
   remember(value: unknown): void {
-    if (typeof value === "string" && value.length >= 6) this.values.add(value);
+    if (typeof value !== "string" || value.length < 6) return;
+    this.values.add(value);
+    // `Authorization: Bearer <token>`: the token alone is the secret too, wherever it shows up later.
+    const credential = /^(?:Bearer|Basic|Token|Digest)\s+(\S{6,})$/i.exec(value.trim())?.[1];
+    if (credential) this.values.add(credential);
   }
 
   get size(): number {

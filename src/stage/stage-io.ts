@@ -2,7 +2,8 @@ import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } 
 import { millisToHrTime } from "@opentelemetry/core";
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve, sep } from "node:path";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import type { Logger, LevelWithSilent } from "pino";
 import {
   ATTR,
@@ -20,7 +21,8 @@ import {
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
 import { MANIFEST_FILE } from "../../exporters/manifest-exporter.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { manifestFromSpan } from "../manifest/manifest-from-span.js";
+import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";
 import {
   findStageDir,
   loadOrCreateRunState,
@@ -34,13 +36,15 @@ import {
   type RunState,
 } from "../run/run-directory.js";
 import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
-import type { FileRole, StageOptions, StageStatus } from "../types.js";
-import { fingerprint, resolveHashAlgorithm, type FileFingerprint } from "./file-fingerprint.js";
+import type { StageHeartbeat } from "../telemetry/heartbeat.js";
+import { envFlag } from "../telemetry/telemetry-config.js";
+import type { FileRole, StageOptions, StageStatus, TrackOptions } from "../types.js";
+import { fingerprint, FingerprintIndex, resolveHashAlgorithm, type FileFingerprint } from "./file-fingerprint.js";
 import { flattenToAttributes, truncate } from "./recorded-values.js";
 import { SecretValues } from "./redaction.js";
 
-/** What is known of a file whose hash was not finished when the process exited. */
-function stillHashing(t: Tracked): FileFingerprint {
+/** What is known of a file whose hash was not finished when the stage had to end (`when`: "the process exited"). */
+function stillHashing(t: Tracked, when: string): FileFingerprint {
   return {
     path: t.path,
     name: basename(t.path),
@@ -50,7 +54,7 @@ function stillHashing(t: Tracked): FileFingerprint {
     modified: null,
     hash: null,
     hashAlgorithm: null,
-    problem: `${t.path} was still being hashed when the process exited`,
+    problem: `${t.path} was still being hashed when ${when}`,
   };
 }
 
@@ -64,6 +68,8 @@ interface Tracked {
   reason?: string;
   time: number;
   fingerprint: FileFingerprint | Promise<FileFingerprint>;
+  /** Its file event is on the span. */
+  recorded?: boolean;
 }
 
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
@@ -83,35 +89,56 @@ function messageOf(error: unknown): string {
 /** The reason recorded for a stage the process left without calling finalize(). */
 export const NOT_FINALIZED_REASON = "finalize() was not called";
 
+/** True for a span stagetrace can read back (the SDK's own spans); a no-op span from an app's provider is not. */
+function isReadable(span: Span): span is Span & ReadableSpan {
+  const s = span as Partial<ReadableSpan>;
+  return typeof s.ended === "boolean" && typeof s.attributes === "object" && Array.isArray(s.events);
+}
+
 /**
  * One stage of a pipeline: its directory, its span, its logs and what it
  * tracks. Create it at the start of the stage and `await finalize()` at the end
  * (or let `runStage` do both).
  */
 export class StageIO implements OpenStage {
+  /** The stage's name, as given to the constructor. */
   readonly stageName: string;
+  /** The `NN` of the stage directory `NN_<name>`, or null when the stage has no number. */
   readonly stageNumber: number | null;
   /** The run directory shared by every stage of the run. */
   readonly outputBase: string;
   /** This stage's directory, `<run dir>/NN_<name>`. */
   readonly stageDir: string;
+  /**
+   * The pipeline's stage names in order (option `stages`, `STAGETRACE_STAGES` or `stagetrace.json`), or null when unknown.
+   */
   readonly stages: readonly string[] | null;
   /** The stage's span; child spans started while it is active nest under it. */
   readonly span: Span;
+  /** This stage's `stage.log` (every line at the logger's level and above). */
   readonly stageLogPath: string;
+  /** The run's pipeline log, `<run dir>/logs/99_pipeline_<run start>.log` (INFO and above from every stage). */
   readonly pipelineLogPath: string;
+  /** This stage's `manifest.json`, or null when `enableManifest` is false. */
   readonly manifestPath: string | null;
 
   private readonly telemetry: Telemetry;
   private readonly hashAlgorithm: string;
+  private reuse: boolean | undefined;
   private readonly secrets = new SecretValues();
   private readonly tracked: Tracked[] = [];
   private readonly logger: Logger;
   private readonly cpuAtStart = process.cpuUsage();
   private finalizing: Promise<void> | undefined;
   private finalStatus: StageStatus | undefined;
+  private finalReason: string | undefined;
+  private spanEnded = false;
   private firstErrorType: string | undefined;
+  /** Strict mode: a local file stagetrace cannot write fails the stage (see StageOptions.strict). */
+  readonly strict: boolean;
   private commandResources: Record<string, number | null> | undefined;
+  /** Heartbeat metrics while the stage is open (only with an OTLP endpoint). */
+  private heartbeat: StageHeartbeat | undefined;
 
   constructor(stageName: string, options: StageOptions = {}) {
     const env = process.env;
@@ -126,14 +153,20 @@ export class StageIO implements OpenStage {
     this.manifestPath = options.enableManifest === false ? null : join(this.stageDir, MANIFEST_FILE);
     this.stageLogPath = join(this.stageDir, "stage.log");
 
-    const runState = this.runState(env, start);
+    this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, this.telemetry.warn);
+    const setupProblems: string[] = [];
+    const runState = this.runState(env, start, setupProblems);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState);
-    this.telemetry.claimStageDir(this.stageDir, this);
     try {
       mkdirSync(this.stageDir, { recursive: true });
     } catch (err) {
-      this.telemetry.warn(this.ioProblem(`cannot create stage directory ${this.stageDir}`, err));
+      setupProblems.push(this.ioProblem(`cannot create stage directory ${this.stageDir}`, err));
     }
+    if (this.strict && setupProblems.length > 0) {
+      throw new StagetraceError("IO_ERROR", `stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
+    }
+    for (const problem of setupProblems) this.telemetry.warn(problem);
+    this.telemetry.claimStageDir(this.stageDir, this);
 
     const pipelineName = options.pipelineName ?? (env.STAGETRACE_PIPELINE?.trim() || null);
     const attributes: Attributes = {
@@ -161,33 +194,70 @@ export class StageIO implements OpenStage {
       parent,
     );
 
+    this.writeRunningManifest(setupProblems);
+    const stageLog = this.telemetry.logFiles.open(this.stageLogPath);
+    const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath);
+    for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);
+    if (this.strict && setupProblems.length > 0) {
+      // The span has started: end it as failed (the backend hears of it), then refuse to run the stage.
+      const problem = `stage ${this.stageName} (strict mode): ${setupProblems[0]}`;
+      this.finalizing = Promise.resolve();
+      this.finalStatus = "failed";
+      this.recordError(problem);
+      this.spanEnded = true;
+      this.span.setAttributes({ [ATTR.stageStatus]: "failed", [ATTR.taskResult]: TASK_RESULT.failed, [ATTR.stageStatusReason]: problem });
+      this.span.setStatus({ code: SpanStatusCode.ERROR, message: problem });
+      this.span.end();
+      this.telemetry.releaseStageDir(this.stageDir, this);
+      throw new StagetraceError("IO_ERROR", `${problem}. Check that OUTPUT_DIR is writable and the disk has free space.`);
+    }
+
     const consoleEnv = (env.STAGETRACE_CONSOLE ?? "").toLowerCase();
     this.logger = createStageLogger({
       stage: this.stageName,
       stageNumber: this.stageNumber,
       span: this.span,
       level: logLevel(env.STAGETRACE_LOG_LEVEL, "STAGETRACE_LOG_LEVEL"),
-      stageLog: this.telemetry.logFiles.open(this.stageLogPath),
-      pipelineLog: this.telemetry.logFiles.open(this.pipelineLogPath),
+      stageLog,
+      pipelineLog,
       otlp: this.telemetry.logDestination(),
       console: consoleEnv === "debug" ? "debug" : consoleEnv === "" || consoleEnv === "0" || consoleEnv === "off" ? "off" : "info",
       secrets: this.secrets,
     });
     this.logger.info({ stage_dir: this.stageDir }, `stage ${this.stageName} started`);
+    this.heartbeat = this.telemetry.heartbeat?.start(attributes, this.span.spanContext().traceId);
   }
 
-  private runState(env: NodeJS.ProcessEnv, start: Date): RunState {
+  /**
+   * The manifest a stage has while it runs: `status: "running"`, no end, and
+   * the pid, host, start time and trace ids, written atomically. If the
+   * process is killed before it can finalize, this is what stays on disk.
+   */
+  private writeRunningManifest(problems: string[]): void {
+    if (this.manifestPath === null || !isReadable(this.span)) return;
+    const endpoint = this.telemetry.provider ? this.telemetry.config.tracesUrl : null;
+    try {
+      const manifest = manifestFromSpan(this.span, { endpoint, state: endpoint === null ? "local" : "pending" });
+      writeFileAtomic(this.manifestPath, manifest.toJSONString());
+    } catch (err) {
+      const problem = this.ioProblem(`cannot write the running manifest ${this.manifestPath}`, (err as Error).cause ?? err);
+      problems.push(problem);
+      if (!this.strict) this.telemetry.warn(problem);
+    }
+  }
+
+  private runState(env: NodeJS.ProcessEnv, start: Date, problems: string[]): RunState {
     try {
       return loadOrCreateRunState(this.outputBase, env, start);
     } catch (err) {
-      this.telemetry.warn(this.ioProblem(`cannot record the run in ${this.outputBase}`, err));
+      problems.push(this.ioProblem(`cannot record the run in ${this.outputBase}`, err));
       return { run_id: "unknown", started_at: start.toISOString(), pipeline_log: join("logs", "99_pipeline.log"), host: hostname() };
     }
   }
 
   private ioProblem(what: string, err: unknown): string {
     const e = err as NodeJS.ErrnoException;
-    return `${what} (${e.code ?? "error"}: ${e.message}). The stage goes on, but its files may be incomplete: check OUTPUT_DIR permissions and free disk space.`;
+    return `${what} (${errnoText(e)}). The stage goes on, but its files may be incomplete: check OUTPUT_DIR permissions and free disk space.`;
   }
 
   /** The stage's final status, once `finalize()` has been called. */
@@ -195,6 +265,7 @@ export class StageIO implements OpenStage {
     return this.finalStatus;
   }
 
+  /** True once `finalize()` has been called (or stagetrace finalized the stage at exit or on a signal). */
   get isFinalized(): boolean {
     return this.finalizing !== undefined;
   }
@@ -236,20 +307,37 @@ export class StageIO implements OpenStage {
     return path;
   }
 
-  trackInput(path: string, fileType = "file", metadata: Record<string, unknown> = {}): void {
-    this.track("input", path, fileType, metadata, {});
+  /**
+   * Records a file the stage reads: path, kind, size, modification time and
+   * content hash (`hashAlgorithm`, sha256 by default). Returns at once; a
+   * large file is hashed without blocking the event loop, and `finalize()`
+   * waits for it. `{ hash: false }` skips the hash for this file (a huge
+   * media file, say): size and mtime still identify it. A file another stage
+   * of the run wrote and tracked, unchanged since, is not read again: its
+   * hash comes from that stage (see `STAGETRACE_REUSE_HASHES`).
+   */
+  trackInput(path: string, fileType = "file", metadata: Record<string, unknown> = {}, options: TrackOptions = {}): void {
+    this.track("input", path, fileType, metadata, {}, options);
   }
 
-  trackOutput(path: string, fileType = "file", metadata: Record<string, unknown> = {}): void {
-    this.track("output", path, fileType, metadata, {});
+  /** Records a file the stage wrote; the same as `trackInput` otherwise. Later stages reuse its hash. */
+  trackOutput(path: string, fileType = "file", metadata: Record<string, unknown> = {}, options: TrackOptions = {}): void {
+    this.track("output", path, fileType, metadata, {}, options);
   }
 
-  /** A cache or temp file: `retained` says whether it outlives the stage, `reason` why it exists. */
-  trackIntermediate(path: string, options: { retained?: boolean; reason?: string; type?: string } = {}): void {
-    this.track("intermediate", path, options.type ?? "intermediate", {}, {
-      retained: options.retained ?? false,
-      reason: options.reason ?? "",
-    });
+  /**
+   * A cache or temp file: `retained` says whether it outlives the stage,
+   * `reason` why it exists, `hash: false` skips its content hash.
+   */
+  trackIntermediate(path: string, options: { retained?: boolean; reason?: string; type?: string } & TrackOptions = {}): void {
+    this.track(
+      "intermediate",
+      path,
+      options.type ?? "intermediate",
+      {},
+      { retained: options.retained ?? false, reason: options.reason ?? "" },
+      options,
+    );
   }
 
   private track(
@@ -258,33 +346,48 @@ export class StageIO implements OpenStage {
     type: string,
     metadata: Record<string, unknown>,
     extra: { retained?: boolean; reason?: string },
+    options: TrackOptions,
   ): void {
     if (this.afterFinalize(`track${role[0]!.toUpperCase()}${role.slice(1)}(${JSON.stringify(path)})`)) return;
     if (typeof path !== "string" || path === "") {
       throw new StagetraceError("INVALID_PATH", `track ${role}: expected a file path, got ${JSON.stringify(path)}`);
     }
     const absolute = resolve(path);
+    const source = this.sourceOf(absolute);
+    const algorithm = options.hash === false ? "none" : this.hashAlgorithm;
     this.tracked.push({
       path: absolute,
       role,
       type: String(type),
       metadata,
-      fromStage: this.fromStageOf(absolute),
+      fromStage: source?.stage ?? null,
       ...extra,
       time: Date.now(),
-      fingerprint: fingerprint(absolute, this.hashAlgorithm),
+      fingerprint: fingerprint(absolute, algorithm, {
+        producerDir: this.reuseHashes ? source?.dir : null,
+        keepIdentity: role !== "input" && this.reuseHashes,
+      }),
     });
   }
 
-  // A file inside another stage's directory of this run came from that stage.
-  private fromStageOf(path: string): string | null {
-    if (!path.startsWith(this.outputBase)) return null;
-    const first = path.slice(this.outputBase.length + 1).split(/[\\/]/)[0] ?? "";
-    const m = /^\d+_(.+)$/.exec(first);
-    const name = m ? m[1]! : this.stages?.includes(first) ? first : null;
-    return name === this.stageName ? null : name;
+  /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */
+  private get reuseHashes(): boolean {
+    return (this.reuse ??= FingerprintIndex.enabled());
   }
 
+  // A file inside another stage's directory of this run came from that stage.
+  private sourceOf(path: string): { stage: string; dir: string } | null {
+    if (!path.startsWith(this.outputBase) || path[this.outputBase.length] !== sep) return null;
+    const rest = path.slice(this.outputBase.length + 1);
+    const end = rest.search(/[\\/]/);
+    if (end < 0) return null; // a file directly in the run directory
+    const first = rest.slice(0, end);
+    const m = /^\d+_(.+)$/.exec(first);
+    const name = m ? m[1]! : this.stages?.includes(first) ? first : null;
+    return name === null || name === this.stageName ? null : { stage: name, dir: join(this.outputBase, first) };
+  }
+
+  /** Records one config value; the same as `setConfig({ [key]: value })`. */
   addConfig(key: string, value: unknown): void {
     this.setConfig({ [key]: value });
   }
@@ -295,6 +398,9 @@ export class StageIO implements OpenStage {
     this.span.setAttributes(flattenToAttributes(ATTR.configPrefix, config, { secrets: this.secrets }));
   }
 
+  /**
+   * Records a warning: a `stagetrace.warning` event on the span and an entry of the manifest's `warnings`. Secrets are scrubbed.
+   */
   addWarning(message: string): void {
     if (this.afterFinalize("addWarning()")) return;
     this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: this.secrets.scrub(truncate(String(message))) });
@@ -320,6 +426,9 @@ export class StageIO implements OpenStage {
     this.span.addEvent(EXCEPTION_EVENT, attributes);
   }
 
+  /**
+   * Records resource figures of your own as `stagetrace.resource.<key>`; CPU time and peak RSS are added at `finalize()`. Name keys after their unit (`memory_mb`).
+   */
   setResources(resources: Record<string, unknown>): void {
     if (this.afterFinalize("setResources()")) return;
     this.span.setAttributes(flattenToAttributes(ATTR.resourcePrefix, resources, { secrets: this.secrets }));
@@ -349,6 +458,7 @@ export class StageIO implements OpenStage {
       throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
     }
     this.finalStatus = status;
+    this.finalReason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
     this.finalizing = this.doFinalize(status, options);
     return this.finalizing;
   }
@@ -356,13 +466,61 @@ export class StageIO implements OpenStage {
   private async doFinalize(status: StageStatus, options: { reason?: string; error?: string | Error }): Promise<void> {
     if (options.error !== undefined) this.recordError(messageOf(options.error), options.error);
     await this.recordTrackedFiles();
+    // A signal or a crash may have ended the stage while its files were being hashed.
+    if (this.spanEnded) return;
+    this.endSpan(status, this.finalReason);
+  }
 
-    const reason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
-    this.endSpan(status, reason);
+  /**
+   * Ends the stage at once, awaiting nothing: on SIGINT/SIGTERM, an uncaught
+   * exception, or `process.exit()`. Files whose hash is not finished are
+   * recorded without one (and a warning says so). If `finalize()` was already
+   * called and is waiting for hashes, its status and reason stand; otherwise
+   * the stage gets `status` and `reason`. Does nothing once the span ended.
+   * @internal
+   */
+  finalizeNow(
+    status: StageStatus,
+    reason: string,
+    options: { error?: unknown; message?: string; when?: string; exitCode?: number } = {},
+  ): void {
+    if (this.spanEnded) return;
+    if (!this.finalizing) {
+      this.finalizing = Promise.resolve();
+      this.finalStatus = status;
+      this.finalReason = reason;
+      if (options.error !== undefined || options.message !== undefined) {
+        this.recordError(options.message ?? messageOf(options.error), options.error);
+      }
+    }
+    const when = options.when ?? "the stage had to end";
+    for (const t of this.tracked) {
+      if (!t.recorded) this.addFileEvent(t, t.fingerprint instanceof Promise ? stillHashing(t, when) : t.fingerprint);
+    }
+    this.tracked.length = 0;
+    if (options.exitCode !== undefined) this.span.setAttribute(ATTR.processExitCode, options.exitCode);
+    this.endSpan(this.finalStatus ?? status, this.finalReason);
   }
 
   /** Records the outcome on the span and ends it, which writes manifest.json synchronously. */
   private endSpan(status: StageStatus, reason: string | undefined): void {
+    if (this.spanEnded) return;
+    this.spanEnded = true;
+    // Write the lines now, while the manifest can still say that some could not be written.
+    this.telemetry.logFiles.flushAll();
+    const logProblems = this.telemetry.logFiles.problemsFor([this.stageLogPath, this.pipelineLogPath]);
+    for (const problem of logProblems) this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: problem });
+    if (this.strict) {
+      // Strict mode: lines that cannot reach their file make the stage fail.
+      const problem = logProblems[0];
+      if (problem !== undefined && (status === "success" || status === "skipped")) {
+        status = "failed";
+        reason = `strict mode: ${problem}`;
+        this.finalStatus = status;
+        this.finalReason = reason;
+        this.recordError(reason);
+      }
+    }
     const cpu = process.cpuUsage(this.cpuAtStart);
     this.span.setAttributes({ [ATTR.stageStatus]: status, [ATTR.taskResult]: TASK_RESULT[status] });
     if (this.commandResources) {
@@ -382,12 +540,26 @@ export class StageIO implements OpenStage {
       this.span.setStatus({ code: SpanStatusCode.OK });
     }
     this.span.end();
+    this.heartbeat?.end();
     this.telemetry.releaseStageDir(this.stageDir, this);
     const line = { status, ...(reason !== undefined ? { reason } : {}) };
     if (status === "failed") this.logger.error(line, `stage ${this.stageName} failed${reason ? `: ${reason}` : ""}`);
     else if (status === "interrupted") this.logger.warn(line, `stage ${this.stageName} interrupted${reason ? `: ${reason}` : ""}`);
     else this.logger.info(line, `stage ${this.stageName} ${status === "skipped" ? "skipped" : "finished"}`);
     this.telemetry.logFiles.flushAll();
+    if (this.strict) this.strictAfterEnd();
+  }
+
+  // Strict mode, after the manifest was due: a missing manifest or lost log lines make the process fail.
+  private strictAfterEnd(): void {
+    const problems: string[] = [];
+    problems.push(...this.telemetry.logFiles.problemsFor([this.stageLogPath, this.pipelineLogPath]));
+    if (this.manifestPath !== null && !this.telemetry.manifestExporter.writtenPaths().includes(this.manifestPath)) {
+      problems.push(`${this.manifestPath} was not written`);
+    }
+    if (problems.length === 0) return;
+    if (!process.exitCode) process.exitCode = 1;
+    this.telemetry.warn(`stage ${this.stageName} (strict mode): ${problems.join("; ")}; the process exit code is 1`);
   }
 
   /**
@@ -408,23 +580,33 @@ export class StageIO implements OpenStage {
   /**
    * At `process.exit()`, where nothing can be awaited: records the files
    * whose fingerprint is already known and ends the span, which writes the
-   * manifest synchronously.
+   * manifest synchronously. A finalize() still waiting for hashes keeps its status.
    */
   finalizeAbandonedSync(): void {
-    if (this.finalizing) return;
-    this.finalizing = Promise.resolve();
-    this.finalStatus = "failed";
-    this.recordError(`stage ${this.stageName} ended without calling finalize()`);
-    for (const t of this.tracked) {
-      this.addFileEvent(t, t.fingerprint instanceof Promise ? stillHashing(t) : t.fingerprint);
-    }
-    this.tracked.length = 0;
-    this.endSpan("failed", NOT_FINALIZED_REASON);
+    this.finalizeNow("failed", NOT_FINALIZED_REASON, {
+      message: `stage ${this.stageName} ended without calling finalize()`,
+      when: "the process exited",
+    });
   }
 
   private async recordTrackedFiles(): Promise<void> {
-    for (const t of this.tracked) this.addFileEvent(t, await t.fingerprint);
+    const written: FileFingerprint[] = [];
+    for (const t of this.tracked) {
+      // Most fingerprints are ready; awaiting each one would cost a microtask per file.
+      const fp = t.fingerprint instanceof Promise ? await t.fingerprint : t.fingerprint;
+      if (this.spanEnded) return; // finalizeNow() recorded the rest
+      this.addFileEvent(t, fp);
+      t.recorded = true;
+      if (t.role !== "input" && fp.identity) written.push(fp);
+    }
     this.tracked.length = 0;
+    if (this.reuseHashes && this.manifestPath !== null) {
+      try {
+        FingerprintIndex.write(this.stageDir, written);
+      } catch (err) {
+        this.telemetry.warn(`${messageOf(err)}; later stages hash this stage's outputs again`);
+      }
+    }
   }
 
   private addFileEvent(t: Tracked, fp: FileFingerprint): void {

@@ -6,7 +6,8 @@ import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 /** pino's worker-thread stream (thread-stream), as far as stagetrace uses it. */
 interface ThreadStream {
-  write(line: string): boolean;
+  write(data: string): boolean;
+  readonly worker?: { postMessage(message: unknown): void };
   flush(cb: (err?: Error | null) => void): void;
   end(): void;
   emit(event: string, payload: unknown): boolean;
@@ -39,10 +40,24 @@ function workerPath(): string {
   return fileURLToPath(url);
 }
 
+// Lines go to the worker in batches: one hand-over per 64 KiB or 100 ms costs
+// far less than one per line (each write synchronises with the worker).
+const BATCH_BYTES = 64 * 1024;
+const BATCH_INTERVAL_MS = 100;
+
+/** The message that tells the log worker when the process must be gone (epoch ms). */
+export const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
+
 /** The OTLP log destination: lines go to a worker thread that exports them. */
 export class LogTransport {
   private handed = 0;
   private counts: { exported: number; lastError: string | null } | null = null;
+  private pending = "";
+  private pendingLines = 0;
+  private timer: NodeJS.Timeout | undefined;
+  /** True while the worker's buffer is full: batches are then dropped (and counted), not queued in memory. */
+  private behind = false;
+  private droppedBehind = 0;
 
   private constructor(private readonly stream: ThreadStream) {
     stream.on(LOG_COUNTS_EVENT, (c: { exported: number; lastError: string | null }) => {
@@ -50,6 +65,7 @@ export class LogTransport {
     });
     // A failing worker must never crash the stage; what it lost is reported at shutdown.
     stream.on("error", () => {});
+    stream.on("drain", () => (this.behind = false));
   }
 
   static start(config: ResolvedTelemetryConfig, version: string, resourceAttributes: Record<string, string>): LogTransport {
@@ -80,7 +96,31 @@ export class LogTransport {
 
   write(line: string): void {
     this.handed++;
-    this.stream.write(line);
+    this.pendingLines++;
+    this.pending += line;
+    if (this.pending.length >= BATCH_BYTES) this.handOver();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => this.handOver(), BATCH_INTERVAL_MS);
+      this.timer.unref();
+    }
+  }
+
+  private handOver(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending === "") return;
+    const data = this.pending;
+    const lines = this.pendingLines;
+    this.pending = "";
+    this.pendingLines = 0;
+    // A worker that cannot keep up (a burst of lines, a backend that refuses
+    // everything) must not make this process queue lines without bound, or
+    // stay alive after its stages end to feed them through.
+    if (this.behind) {
+      this.droppedBehind += lines;
+      return;
+    }
+    if (!this.stream.write(data)) this.behind = true;
   }
 
   /**
@@ -88,8 +128,17 @@ export class LogTransport {
    * this thread until the worker has exported what it can, which the worker
    * bounds by the exit timeout.
    */
-  async end(warn: (m: string) => void): Promise<LogDelivery> {
-    await new Promise<void>((resolve) => this.stream.flush(() => resolve()));
+  async end(warn: (m: string) => void, deadline: number): Promise<LogDelivery> {
+    // The worker's own wait for the backend ends by the process's deadline,
+    // however long it took to get here.
+    this.stream.worker?.postMessage({ code: LOG_DEADLINE_MESSAGE, deadline });
+    this.handOver();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.stream.flush(() => resolve())),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now() - 100)))),
+    ]);
+    clearTimeout(timer);
     try {
       this.stream.end();
     } catch (err) {
@@ -97,6 +146,8 @@ export class LogTransport {
     }
     // The worker's counts arrive as a message; let it be delivered.
     await new Promise((resolve) => setImmediate(resolve));
-    return { handed: this.handed, exported: this.counts?.exported ?? null, lastError: this.counts?.lastError ?? null };
+    const behind = this.droppedBehind > 0 ? `${this.droppedBehind} dropped while the log exporter was behind` : null;
+    const lastError = [this.counts?.lastError ?? null, behind].filter((e) => e !== null).join("; ") || null;
+    return { handed: this.handed, exported: this.counts?.exported ?? null, lastError };
   }
 }

@@ -20,6 +20,9 @@ import build from "pino-abstract-transport";
 import { ExportGate } from "../../exporters/export-gate.js";
 import { LOG_COUNTS_EVENT } from "../conventions.js";
 
+// Not imported from log-transport.js: that module loads pino, which the worker does not need.
+const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
+
 const require = createRequire(import.meta.url);
 // pino-opentelemetry-transport has no exports map; these are its own building blocks.
 const { toOpenTelemetry } = require("pino-opentelemetry-transport/lib/opentelemetry-mapper.js") as {
@@ -59,6 +62,11 @@ class GatedLogExporter implements LogRecordExporter {
 }
 
 export default async function logWorker(options: LogWorkerOptions) {
+  // When the stage's process must be gone (epoch ms), sent as it shuts down.
+  let deadline: number | null = null;
+  parentPort?.on("message", (m: { code?: string; deadline?: number }) => {
+    if (m?.code === LOG_DEADLINE_MESSAGE && typeof m.deadline === "number") deadline = m.deadline;
+  });
   const gate = new ExportGate();
   const exporter = new GatedLogExporter(createExporter(options.exporterOptions), gate);
   const resource: Resource = resourceFromAttributes(options.resourceAttributes);
@@ -86,11 +94,12 @@ export default async function logWorker(options: LogWorkerOptions) {
     {
       expectPinoConfig: true,
       async close() {
-        const cancelGate = gate.closeWhenOneExportLeft(options.exitTimeoutMs, options.exportTimeoutMs);
+        const budget = deadline === null ? options.exitTimeoutMs : Math.max(0, deadline - Date.now());
+        const cancelGate = gate.closeWhenOneExportLeft(budget, options.exportTimeoutMs);
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           provider.shutdown().catch(() => {}),
-          new Promise((resolve) => (timer = setTimeout(resolve, options.exitTimeoutMs - 50))),
+          new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, budget - 150)))),
         ]);
         cancelGate();
         clearTimeout(timer);

@@ -17,6 +17,8 @@ export interface ResolvedTelemetryConfig {
   exportTimeoutMs: number;
   otlpMaxEventsPerSpan: number;
   registerGlobal: boolean;
+  /** Finalize open stages and exit 130/143 on SIGINT/SIGTERM (see TelemetryOptions.handleSignals). */
+  handleSignals: boolean;
 }
 
 type Warn = (message: string) => void;
@@ -67,6 +69,16 @@ function positiveInt(
     return fallback;
   }
   return Math.floor(n);
+}
+
+/** A yes/no environment value (`1`/`0`, `true`/`false`, `on`/`off`, `yes`/`no`); a bad one warns and falls back. */
+export function envFlag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, warn: Warn): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (["1", "true", "on", "yes"].includes(raw)) return true;
+  if (["0", "false", "off", "no"].includes(raw)) return false;
+  warn(`${name}=${JSON.stringify(env[name])} is not 1 or 0; using ${fallback ? 1 : 0}`);
+  return fallback;
 }
 
 function parseHeaders(raw: string | undefined): Record<string, string> | undefined {
@@ -129,5 +141,6 @@ export function resolveTelemetryConfig(
       warn,
     ),
     registerGlobal: options.registerGlobal ?? true,
+    handleSignals: options.handleSignals ?? envFlag(env, "STAGETRACE_HANDLE_SIGNALS", true, warn),
   };
 }

@@ -1,4 +1,6 @@
 import { context, type Context, type Tracer } from "@opentelemetry/api";
+import { constants as osConstants } from "node:os";
+import { inspect } from "node:util";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
@@ -17,8 +19,11 @@ import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
 import { StageSampler } from "./stage-sampler.js";
 import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
 
 const VERSION = "0.1.0";
+/** The part of `exitTimeoutMs` kept for the process to wind down after shutdown has given up on the backend. */
+const EXIT_MARGIN_MS = 300;
 
 /** Says a telemetry problem once on stderr; it never changes what the stage does. */
 export function warnOnce(): (message: string) => void {
@@ -40,27 +45,53 @@ export interface OpenStage {
   readonly stageName: string;
   finalizeAbandoned(): Promise<void>;
   finalizeAbandonedSync(): void;
+  /** Ends the stage at once, awaiting nothing (signal, uncaught exception). */
+  finalizeNow(
+    status: "failed" | "interrupted",
+    reason: string,
+    options?: { error?: unknown; message?: string; when?: string; exitCode?: number },
+  ): void;
 }
 
 /** One process's telemetry: the tracer provider, its exporters and the OTLP log transport. */
 export class Telemetry {
+  /** The resolved settings: each option, else its environment variable, else its default. */
   readonly config: ResolvedTelemetryConfig;
   /** stagetrace's own provider, or null when the app passed its own (`tracerProvider`). */
   readonly provider: NodeTracerProvider | null;
+  /** The tracer stage spans are started from. */
   readonly tracer: Tracer;
+  /** Writes `manifest.json` for every ended stage span of this process. */
   readonly manifestExporter: ManifestExporter;
+  /** Counts spans delivered to and dropped by the OTLP backend, and gates exports near the exit deadline. */
   readonly account = new ExportAccount();
   /** The resource every span of this process carries. */
   readonly resource: Resource;
   private readonly processors: SpanProcessor[] = [];
+  /** Prints a `stagetrace:` warning on stderr; each message at most once. */
   readonly warn: (message: string) => void;
+  /** The local log files (stage logs, pipeline log) this process writes, buffered and flushed together. */
   readonly logFiles: LogFiles;
+  /** Heartbeat metrics of open stages; null without an OTLP endpoint or with an interval of 0. */
+  readonly heartbeat: Heartbeat | null;
   private readonly openStages = new Map<string, OpenStage>();
+  /** Every open stage, including a second StageIO for a directory another one holds. */
+  private readonly open = new Set<OpenStage>();
+  private processHandlers = false;
+  /** Set once a signal or an uncaught exception made stagetrace end the process. */
+  private exiting = false;
+  /** Between `uncaughtExceptionMonitor` and `uncaughtException`: keep the handlers while the stages end. */
+  private crashing = false;
+  /** Closes the span export gate once no stage has been open for the exit budget (see releaseStageDir). */
+  private idleGate: NodeJS.Timeout | undefined;
+  private readonly onSignal = (signal: NodeJS.Signals) => this.handleSignal(signal);
+  private readonly onCrashMonitor = (error: unknown, origin: string) => this.finalizeCrashed(error, origin);
+  private readonly onUncaught = (error: unknown, origin: string) => this.exitAfterCrash(error, origin);
   private logTransport: LogTransport | null | undefined;
   private shutdownPromise: Promise<TelemetryReport> | undefined;
   private readonly onBeforeExit = () => void this.finalizeAbandoned().then(() => this.shutdown());
   private readonly onExit = () => {
-    for (const stage of [...this.openStages.values()]) stage.finalizeAbandonedSync();
+    for (const stage of [...this.open]) stage.finalizeAbandonedSync();
     this.reportUnfinished();
   };
 
@@ -78,6 +109,8 @@ export class Telemetry {
     this.resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
+    const beats = resolveHeartbeatConfig(options, env, this.config.exportTimeoutMs, this.config.headers, this.warn);
+    this.heartbeat = beats ? new Heartbeat(beats, this.resource, VERSION, this.warn) : null;
 
     if (!ownProvider) {
       // The app's SDK exports the spans; its provider carries stageSpanProcessors() for the manifests.
@@ -142,15 +175,133 @@ export class Telemetry {
       );
     }
     this.openStages.set(stageDir, stage);
+    this.open.add(stage);
+    if (this.open.size === 1) this.installProcessHandlers();
+    if (this.idleGate !== undefined) {
+      clearTimeout(this.idleGate);
+      this.idleGate = undefined;
+    }
+    this.account.reopen();
   }
 
+  /**
+   * Notes that the stage owning `stageDir` has ended; with no stage left open, the process handlers are removed.
+   */
   releaseStageDir(stageDir: string, stage: OpenStage): void {
     if (this.openStages.get(stageDir) === stage) this.openStages.delete(stageDir);
+    this.open.delete(stage);
+    if (this.open.size === 0 && !this.exiting && !this.crashing) this.removeProcessHandlers();
+    if (this.open.size === 0) this.closeGateWhenIdle();
+  }
+
+  /**
+   * The exit bound counts from the end of the last open stage. Exports still
+   * queued or retrying against a dead backend would keep the event loop busy,
+   * so `beforeExit` (and with it the bounded shutdown) would come only after
+   * them: thousands of queued spans could hold the process for many seconds.
+   * So once no stage has been open for `exitTimeoutMs` minus one export
+   * timeout, queued batches fail at once (and are counted), exactly as at
+   * shutdown. A stage that starts later opens the gate again.
+   */
+  private closeGateWhenIdle(): void {
+    if (this.idleGate !== undefined || !this.config.tracesUrl) return;
+    const { exitTimeoutMs, exportTimeoutMs } = this.config;
+    this.idleGate = setTimeout(() => {
+      this.idleGate = undefined;
+      this.account.close();
+    }, Math.max(0, exitTimeoutMs - exportTimeoutMs - 100));
+    this.idleGate.unref();
+  }
+
+  /**
+   * While a stage is open: SIGINT/SIGTERM (unless `handleSignals` is off)
+   * and uncaught exceptions / unhandled rejections end the open stages with
+   * the truth. Prepended, so the stages are final before any listener of
+   * the app's runs (and perhaps exits).
+   */
+  private installProcessHandlers(): void {
+    if (this.processHandlers) return;
+    this.processHandlers = true;
+    if (this.config.handleSignals) {
+      process.prependListener("SIGINT", this.onSignal);
+      process.prependListener("SIGTERM", this.onSignal);
+    }
+    process.prependListener("uncaughtExceptionMonitor", this.onCrashMonitor);
+    process.prependListener("uncaughtException", this.onUncaught);
+  }
+
+  private removeProcessHandlers(): void {
+    if (!this.processHandlers) return;
+    this.processHandlers = false;
+    process.removeListener("SIGINT", this.onSignal);
+    process.removeListener("SIGTERM", this.onSignal);
+    process.removeListener("uncaughtExceptionMonitor", this.onCrashMonitor);
+    process.removeListener("uncaughtException", this.onUncaught);
+  }
+
+  /**
+   * SIGINT/SIGTERM while a stage is open: every open stage ends
+   * `interrupted` with the signal's name as reason, and the logs are
+   * written. If the app listens for the signal too, that is all: its
+   * listener decides what happens next. Otherwise stagetrace exports within
+   * `exitTimeoutMs` and exits with 128 + the signal number (130, 143); a
+   * second signal meanwhile exits at once.
+   */
+  private handleSignal(signal: NodeJS.Signals): void {
+    const code = 128 + (osConstants.signals[signal] ?? 0);
+    if (this.exiting) {
+      this.logFiles.flushAll();
+      process.exit(code);
+    }
+    const appListens = process.listenerCount(signal) > 1;
+    for (const stage of [...this.open]) {
+      stage.finalizeNow("interrupted", signal, {
+        when: `${signal} arrived`,
+        ...(appListens ? {} : { exitCode: code }),
+      });
+    }
+    this.logFiles.flushAll();
+    if (appListens) return;
+    this.exiting = true;
+    process.exitCode = code;
+    void this.shutdown().finally(() => process.exit(code));
+  }
+
+  /** `uncaughtExceptionMonitor`: runs before Node (or the app) handles the error; every open stage ends `failed` with it. */
+  private finalizeCrashed(error: unknown, origin: string): void {
+    const what = origin === "unhandledRejection" ? "unhandled rejection" : "uncaught exception";
+    const message = error instanceof Error ? error.message : inspect(error);
+    this.crashing = true;
+    // Without a listener of the app's, the process is about to exit with 1 (Node's code, and ours).
+    const exitCode = process.listenerCount("uncaughtException") > 1 ? {} : { exitCode: 1 };
+    for (const stage of [...this.open]) {
+      stage.finalizeNow("failed", `${what}: ${message}`, { error, message, when: `the ${what} ended the process`, ...exitCode });
+    }
+    this.logFiles.flushAll();
+  }
+
+  /**
+   * `uncaughtException`: with no listener of the app's, Node would print the
+   * error and exit with 1 now, before the stage's span reaches the backend.
+   * stagetrace does the same, after exporting within `exitTimeoutMs`. An app
+   * with its own listener keeps its own behaviour.
+   */
+  private exitAfterCrash(error: unknown, _origin: string): void {
+    this.crashing = false;
+    if (this.exiting) return;
+    if (process.listenerCount("uncaughtException") > 1) {
+      if (this.open.size === 0) this.removeProcessHandlers();
+      return;
+    }
+    this.exiting = true;
+    process.stderr.write(`${inspect(error)}\n`);
+    process.exitCode = 1;
+    void this.shutdown().finally(() => process.exit(1));
   }
 
   /** Finalizes, as failed, every stage the process is leaving without a finalize() call. */
   private async finalizeAbandoned(): Promise<void> {
-    await Promise.all([...this.openStages.values()].map((s) => s.finalizeAbandoned()));
+    await Promise.all([...this.open].map((s) => s.finalizeAbandoned()));
   }
 
   /** The OTLP log destination shared by every stage logger of this process, or null without an endpoint. */
@@ -181,11 +332,15 @@ export class Telemetry {
   private async doShutdown(): Promise<TelemetryReport> {
     process.removeListener("beforeExit", this.onBeforeExit);
     const { exitTimeoutMs, exportTimeoutMs } = this.config;
+    // Everything below ends by this budget; the rest of the bound is left for
+    // the process to wind down (workers, exit handlers) on a busy machine.
+    const budget = Math.max(0, exitTimeoutMs - EXIT_MARGIN_MS);
+    const exitBy = Date.now() + budget;
     // Queued batches then fail at once instead of each waiting out a timeout.
-    const cancelGate = this.account.closeWhenOneExportLeft(exitTimeoutMs, exportTimeoutMs);
+    const cancelGate = this.account.closeWhenOneExportLeft(budget, exportTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
-      timer = setTimeout(() => resolve("timeout"), exitTimeoutMs);
+      timer = setTimeout(() => resolve("timeout"), budget);
     });
     const spans = (this.provider ? this.provider.shutdown() : Promise.resolve()).then(
       () => "done" as const,
@@ -194,13 +349,14 @@ export class Telemetry {
         return "done" as const;
       },
     );
+    const beats = this.heartbeat?.shutdown(exitBy);
     this.logFiles.flushAll();
     // Let the span exporter put its requests on the wire before the log
     // worker's end, which blocks this thread while the worker exports: both
     // then wait for the backend side by side, not one after the other.
     await new Promise((resolve) => setImmediate(resolve));
-    const logs: LogDelivery | null = this.logTransport ? await this.logTransport.end(this.warn) : null;
-    const outcome = await Promise.race([spans, deadline]);
+    const logs: LogDelivery | null = this.logTransport ? await this.logTransport.end(this.warn, exitBy) : null;
+    const outcome = await Promise.race([Promise.all([spans, beats]).then(() => "done" as const), deadline]);
     clearTimeout(timer);
     cancelGate();
 

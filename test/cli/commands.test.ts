@@ -1,4 +1,5 @@
-import { readdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
@@ -78,6 +79,21 @@ describe("stagetrace show", () => {
     expect(byDir.code).toBe(0);
     expect(byDir.stdout).toMatch(/01 fetch +success/);
     expect(byFile.stdout).toBe(byDir.stdout);
+  });
+
+  it("reports a stage left running by a process that is gone as abandoned", async () => {
+    const dir = tempDir();
+    const stageDir = join(dir, "01_ghost");
+    mkdirSync(stageDir);
+    const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+    const m = readJson(join(run, "01_fetch", "manifest.json"));
+    Object.assign(m, { stage: "ghost", status: "running", ended_at: null, duration_ms: null });
+    m.process.pid = Number(gone.stdout);
+    writeFileSync(join(stageDir, "manifest.json"), JSON.stringify(m));
+    const r = await runCli(["show", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/01 ghost +abandoned/);
+    expect(r.stdout).toContain(`process ${gone.stdout} on`);
   });
 
   it("names a path that does not exist", async () => {

@@ -3,8 +3,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
+import { fileURLToPath } from "node:url";
 import { FIXTURE } from "../support/spawn-stage.js";
 
+const KILLED = fileURLToPath(new URL("../fixtures/killed-stage.mjs", import.meta.url));
 import { validateAgainstSchema } from "../../src/schema/validate.js";
 import { pipelineLogOf, readJson, readLogLines, tempDir } from "../support/tmp.js";
 
@@ -88,6 +90,27 @@ describe("stagetrace run", () => {
     const summary = readJson(join(run, "pipeline.json"));
     expect(summary).toMatchObject({ pipeline: "fails", status: "failed", exit_code: 4 });
     expect(summary.stages).toEqual([expect.objectContaining({ name: "broken", status: "failed" })]);
+  });
+
+  it("marks a stage whose process was killed -9 as interrupted, and ends its span", async () => {
+    const dir = tempDir();
+    const run = join(dir, "run");
+    const script = join(dir, "killed.sh");
+    writeFileSync(script, `FIXTURE_STAGE=victim node "${KILLED}" || true\n`);
+    const result = await runCli(["run", "--run-dir", run, "--", "bash", script], { env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/stage victim .*marked interrupted/);
+    const manifest = readJson(join(run, "victim", "manifest.json"));
+    expect(manifest.status).toBe("interrupted");
+    expect(manifest.status_reason).toMatch(/ended without finishing the stage/);
+    expect(manifest.ended_at).not.toBeNull();
+    const summary = readJson(join(run, "pipeline.json"));
+    expect(summary.status).toBe("failed");
+    expect(summary.stages[0]).toMatchObject({ name: "victim", status: "interrupted" });
+    await receiver.waitFor((r) => r.spans().some((s) => s.spanContext().spanId === manifest.trace.span_id));
+    const span = receiver.spans().find((s) => s.spanContext().spanId === manifest.trace.span_id)!;
+    expect(span.attributes["stagetrace.stage.status"]).toBe("interrupted");
+    expect(span.parentSpanContext?.spanId).toBe(summary.trace.span_id);
   });
 
   it("forwards SIGTERM to the command and exits 143", async () => {

@@ -63,8 +63,8 @@ describe("diffRuns", () => {
     expect(by["03_translate"]!.outputs.disappeared.map((f) => f.path)).toContain("03_translate/translated.json");
     expect(by["04_render"]!.onlyIn).toBe("a");
     expect(by["06_publish"]!.onlyIn).toBe("a");
-    // Same inputs, outputs gone: translate is where the runs part.
-    expect(diff.firstDivergence).toMatchObject({ dir: "03_translate", rule: "outputs" });
+    // Same inputs, and it newly failed: translate is where the runs part.
+    expect(diff.firstDivergence).toMatchObject({ dir: "03_translate", rule: "status" });
   });
 
   it("never prints a value whose key looks secret, even when a manifest holds it in clear", () => {

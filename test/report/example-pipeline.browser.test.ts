@@ -66,7 +66,9 @@ describe("the example pipeline's report", () => {
     ]);
 
     // Stage-to-stage lineage, from the file edges: who consumed what another stage produced.
-    const edges = await page.$$eval("#lineage-svg path.edge", (ps) => ps.map((p) => [p.getAttribute("data-from")!, p.getAttribute("data-to")!]));
+    const edges: [string, string][] = await page.$$eval("#lineage-svg path.edge", (ps) =>
+      ps.map((p) => [p.getAttribute("data-from")!, p.getAttribute("data-to")!] as [string, string]),
+    );
     const producedBy = new Map(edges.filter(([f]) => f.startsWith("stage:")).map(([s, file]) => [file, s.slice(6)]));
     const stagePairs = new Set(
       edges.filter(([f, t]) => f.startsWith("file:") && t.startsWith("stage:") && producedBy.has(f)).map(([f, t]) => `${producedBy.get(f)} -> ${t.slice(6)}`),

@@ -34,9 +34,9 @@ export function pipelineLogOf(runDir: string): string {
   return join(runDir, "logs", logs[0]!);
 }
 
-/** All files under `dir`, recursively. */
+/** All regular files under `dir`, recursively (a dangling symlink or a FIFO is not one). */
 export function allFiles(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .map((f) => join(dir, f))
-    .filter((f) => statSync(f).isFile());
+    .filter((f) => statSync(f, { throwIfNoEntry: false })?.isFile() === true);
 }

@@ -1,0 +1,296 @@
+/**
+ * Stage heartbeats: OTLP metrics sent while a stage is open, so a backend can
+ * tell a running stage from one that was killed or hangs. A span says nothing
+ * until it ends, and a killed stage's span never does.
+ *
+ * Off unless an OTLP endpoint is set: without one nothing here is loaded (the
+ * metrics SDK and exporter are imported on the first stage that beats).
+ * Every beat is best effort. Requests go out on unreferenced sockets and are
+ * never retried, so a dead backend can neither keep the process alive nor
+ * delay its exit past `exitTimeoutMs`; failures are counted and said once
+ * at shutdown.
+ */
+import type { Agent } from "node:http";
+import type { Attributes, BatchObservableResult, Observable } from "@opentelemetry/api";
+import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import type { Resource } from "@opentelemetry/resources";
+import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics";
+import { StagetraceError } from "../errors.js";
+import { ATTR, METRIC, METRIC_ATTR, TRACER_NAME } from "../conventions.js";
+import type { TelemetryOptions } from "../types.js";
+
+export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
+/**
+ * The longest one heartbeat export may take. Below the OTLP exporter's first
+ * retry backoff (800 ms at the earliest), so a failed beat is never retried
+ * on a timer that would keep the process alive.
+ */
+const MAX_BEAT_TIMEOUT_MS = 750;
+
+/** The span attributes a heartbeat carries, so alerts can name the stage, its run and its host. */
+const COPIED_ATTRIBUTES = [
+  ATTR.taskName,
+  ATTR.stageNumber,
+  ATTR.pipelineName,
+  ATTR.pipelineRunId,
+  ATTR.hostName,
+  ATTR.processPid,
+  ATTR.stageDir,
+] as const;
+
+export interface HeartbeatConfig {
+  /** The OTLP/HTTP metrics URL. */
+  url: string;
+  intervalMs: number;
+  timeoutMs: number;
+  headers: Record<string, string> | undefined;
+}
+
+type Warn = (message: string) => void;
+
+function url(value: string | undefined, name: string, warn: Warn | null): string | undefined {
+  const raw = value?.trim();
+  if (!raw) return undefined;
+  try {
+    return new URL(raw).toString();
+  } catch (err) {
+    if (!warn) throw new StagetraceError("INVALID_OPTION", `${name}: ${JSON.stringify(value)} is not a URL`, { cause: err });
+    warn(`${name}=${JSON.stringify(raw)} is not a URL; ignoring it`);
+    return undefined;
+  }
+}
+
+const metricsPath = (base: string | undefined) => (base === undefined ? undefined : base.replace(/\/+$/, "") + "/v1/metrics");
+
+/**
+ * Where and how often stages beat, or null when they do not: no OTLP
+ * endpoint, or an interval of 0. Precedence as for traces: option, then
+ * environment, then default. The metrics URL is `<otlpEndpoint>/v1/metrics`,
+ * else `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`, else
+ * `<OTEL_EXPORTER_OTLP_ENDPOINT>/v1/metrics`.
+ */
+export function resolveHeartbeatConfig(
+  options: TelemetryOptions,
+  env: NodeJS.ProcessEnv,
+  exportTimeoutMs: number,
+  headers: Record<string, string> | undefined,
+  warn: Warn,
+): HeartbeatConfig | null {
+  let intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
+  if (options.heartbeatIntervalMs !== undefined) {
+    const n = options.heartbeatIntervalMs;
+    if (!Number.isFinite(n) || n < 0) {
+      throw new StagetraceError("INVALID_OPTION", `heartbeatIntervalMs must be a number >= 0 (0 turns heartbeats off), got ${n}`);
+    }
+    intervalMs = Math.floor(n);
+  } else if (env.STAGETRACE_HEARTBEAT_INTERVAL_MS?.trim()) {
+    const raw = env.STAGETRACE_HEARTBEAT_INTERVAL_MS.trim();
+    const n = Number(raw);
+    if (Number.isFinite(n) && n >= 0) intervalMs = Math.floor(n);
+    else warn(`STAGETRACE_HEARTBEAT_INTERVAL_MS=${JSON.stringify(raw)} is not a number >= 0; using ${DEFAULT_HEARTBEAT_INTERVAL_MS}`);
+  }
+  if (intervalMs === 0) return null;
+
+  const target =
+    metricsPath(url(options.otlpEndpoint, "otlpEndpoint", null)) ??
+    url(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", warn) ??
+    metricsPath(url(env.OTEL_EXPORTER_OTLP_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT", () => {}));
+  if (!target) return null;
+  return { url: target, intervalMs, timeoutMs: Math.min(exportTimeoutMs, MAX_BEAT_TIMEOUT_MS), headers };
+}
+
+/** One open (or just ended) stage as the heartbeat reports it. */
+interface Beat {
+  readonly attributes: Attributes;
+  readonly startedAt: number;
+  /** Unix seconds; null while the stage is open. */
+  endedAt: number | null;
+}
+
+/** What a stage holds on to: call `end()` when the stage ends. */
+export interface StageHeartbeat {
+  end(): void;
+}
+
+interface Sdk {
+  reader: MetricReader;
+  exporter: PushMetricExporter;
+  shutdown(): Promise<void>;
+}
+
+const nowSeconds = () => Date.now() / 1000;
+
+/**
+ * The heartbeat of every stage in this process: gauges observed at each
+ * export, one export at the stage's start, one every `intervalMs` while a
+ * stage is open, and one at its end (the `active` gauge then reads 0).
+ */
+export class Heartbeat {
+  private readonly beats = new Set<Beat>();
+  private sdk: Promise<Sdk | null> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private attempts = 0;
+  private failures = 0;
+  private lastError: string | undefined;
+
+  constructor(
+    readonly config: HeartbeatConfig,
+    private readonly resource: Resource,
+    private readonly version: string,
+    private readonly warn: Warn,
+  ) {}
+
+  /** Starts beating for a stage whose span carries `spanAttributes`. */
+  start(spanAttributes: Attributes, traceId: string): StageHeartbeat {
+    const attributes: Attributes = { [METRIC_ATTR.traceId]: traceId };
+    for (const key of COPIED_ATTRIBUTES) if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
+    const beat: Beat = { attributes, startedAt: nowSeconds(), endedAt: null };
+    if (this.closed) return { end() {} };
+    this.beats.add(beat);
+    if (!this.timer) {
+      this.timer = setInterval(() => this.export(), this.config.intervalMs);
+      this.timer.unref();
+    }
+    this.export();
+    return {
+      end: () => {
+        if (beat.endedAt !== null) return;
+        beat.endedAt = nowSeconds();
+        this.export();
+      },
+    };
+  }
+
+  /** Starts an export now, or right after the one under way. */
+  private export(): void {
+    if (this.closed || this.beats.size === 0) return;
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    this.inFlight = this.exportOnce().finally(() => {
+      this.inFlight = undefined;
+      if (this.again) {
+        this.again = false;
+        this.export();
+      }
+    });
+  }
+
+  private async exportOnce(): Promise<void> {
+    const sdk = await this.load();
+    if (!sdk || this.beats.size === 0) return;
+    // Ended stages are reported once more (active = 0), then forgotten.
+    const ended = [...this.beats].filter((b) => b.endedAt !== null);
+    let result: ExportResult;
+    try {
+      const { resourceMetrics } = await sdk.reader.collect({ timeoutMillis: this.config.timeoutMs });
+      result = await new Promise<ExportResult>((resolve) => sdk.exporter.export(resourceMetrics, resolve));
+    } catch (err) {
+      result = { code: ExportResultCode.FAILED, error: err as Error };
+    }
+    this.attempts++;
+    if (result.code === ExportResultCode.SUCCESS) {
+      for (const b of ended) this.beats.delete(b);
+    } else {
+      this.failures++;
+      this.lastError = result.error?.message ?? "export failed";
+    }
+  }
+
+  private load(): Promise<Sdk | null> {
+    this.sdk ??= this.loadSdk().catch((err: unknown) => {
+      this.warn(`stage heartbeats are off: could not load the OpenTelemetry metrics SDK (${(err as Error).message})`);
+      return null;
+    });
+    return this.sdk;
+  }
+
+  private async loadSdk(): Promise<Sdk> {
+    const [metrics, { OTLPMetricExporter }, http, https] = await Promise.all([
+      import("@opentelemetry/sdk-metrics"),
+      import("@opentelemetry/exporter-metrics-otlp-http"),
+      import("node:http"),
+      import("node:https"),
+    ]);
+    // Unreferenced sockets: a beat under way never keeps the process alive.
+    // No keep-alive, because Node references a pooled socket again on reuse.
+    const agentFor = (protocol: string): Agent => {
+      const agent = protocol === "https:" ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
+      const create = agent.createConnection.bind(agent) as (...args: unknown[]) => { unref?: () => void } | undefined;
+      (agent as unknown as { createConnection: (...args: unknown[]) => unknown }).createConnection = (...args: unknown[]) => {
+        const socket = create(...args);
+        socket?.unref?.();
+        return socket;
+      };
+      return agent;
+    };
+    const exporter = new OTLPMetricExporter({
+      url: this.config.url,
+      timeoutMillis: this.config.timeoutMs,
+      httpAgentOptions: agentFor,
+      ...(this.config.headers ? { headers: this.config.headers } : {}),
+    });
+    class OnDemandReader extends metrics.MetricReader {
+      protected override async onShutdown(): Promise<void> {}
+      protected override async onForceFlush(): Promise<void> {}
+    }
+    const reader = new OnDemandReader();
+    const provider = new metrics.MeterProvider({ resource: this.resource, readers: [reader] });
+    const meter = provider.getMeter(TRACER_NAME, this.version);
+    const active = meter.createObservableGauge(METRIC.stageActive, {
+      description: "1 while the stage runs, 0 once it has ended",
+    });
+    const heartbeat = meter.createObservableGauge(METRIC.stageHeartbeat, {
+      unit: "s",
+      description: "Unix time of the stage's last heartbeat; its end time once it has ended",
+    });
+    const started = meter.createObservableGauge(METRIC.stageStartTime, {
+      unit: "s",
+      description: "Unix time the stage started",
+    });
+    const observables: Observable[] = [active, heartbeat, started];
+    meter.addBatchObservableCallback((result: BatchObservableResult) => {
+      const now = nowSeconds();
+      for (const beat of this.beats) {
+        result.observe(active, beat.endedAt === null ? 1 : 0, beat.attributes);
+        result.observe(heartbeat, beat.endedAt ?? now, beat.attributes);
+        result.observe(started, beat.startedAt, beat.attributes);
+      }
+    }, observables);
+    return {
+      reader,
+      exporter,
+      shutdown: async () => {
+        await provider.shutdown().catch(() => {});
+        await exporter.shutdown().catch(() => {});
+      },
+    };
+  }
+
+  /**
+   * Sends what is left (the final `active = 0` of stages that ended) if an
+   * export still fits before `deadline` (epoch ms), then stops. Never
+   * rejects; says once on stderr how many beats did not arrive.
+   */
+  async shutdown(deadline: number): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    if (this.inFlight) await this.inFlight;
+    if (this.beats.size > 0 && this.sdk && Date.now() + this.config.timeoutMs <= deadline) {
+      await this.exportOnce();
+    }
+    const sdk = this.sdk ? await this.sdk : null;
+    await sdk?.shutdown();
+    if (this.failures > 0) {
+      this.warn(
+        `${this.failures} of ${this.attempts} stage heartbeat exports to ${this.config.url} failed` +
+          (this.lastError ? ` (${this.lastError})` : ""),
+      );
+    }
+  }
+}
