@@ -59,6 +59,22 @@ export interface ReceivedLogRecord {
   readonly scopeName: string;
 }
 
+/** One data point of a gauge, sum or histogram from a JSON POST to /v1/metrics. */
+export interface ReceivedMetricPoint {
+  /** The metric's name, as sent (`stagetrace.stage.active`). */
+  readonly name: string;
+  readonly unit: string;
+  /** `gauge`, `sum`, `histogram`, ... : the data field the metric was sent in. */
+  readonly kind: string;
+  /** `asDouble` or `asInt` as a number; undefined for histograms. */
+  readonly value?: number;
+  /** Nanoseconds since the epoch, as sent. */
+  readonly timeUnixNano?: string;
+  readonly attributes: Record<string, OtlpValue>;
+  readonly resourceAttributes: Record<string, OtlpValue>;
+  readonly scopeName: string;
+}
+
 export interface OtlpReceiver {
   /** `http://127.0.0.1:PORT`, without a path. */
   readonly url: string;
@@ -68,6 +84,8 @@ export interface OtlpReceiver {
   spans(): ReadableSpan[];
   /** All log records from JSON POSTs to /v1/logs, flattened. */
   logRecords(): ReceivedLogRecord[];
+  /** All metric data points from JSON POSTs to /v1/metrics, flattened, in arrival order. */
+  metricPoints(): ReceivedMetricPoint[];
   /**
    * Resolves as soon as `predicate` holds, re-checking on each request's
    * arrival; rejects after `timeoutMs` (default 5000) describing what arrived.
@@ -115,7 +133,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
     requests.push({ method: req.method ?? "", path, headers: req.headers, body, rawBody, protobuf, ...(error ? { error } : {}) });
     for (const waiter of waiters) waiter.check();
 
-    if (req.method !== "POST" || (path !== "/v1/traces" && path !== "/v1/logs")) {
+    if (req.method !== "POST" || (path !== "/v1/traces" && path !== "/v1/logs" && path !== "/v1/metrics")) {
       return answer(res, 404, { error: `no OTLP endpoint at ${req.method} ${path}` });
     }
     if (error) return answer(res, 400, { error });
@@ -159,6 +177,9 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
     },
     logRecords() {
       return jsonBodies(requests, "/v1/logs").flatMap(({ body, index }) => logRecordsFrom(body, `requests[${index}]`));
+    },
+    metricPoints() {
+      return jsonBodies(requests, "/v1/metrics").flatMap(({ body, index }) => metricPointsFrom(body, `requests[${index}]`));
     },
     waitFor(predicate, timeoutMs = 5000) {
       return new Promise<void>((resolve, reject) => {
@@ -264,6 +285,42 @@ function logRecordsFrom(payload: unknown, where: string): ReceivedLogRecord[] {
   return records;
 }
 
+function metricPointsFrom(payload: unknown, where: string): ReceivedMetricPoint[] {
+  const points: ReceivedMetricPoint[] = [];
+  asList(asObject(payload, where).resourceMetrics, `${where}.resourceMetrics`).forEach((rm, r) => {
+    const rmPath = `${where}.resourceMetrics[${r}]`;
+    const resourceMetrics = asObject(rm, rmPath);
+    const resource = asObject(resourceMetrics.resource ?? {}, `${rmPath}.resource`);
+    const resourceAttributes = decodeOtlpAttributes(resource.attributes, `${rmPath}.resource.attributes`);
+    asList(resourceMetrics.scopeMetrics, `${rmPath}.scopeMetrics`).forEach((sm, s) => {
+      const smPath = `${rmPath}.scopeMetrics[${s}]`;
+      const scopeMetrics = asObject(sm, smPath);
+      const scope = asObject(scopeMetrics.scope ?? {}, `${smPath}.scope`);
+      asList(scopeMetrics.metrics, `${smPath}.metrics`).forEach((m, i) => {
+        const path = `${smPath}.metrics[${i}]`;
+        const metric = asObject(m, path);
+        const kind = ["gauge", "sum", "histogram", "exponentialHistogram", "summary"].find((k) => metric[k] !== undefined) ?? "unknown";
+        const data = kind === "unknown" ? {} : asObject(metric[kind], `${path}.${kind}`);
+        asList(data.dataPoints, `${path}.${kind}.dataPoints`).forEach((dp, d) => {
+          const point = asObject(dp, `${path}.${kind}.dataPoints[${d}]`);
+          const raw = point.asDouble ?? point.asInt;
+          points.push({
+            name: typeof metric.name === "string" ? metric.name : "",
+            unit: typeof metric.unit === "string" ? metric.unit : "",
+            kind,
+            ...(raw !== undefined ? { value: Number(raw) } : {}),
+            ...(point.timeUnixNano !== undefined ? { timeUnixNano: String(point.timeUnixNano) } : {}),
+            attributes: decodeOtlpAttributes(point.attributes, `${path}.${kind}.dataPoints[${d}].attributes`),
+            resourceAttributes,
+            scopeName: typeof scope.name === "string" ? scope.name : "",
+          });
+        });
+      });
+    });
+  });
+  return points;
+}
+
 function asObject(value: unknown, where: string): Record<string, unknown> {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
   throw new Error(`${where}: expected an object`);
@@ -286,6 +343,8 @@ function describe(receiver: OtlpReceiver): string {
         content = `spans: ${spansFromOtlpJson(request.body).map((span) => span.name).join(", ") || "none"}`;
       } else if (request.path === "/v1/logs" && request.body !== undefined) {
         content = `${logRecordsFrom(request.body, "body").length} log records`;
+      } else if (request.path === "/v1/metrics" && request.body !== undefined) {
+        content = `metrics: ${[...new Set(metricPointsFrom(request.body, "body").map((p) => p.name))].join(", ") || "none"}`;
       }
     } catch (err) {
       content = `undecodable: ${(err as Error).message}`;
