@@ -119,6 +119,12 @@ export function fingerprint(
   algorithm: string,
   options: FingerprintOptions = {},
 ): FileFingerprint | Promise<FileFingerprint> {
+  // A file from another stage of the run is first looked up in that stage's
+  // index, which needs only a stat; everything else is opened straight away.
+  if (algorithm !== "none" && OPEN_NOFOLLOW !== undefined && !options.producerDir) {
+    const fast = fingerprintOpened(path, algorithm, options);
+    if (fast !== null) return fast;
+  }
   let link: Stats;
   try {
     link = lstatSync(path);
@@ -161,29 +167,77 @@ export function fingerprint(
   return hashInChunks(base, algorithm);
 }
 
+// Opening without following symlinks tells, in one call, that the path is
+// not a symlink; fstat on the descriptor then says what was opened. For the
+// common case, a small regular file, that saves the separate lstat.
+const OPEN_NOFOLLOW = fsConstants.O_NOFOLLOW === undefined ? undefined : READ_NONBLOCK | fsConstants.O_NOFOLLOW;
+
+/**
+ * The fingerprint of a small regular file read through one descriptor, or
+ * null when the path is anything else (missing, a symlink, a directory, a
+ * large file...), for the general path to handle.
+ */
+function fingerprintOpened(path: string, algorithm: string, options: FingerprintOptions): FileFingerprint | null {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_NOFOLLOW!);
+  } catch {
+    return null;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > INLINE_HASH_LIMIT) return null;
+    const base: FileFingerprint = {
+      path,
+      name: basename(path),
+      kind: "file",
+      exists: true,
+      size: stats.size,
+      modified: stats.mtime.toISOString(),
+      hash: null,
+      hashAlgorithm: null,
+    };
+    if (options.keepIdentity) {
+      base.identity = { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+    }
+    try {
+      return hashOpenFile(base, algorithm, fd);
+    } catch (err) {
+      return hashFailure(base, err);
+    }
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function hashInline(base: FileFingerprint, algorithm: string): FileFingerprint {
   let fd: number | undefined;
   try {
     fd = openSync(base.path, READ_NONBLOCK);
     const opened = fstatSync(fd);
     if (!opened.isFile()) return notAFileAnymore(base, opened);
-    if (hashOnce !== undefined) {
-      const expected = base.size ?? 0;
-      const buf = Buffer.allocUnsafe(Math.max(1, expected) + 1);
-      // The usual case: one read returns the whole file, one byte short of what was asked.
-      const n = readSync(fd, buf, 0, buf.length, null);
-      if (n === expected) return finishHash(base, n, hashOnce(algorithm, buf.subarray(0, n), "hex"), algorithm);
-      const hash = createHash(algorithm);
-      hash.update(buf.subarray(0, n));
-      if (n === 0) return finishHash(base, 0, hash.digest("hex"), algorithm);
-      return hashRest(base, algorithm, fd, hash, n);
-    }
-    return hashRest(base, algorithm, fd, createHash(algorithm), 0);
+    return hashOpenFile(base, algorithm, fd);
   } catch (err) {
     return hashFailure(base, err);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** Hashes the regular file open on `fd`, whose size `base.size` says. */
+function hashOpenFile(base: FileFingerprint, algorithm: string, fd: number): FileFingerprint {
+  if (hashOnce === undefined) return hashRest(base, algorithm, fd, createHash(algorithm), 0);
+  const expected = base.size ?? 0;
+  const buf = Buffer.allocUnsafe(Math.max(1, expected) + 1);
+  // The usual case: one read returns the whole file, one byte short of what was asked.
+  const n = readSync(fd, buf, 0, buf.length, null);
+  if (n === expected) return finishHash(base, n, hashOnce(algorithm, buf.subarray(0, n), "hex"), algorithm);
+  const hash = createHash(algorithm);
+  hash.update(buf.subarray(0, n));
+  if (n === 0) return finishHash(base, 0, hash.digest("hex"), algorithm);
+  return hashRest(base, algorithm, fd, hash, n);
 }
 
 // The rest of a small file (or all of it) read in a loop: the file's size
