@@ -1,27 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { EXAMPLE_DEMO, EXAMPLE_SHELL_STAGES, EXAMPLE_STAGES } from "./support/example-pipeline.js";
 import { assertValidManifest } from "./support/schema.js";
 import { pipelineLogOf, readJson, readLogLines, tempDir } from "./support/tmp.js";
 
-const DEMO = fileURLToPath(new URL("../examples/subtitle-pipeline/demo.mjs", import.meta.url));
-
-const STAGES = [
-  "demux",
-  "tmdb",
-  "glossary_load",
-  "source_separation",
-  "pyannote_vad",
-  "asr",
-  "alignment",
-  "lyrics_detection",
-  "translation",
-  "subtitle_generation",
-  "mux",
-];
-const SHELL_STAGES = ["source_separation", "pyannote_vad", "mux"];
+const DEMO = EXAMPLE_DEMO;
+const STAGES: readonly string[] = EXAMPLE_STAGES;
+const SHELL_STAGES: readonly string[] = EXAMPLE_SHELL_STAGES;
 const dirOf = (stage: string) => `${String(STAGES.indexOf(stage) + 1).padStart(2, "0")}_${stage}`;
 
 function runDemo(env: Record<string, string>) {

@@ -2,14 +2,13 @@ import { context, trace } from "@opentelemetry/api";
 import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 import type { Logger } from "pino";
 import { ATTR } from "../conventions.js";
 import { StageIO } from "../stage/stage-io.js";
 import { envPropagator, initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
-import { ResourceMonitor } from "./child-resources.js";
+import { ResourceMonitor, signalExitCode } from "./child-resources.js";
 
 const USAGE =
   "stagetrace exec --stage NAME [--number N] [--input PATH[:TYPE]]... [--output PATH[:TYPE]]... [--intermediate PATH]... [--config KEY=VALUE]... -- COMMAND [ARGS...]";
@@ -107,10 +106,6 @@ function typedValue(value: string): string | number | boolean {
   if (/^-?(0|[1-9]\d{0,14})(\.\d+)?$/.test(value)) return Number(value);
   if (value === "true" || value === "false") return value === "true";
   return value;
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
 }
 
 export const command: Command = {
@@ -221,7 +216,7 @@ export const command: Command = {
       io.addError(reason, outcome.spawnError);
       process.stderr.write(`stagetrace exec: ${reason}\n`);
     } else if (outcome.signal) {
-      exitCode = 128 + signalNumber(outcome.signal);
+      exitCode = signalExitCode(outcome.signal);
       status = "interrupted";
       reason = `command killed by ${outcome.signal}`;
     } else {

@@ -2,7 +2,7 @@ import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { hostname, constants as osConstants } from "node:os";
+import { hostname } from "node:os";
 import { basename, delimiter, join, relative } from "node:path";
 import { ATTR, RUN_SPAN_PREFIX } from "../conventions.js";
 import { writeFileAtomic } from "../manifest/write-atomic.js";
@@ -14,6 +14,7 @@ import { loadOrCreateRunState, pipelineLogPath, resolveRunDir, validateStageName
 import { contextFromEnv, envPropagator, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
 import type { ManifestData } from "../types.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
+import { signalExitCode } from "./child-resources.js";
 
 const USAGE = "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] -- COMMAND [ARGS...]";
 
@@ -52,10 +53,6 @@ function pipelineNameFor(argv: string[]): string {
   const first = basename(argv[0]!);
   const script = INTERPRETERS.has(first) ? argv.slice(1).find((a) => !a.startsWith("-")) : undefined;
   return basename(script ?? first).replace(/\.[^.]+$/, "") || first;
-}
-
-function signalNumber(signal: NodeJS.Signals): number {
-  return (osConstants.signals as Record<string, number>)[signal] ?? 0;
 }
 
 /** Ends, as interrupted, the span of every stage that still says `running` and whose process is gone. */
@@ -227,7 +224,7 @@ export const command: Command = {
         ? 126
         : 127
       : outcome.signal
-        ? 128 + signalNumber(outcome.signal)
+        ? signalExitCode(outcome.signal)
         : (outcome.code ?? 1);
     if (outcome.error) process.stderr.write(`stagetrace run: cannot run ${argv[0]}: ${outcome.error.message}\n`);
 

@@ -14,7 +14,8 @@ import {
   WARNING_ATTR,
   WARNING_EVENT,
 } from "../conventions.js";
-import type { ManifestData, ManifestFileEntry, StageStatus } from "../types.js";
+import type { FileRole, ManifestData, ManifestFileEntry, StageStatus } from "../types.js";
+import { fileEventAttributes } from "./file-event.js";
 
 /** An RFC 3339 time with up to nanosecond digits, as an exact HrTime. */
 export function timestampToHrTime(value: string): HrTime {
@@ -26,26 +27,21 @@ export function timestampToHrTime(value: string): HrTime {
   return [seconds, nanos];
 }
 
-function fileEvent(role: string, f: ManifestFileEntry, time: HrTime): TimedEvent {
-  const a: Attributes = {
-    [FILE_ATTR.role]: role,
-    [FILE_ATTR.path]: f.path,
-    [FILE_ATTR.name]: f.name,
-    [FILE_ATTR.type]: f.type,
-    [FILE_ATTR.kind]: f.kind,
-    [FILE_ATTR.exists]: f.exists,
-  };
-  if (f.size !== null) a[FILE_ATTR.size] = f.size;
-  if (f.modified !== null) a[FILE_ATTR.modified] = f.modified;
-  if (f.hash !== null && f.hash_algorithm !== null) {
-    a[FILE_ATTR.hashAlgorithm] = f.hash_algorithm;
-    a[FILE_ATTR.hashPrefix + f.hash_algorithm] = f.hash;
-  }
-  if (f.from_stage !== null) a[FILE_ATTR.fromStage] = f.from_stage;
-  if (role === "intermediate") {
-    a[FILE_ATTR.retained] = f.retained ?? false;
-    a[FILE_ATTR.reason] = f.reason ?? "";
-  }
+function fileEvent(role: FileRole, f: ManifestFileEntry, time: HrTime): TimedEvent {
+  const a = fileEventAttributes({
+    role,
+    path: f.path,
+    name: f.name,
+    type: f.type,
+    kind: f.kind,
+    exists: f.exists,
+    size: f.size,
+    modified: f.modified,
+    hash: f.hash,
+    hashAlgorithm: f.hash_algorithm,
+    fromStage: f.from_stage,
+    ...(role === "intermediate" ? { retained: f.retained ?? false, reason: f.reason ?? "" } : {}),
+  });
   for (const [k, v] of Object.entries(f.metadata)) if (v !== null) a[FILE_ATTR.metaPrefix + k] = v;
   return { name: FILE_EVENT, attributes: a, time, droppedAttributesCount: 0 };
 }

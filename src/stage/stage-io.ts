@@ -21,6 +21,7 @@ import {
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
 import { MANIFEST_FILE } from "../../exporters/manifest-exporter.js";
+import { fileEventAttributes } from "../manifest/file-event.js";
 import { manifestFromSpan } from "../manifest/manifest-from-span.js";
 import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";
 import {
@@ -610,25 +611,20 @@ export class StageIO implements OpenStage {
   }
 
   private addFileEvent(t: Tracked, fp: FileFingerprint): void {
-    const attributes: Attributes = {
-      [FILE_ATTR.role]: t.role,
-      [FILE_ATTR.path]: fp.path,
-      [FILE_ATTR.name]: fp.name,
-      [FILE_ATTR.type]: t.type,
-      [FILE_ATTR.kind]: fp.kind,
-      [FILE_ATTR.exists]: fp.exists,
-    };
-    if (fp.size !== null) attributes[FILE_ATTR.size] = fp.size;
-    if (fp.modified !== null) attributes[FILE_ATTR.modified] = fp.modified;
-    if (fp.hash !== null && fp.hashAlgorithm !== null) {
-      attributes[FILE_ATTR.hashAlgorithm] = fp.hashAlgorithm;
-      attributes[FILE_ATTR.hashPrefix + fp.hashAlgorithm] = fp.hash;
-    }
-    if (t.fromStage !== null) attributes[FILE_ATTR.fromStage] = t.fromStage;
-    if (t.role === "intermediate") {
-      attributes[FILE_ATTR.retained] = t.retained ?? false;
-      attributes[FILE_ATTR.reason] = this.secrets.scrub(t.reason ?? "");
-    }
+    const attributes = fileEventAttributes({
+      role: t.role,
+      path: fp.path,
+      name: fp.name,
+      type: t.type,
+      kind: fp.kind,
+      exists: fp.exists,
+      size: fp.size,
+      modified: fp.modified,
+      hash: fp.hash,
+      hashAlgorithm: fp.hashAlgorithm,
+      fromStage: t.fromStage,
+      ...(t.role === "intermediate" ? { retained: t.retained ?? false, reason: this.secrets.scrub(t.reason ?? "") } : {}),
+    });
     flattenToAttributes(FILE_ATTR.metaPrefix, t.metadata, { secrets: this.secrets }, attributes);
     this.span.addEvent(FILE_EVENT, attributes, millisToHrTime(t.time));
     if (!fp.exists && !fp.problem) {

@@ -3,26 +3,14 @@
 import { spawn } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
+import { EXAMPLE_PIPELINE, EXAMPLE_STAGES } from "../support/example-pipeline.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { readJson, tempDir } from "../support/tmp.js";
 
-const PIPELINE = fileURLToPath(new URL("../../examples/subtitle-pipeline/run-pipeline.sh", import.meta.url));
-const STAGES = [
-  "demux",
-  "tmdb",
-  "glossary_load",
-  "source_separation",
-  "pyannote_vad",
-  "asr",
-  "alignment",
-  "lyrics_detection",
-  "translation",
-  "subtitle_generation",
-  "mux",
-];
+const PIPELINE = EXAMPLE_PIPELINE;
+const STAGES: readonly string[] = EXAMPLE_STAGES;
 
 let receiver: OtlpReceiver;
 let run: string;

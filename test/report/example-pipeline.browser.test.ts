@@ -3,13 +3,14 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
+import { EXAMPLE_PIPELINE } from "../support/example-pipeline.js";
 import { tempDir } from "../support/tmp.js";
 
-const PIPELINE = fileURLToPath(new URL("../../examples/subtitle-pipeline/run-pipeline.sh", import.meta.url));
+const PIPELINE = EXAMPLE_PIPELINE;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ALLOWED = /^(file|data|about|blob):/;
 

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { ATTR, METRIC, METRIC_ATTR, STAGE_STATUSES } from "../../src/conventions.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedMetricPoint } from "../support/otlp-receiver.js";
+import { EXAMPLE_PIPELINE, EXAMPLE_PIPELINE_NAME, EXAMPLE_STAGES } from "../support/example-pipeline.js";
 import { FIXTURE } from "../support/spawn-stage.js";
 import { readJson, tempDir } from "../support/tmp.js";
 
@@ -21,21 +22,9 @@ import { readJson, tempDir } from "../support/tmp.js";
  * Another pipeline: change this constant only.
  */
 const PIPELINE = {
-  command: ["bash", fileURLToPath(new URL("../../examples/subtitle-pipeline/run-pipeline.sh", import.meta.url))],
-  name: "subtitle-pipeline",
-  stages: [
-    "demux",
-    "tmdb",
-    "glossary_load",
-    "source_separation",
-    "pyannote_vad",
-    "asr",
-    "alignment",
-    "lyrics_detection",
-    "translation",
-    "subtitle_generation",
-    "mux",
-  ],
+  command: ["bash", EXAMPLE_PIPELINE],
+  name: EXAMPLE_PIPELINE_NAME,
+  stages: EXAMPLE_STAGES,
   /** The environment that makes one stage fail, and that stage. */
   failing: { env: { FAIL_STAGE: "asr" }, stage: "asr" },
   /** Whether the runner adds the `RUN <pipeline>` span (`stagetrace run` does). */
