@@ -170,7 +170,7 @@ describe("stagetrace replay", () => {
 });
 
 describe("the stagetrace command", () => {
-  it.each(["run", "exec", "show", "validate", "replay"])("%s --help prints its usage and exits 0", async (cmd) => {
+  it.each(["run", "exec", "show", "validate", "replay", "report", "diff"])("%s --help prints its usage and exits 0", async (cmd) => {
     const r = await runCli([cmd, "--help"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: stagetrace ${cmd}`));
