@@ -3,13 +3,13 @@ import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ATTR, FILE_EVENT } from "../src/conventions.js";
+import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
 import { isStageSpan, manifestFromSpan } from "../src/manifest/manifest-from-span.js";
 import { writeFileAtomic } from "../src/manifest/write-atomic.js";
 import type { ManifestData, ManifestTelemetry } from "../src/types.js";
 
 /** The file name of a stage's manifest inside its stage directory. */
-export const MANIFEST_FILE = "manifest.json";
+export { MANIFEST_FILE };
 
 export interface ManifestExporterOptions {
   /** The OTLP traces endpoint this process exports to, or null for local files only. */

@@ -4,6 +4,9 @@
  * OpenTelemetry names first, `stagetrace.*` for what has no standard name.
  */
 
+/** The manifest's file name in every stage directory. */
+export const MANIFEST_FILE = "manifest.json";
+
 export const STAGE_SPAN_PREFIX = "stage ";
 export const RUN_SPAN_PREFIX = "RUN ";
 export const TRACER_NAME = "stagetrace";

@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { constants as osConstants } from "node:os";
 
 /**
  * What a command cost, measured from outside it on Linux: CPU from this
@@ -93,9 +92,4 @@ export class ResourceMonitor {
       peak_rss_mb: this.peakKb > 0 ? Math.round((this.peakKb / 1024) * 10) / 10 : null,
     };
   }
-}
-
-/** The exit code a shell reports for a command killed by `signal`: 128 + its number. */
-export function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + ((osConstants.signals as Record<string, number>)[signal] ?? 0);
 }

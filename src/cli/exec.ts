@@ -1,14 +1,12 @@
-import { context, trace } from "@opentelemetry/api";
-import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { Logger } from "pino";
 import { ATTR } from "../conventions.js";
 import { StageIO } from "../stage/stage-io.js";
-import { envPropagator, initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
+import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
-import { ResourceMonitor, signalExitCode } from "./child-resources.js";
+import { childEnv, exitCodeOf, runChild } from "./child-process.js";
+import { ResourceMonitor } from "./child-resources.js";
 
 const USAGE =
   "stagetrace exec --stage NAME [--number N] [--input PATH[:TYPE]]... [--output PATH[:TYPE]]... [--intermediate PATH]... [--config KEY=VALUE]... -- COMMAND [ARGS...]";
@@ -153,13 +151,7 @@ export const command: Command = {
     const intermediates = (parsed.lists.get("intermediate") ?? []).map((p) => (isAbsolute(p) ? p : io.getOutputPath(p)));
 
     // The command sees the stage span as its parent, plus where its stage lives.
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.TRACEPARENT;
-    delete env.TRACESTATE;
-    delete env.BAGGAGE;
-    const carrier: Record<string, string> = {};
-    envPropagator.inject(trace.setSpan(context.active(), io.span), undefined, new EnvironmentSetter(carrier));
-    Object.assign(env, carrier, {
+    const env = childEnv(io.span, {
       STAGE_DIR: io.stageDir,
       STAGETRACE_STAGE_DIR: io.stageDir,
       STAGETRACE_STAGE: io.stageName,
@@ -169,58 +161,43 @@ export const command: Command = {
     });
 
     log.info({ command: argv }, `running ${argv.join(" ")}`);
-    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError: NodeJS.ErrnoException | null; forwarded: NodeJS.Signals | null }>(
-      (resolveOutcome) => {
-        const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ["inherit", "pipe", "pipe"] });
-        const monitor = new ResourceMonitor(child.pid);
-        const out = new LineLogger(log, "stdout");
-        const err = new LineLogger(log, "stderr");
-        child.stdout.setEncoding("utf8");
-        child.stderr.setEncoding("utf8");
-        child.stdout.on("data", (d: string) => {
+    const out = new LineLogger(log, "stdout");
+    const err = new LineLogger(log, "stderr");
+    let monitor: ResourceMonitor | undefined;
+    const outcome = await runChild(argv, {
+      env,
+      stdio: ["inherit", "pipe", "pipe"],
+      started: (child) => {
+        monitor = new ResourceMonitor(child.pid);
+        child.stdout!.setEncoding("utf8");
+        child.stderr!.setEncoding("utf8");
+        child.stdout!.on("data", (d: string) => {
           process.stdout.write(d);
           out.write(d);
         });
-        child.stderr.on("data", (d: string) => {
+        child.stderr!.on("data", (d: string) => {
           process.stderr.write(d);
           err.write(d);
         });
-        let forwarded: NodeJS.Signals | null = null;
-        const forward = (signal: NodeJS.Signals) => {
-          forwarded = signal;
-          log.warn({ signal }, `received ${signal}; forwarding it to the command`);
-          if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-        };
-        process.on("SIGINT", forward);
-        process.on("SIGTERM", forward);
-        let spawnError: NodeJS.ErrnoException | null = null;
-        child.on("error", (e) => (spawnError = e));
-        child.on("close", (code, signal) => {
-          process.removeListener("SIGINT", forward);
-          process.removeListener("SIGTERM", forward);
-          out.end();
-          err.end();
-          io.recordCommandResources({ ...monitor.stop() });
-          resolveOutcome({ code, signal, spawnError, forwarded });
-        });
       },
-    );
+      onSignal: (signal) => log.warn({ signal }, `received ${signal}; forwarding it to the command`),
+    });
+    out.end();
+    err.end();
+    io.recordCommandResources({ ...monitor!.stop() });
 
-    let exitCode: number;
+    const exitCode = exitCodeOf(outcome);
     let status: "success" | "failed" | "interrupted";
     let reason: string | undefined;
     if (outcome.spawnError) {
-      exitCode = outcome.spawnError.code === "EACCES" ? 126 : 127;
       status = "failed";
       reason = `cannot run ${argv[0]}: ${outcome.spawnError.code ?? "error"} (${outcome.spawnError.message})`;
       io.addError(reason, outcome.spawnError);
       process.stderr.write(`stagetrace exec: ${reason}\n`);
     } else if (outcome.signal) {
-      exitCode = signalExitCode(outcome.signal);
       status = "interrupted";
       reason = `command killed by ${outcome.signal}`;
     } else {
-      exitCode = outcome.code ?? 1;
       status = exitCode === 0 ? "success" : outcome.forwarded ? "interrupted" : "failed";
       if (status === "failed") reason = `command exited with code ${exitCode}`;
       if (status === "interrupted") reason = `${outcome.forwarded} forwarded to the command; it exited with code ${exitCode}`;

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { MANIFEST_FILE } from "../../exporters/manifest-exporter.js";
-import { ATTR } from "../conventions.js";
+import { ATTR, MANIFEST_FILE } from "../conventions.js";
 import { isStageSpan, manifestFromSpan } from "../manifest/manifest-from-span.js";
 import { writeFileAtomic } from "../manifest/write-atomic.js";
 import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";

@@ -1,6 +1,4 @@
 import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, delimiter, join, relative } from "node:path";
@@ -11,10 +9,10 @@ import { packageRoot } from "../package-root.js";
 import { loadRun, type LoadedRun } from "../run/load-run.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type PipelineStageEntry, type RunStatus } from "../run/pipeline-summary.js";
 import { loadOrCreateRunState, pipelineLogPath, resolveRunDir, validateStageName } from "../run/run-directory.js";
-import { contextFromEnv, envPropagator, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
+import { contextFromEnv, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
 import type { ManifestData } from "../types.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
-import { signalExitCode } from "./child-resources.js";
+import { childEnv, exitCodeOf, runChild } from "./child-process.js";
 
 const USAGE = "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] -- COMMAND [ARGS...]";
 
@@ -129,6 +127,8 @@ export const command: Command = {
     const pipelineLog = pipelineLogPath(runDir, state);
 
     const telemetry = initTelemetry({ handleSignals: false });
+    // Whatever started `stagetrace run` (a CI job, say) may pass its own TRACEPARENT.
+    const parent = contextFromEnv(context.active());
     const span = telemetry.tracer.startSpan(
       RUN_SPAN_PREFIX + name,
       {
@@ -144,7 +144,7 @@ export const command: Command = {
           [ATTR.processArgs]: argv,
         },
       },
-      contextFromEnv(context.active()),
+      parent,
     );
     const ctx = span.spanContext();
     const summary: PipelineData = {
@@ -156,7 +156,7 @@ export const command: Command = {
       trace: {
         trace_id: ctx.traceId,
         span_id: ctx.spanId,
-        parent_span_id: trace.getSpanContext(contextFromEnv(context.active()))?.spanId ?? null,
+        parent_span_id: trace.getSpanContext(parent)?.spanId ?? null,
       },
       started_at: start.toISOString(),
       ended_at: null,
@@ -187,13 +187,7 @@ export const command: Command = {
     };
     logLine("INFO", `pipeline ${name} started: ${argv.join(" ")}`, { run_dir: runDir });
 
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.TRACEPARENT;
-    delete env.TRACESTATE;
-    delete env.BAGGAGE;
-    const carrier: Record<string, string> = {};
-    envPropagator.inject(trace.setSpan(context.active(), span), undefined, new EnvironmentSetter(carrier));
-    Object.assign(env, carrier, {
+    const env = childEnv(span, {
       OUTPUT_DIR: runDir,
       STAGETRACE_RUN_DIR: runDir,
       STAGETRACE_RUN_ID: state.run_id,
@@ -203,30 +197,9 @@ export const command: Command = {
     });
     if (stages) env.STAGETRACE_STAGES = stages.join(",");
 
-    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error: NodeJS.ErrnoException | null }>((resolveOutcome) => {
-      const child = spawn(argv[0]!, argv.slice(1), { env, stdio: "inherit" });
-      const forward = (signal: NodeJS.Signals) => {
-        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      };
-      process.on("SIGINT", forward);
-      process.on("SIGTERM", forward);
-      let error: NodeJS.ErrnoException | null = null;
-      child.on("error", (e) => (error = e));
-      child.on("close", (code, signal) => {
-        process.removeListener("SIGINT", forward);
-        process.removeListener("SIGTERM", forward);
-        resolveOutcome({ code, signal, error });
-      });
-    });
-
-    const exitCode = outcome.error
-      ? outcome.error.code === "EACCES"
-        ? 126
-        : 127
-      : outcome.signal
-        ? signalExitCode(outcome.signal)
-        : (outcome.code ?? 1);
-    if (outcome.error) process.stderr.write(`stagetrace run: cannot run ${argv[0]}: ${outcome.error.message}\n`);
+    const outcome = await runChild(argv, { env, stdio: "inherit" });
+    const exitCode = exitCodeOf(outcome);
+    if (outcome.spawnError) process.stderr.write(`stagetrace run: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
 
     closeAbandonedStages(loadRun(runDir), telemetry);
     const run = loadRun(runDir);

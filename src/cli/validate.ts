@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join, relative } from "node:path";
+import { MANIFEST_FILE } from "../conventions.js";
 import { PIPELINE_FILE } from "../run/pipeline-summary.js";
 import { validateAgainstSchema, type SchemaName } from "../schema/validate.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
@@ -32,7 +33,7 @@ function collect(path: string, found: string[]): void {
   for (const entry of readdirSync(path, { withFileTypes: true })) {
     const child = join(path, entry.name);
     if (entry.isDirectory()) collect(child, found);
-    else if (entry.name === "manifest.json" || entry.name === PIPELINE_FILE) found.push(child);
+    else if (entry.name === MANIFEST_FILE || entry.name === PIPELINE_FILE) found.push(child);
   }
 }
 

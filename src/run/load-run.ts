@@ -1,11 +1,11 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
+import { MANIFEST_FILE } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import type { ManifestData } from "../types.js";
 import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-summary.js";
 
-const MANIFEST_FILE = "manifest.json";
 
 /** One stage directory of a run, as found on disk. */
 export interface LoadedStage {
@@ -76,10 +76,9 @@ function readJson<T>(path: string): { value: T | null; problem: string | null } 
   }
 }
 
-function stageFromDir(dir: string): LoadedStage {
+function stageFromDir(dir: string, manifestPath = join(dir, MANIFEST_FILE)): LoadedStage {
   const dirName = basename(dir);
   const m = /^(\d+)_(.+)$/.exec(dirName);
-  const manifestPath = join(dir, MANIFEST_FILE);
   const { value, problem } = readJson<ManifestData>(manifestPath);
   const stage: LoadedStage = {
     dir,
@@ -113,20 +112,8 @@ export function loadRun(path: string): LoadedRun {
     throw new StagetraceError("NOT_FOUND", `${target}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`, { cause: err });
   }
   if (!isDir || existsSync(join(target, MANIFEST_FILE))) {
-    const dir = isDir ? target : dirname(target);
-    const stage = stageFromDir(dir);
-    if (!isDir && basename(target) !== MANIFEST_FILE) {
-      stage.manifestPath = target;
-      const { value, problem } = readJson<ManifestData>(target);
-      stage.manifest = value;
-      stage.problem = problem;
-      if (value) {
-        stage.name = value.stage;
-        stage.number = value.stage_number;
-        stage.state = stageState(value);
-      }
-    }
-    const runDir = stage.manifest?.pipeline?.run_dir || dirname(dir);
+    const stage = isDir ? stageFromDir(target) : stageFromDir(dirname(target), target);
+    const runDir = stage.manifest?.pipeline?.run_dir || dirname(stage.dir);
     return { runDir, pipeline: null, stages: [stage] };
   }
 

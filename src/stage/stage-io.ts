@@ -11,6 +11,7 @@ import {
   EXCEPTION_EVENT,
   FILE_ATTR,
   FILE_EVENT,
+  MANIFEST_FILE,
   MANIFEST_SCHEMA_VERSION,
   STAGE_SPAN_PREFIX,
   STAGE_STATUSES,
@@ -20,7 +21,6 @@ import {
 } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
-import { MANIFEST_FILE } from "../../exporters/manifest-exporter.js";
 import { fileEventAttributes } from "../manifest/file-event.js";
 import { manifestFromSpan } from "../manifest/manifest-from-span.js";
 import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";

@@ -18,6 +18,7 @@ import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metric
 import { StagetraceError } from "../errors.js";
 import { ATTR, METRIC, METRIC_ATTR, TRACER_NAME } from "../conventions.js";
 import type { TelemetryOptions } from "../types.js";
+import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 /**
@@ -48,19 +49,6 @@ export interface HeartbeatConfig {
 
 type Warn = (message: string) => void;
 
-function url(value: string | undefined, name: string, warn: Warn | null): string | undefined {
-  const raw = value?.trim();
-  if (!raw) return undefined;
-  try {
-    return new URL(raw).toString();
-  } catch (err) {
-    if (!warn) throw new StagetraceError("INVALID_OPTION", `${name}: ${JSON.stringify(value)} is not a URL`, { cause: err });
-    warn(`${name}=${JSON.stringify(raw)} is not a URL; ignoring it`);
-    return undefined;
-  }
-}
-
-const metricsPath = (base: string | undefined) => (base === undefined ? undefined : base.replace(/\/+$/, "") + "/v1/metrics");
 
 /**
  * Where and how often stages beat, or null when they do not: no OTLP
@@ -72,8 +60,7 @@ const metricsPath = (base: string | undefined) => (base === undefined ? undefine
 export function resolveHeartbeatConfig(
   options: TelemetryOptions,
   env: NodeJS.ProcessEnv,
-  exportTimeoutMs: number,
-  headers: Record<string, string> | undefined,
+  config: Pick<ResolvedTelemetryConfig, "metricsUrl" | "exportTimeoutMs" | "headers">,
   warn: Warn,
 ): HeartbeatConfig | null {
   let intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -91,12 +78,8 @@ export function resolveHeartbeatConfig(
   }
   if (intervalMs === 0) return null;
 
-  const target =
-    metricsPath(url(options.otlpEndpoint, "otlpEndpoint", null)) ??
-    url(env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", warn) ??
-    metricsPath(url(env.OTEL_EXPORTER_OTLP_ENDPOINT, "OTEL_EXPORTER_OTLP_ENDPOINT", () => {}));
-  if (!target) return null;
-  return { url: target, intervalMs, timeoutMs: Math.min(exportTimeoutMs, MAX_BEAT_TIMEOUT_MS), headers };
+  if (!config.metricsUrl) return null;
+  return { url: config.metricsUrl, intervalMs, timeoutMs: Math.min(config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS), headers: config.headers };
 }
 
 /** One open (or just ended) stage as the heartbeat reports it. */

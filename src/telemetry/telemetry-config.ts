@@ -9,6 +9,8 @@ export const DEFAULT_SERVICE_NAME = "stagetrace";
 export interface ResolvedTelemetryConfig {
   tracesUrl: string | null;
   logsUrl: string | null;
+  /** Where heartbeat metrics go (`<endpoint>/v1/metrics`, or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`). */
+  metricsUrl: string | null;
   logsProtocol: "http" | "http/protobuf" | "grpc";
   headers: Record<string, string> | undefined;
   serviceName: string;
@@ -110,6 +112,8 @@ export function resolveTelemetryConfig(
     envUrl(env, "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", warn) ??
     withPath(envBase, "/v1/logs") ??
     null;
+  const metricsUrl =
+    withPath(base, "/v1/metrics") ?? envUrl(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", warn) ?? withPath(envBase, "/v1/metrics") ?? null;
 
   const protocolRaw = (env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/json").trim();
   let logsProtocol: ResolvedTelemetryConfig["logsProtocol"] = "http";
@@ -127,6 +131,7 @@ export function resolveTelemetryConfig(
   return {
     tracesUrl,
     logsUrl,
+    metricsUrl,
     logsProtocol,
     headers: options.otlpHeaders ?? parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
     serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME),

@@ -109,7 +109,7 @@ export class Telemetry {
     this.resource = defaultResource()
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
-    const beats = resolveHeartbeatConfig(options, env, this.config.exportTimeoutMs, this.config.headers, this.warn);
+    const beats = resolveHeartbeatConfig(options, env, this.config, this.warn);
     this.heartbeat = beats ? new Heartbeat(beats, this.resource, VERSION, this.warn) : null;
 
     if (!ownProvider) {
