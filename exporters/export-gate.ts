@@ -26,10 +26,12 @@ export class ExportGate {
   /**
    * Closes the gate when only one export timeout of the exit budget is left,
    * so the export already on the wire is the last one anybody waits for.
-   * Returns a function that cancels the timer.
+   * Returns a function that cancels the timer. The timer never keeps the
+   * process alive by itself: only exports still running do, and those it ends.
    */
   closeWhenOneExportLeft(exitTimeoutMs: number, exportTimeoutMs: number): () => void {
     const timer = setTimeout(() => this.close(), Math.max(0, exitTimeoutMs - exportTimeoutMs - 100));
+    timer.unref();
     return () => clearTimeout(timer);
   }
 

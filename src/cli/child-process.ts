@@ -1,7 +1,7 @@
 import { context, trace, type Span } from "@opentelemetry/api";
 import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
-import { constants as osConstants } from "node:os";
+import { signalExitCode } from "../process-exit.js";
 import { envPropagator } from "../telemetry/telemetry.js";
 
 /** How a command run by `stagetrace run` or `exec` ended. */
@@ -57,11 +57,6 @@ export function runChild(
       resolve({ code, signal, spawnError, forwarded });
     });
   });
-}
-
-/** The exit code a shell reports for a command killed by `signal`: 128 + its number. */
-export function signalExitCode(signal: NodeJS.Signals): number {
-  return 128 + ((osConstants.signals as Record<string, number>)[signal] ?? 0);
 }
 
 /** The exit code to pass on: the command's; 128 + signal; 126 (not executable) or 127 (not found) when it never started. */

@@ -1,5 +1,6 @@
 import { relative } from "node:path";
-import { loadRun, relativeToRun, type LoadedRun, type LoadedStage } from "../run/load-run.js";
+import { runRelativePath } from "../report/run-files.js";
+import { loadRun, type LoadedRun, type LoadedStage } from "../run/load-run.js";
 import type { StageState } from "../run/pipeline-summary.js";
 import type { ManifestFileEntry } from "../types.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
@@ -66,7 +67,7 @@ interface StageSummary {
 function summariseStage(run: LoadedRun, s: LoadedStage): StageSummary {
   const m = s.manifest;
   const files = (list: ManifestFileEntry[] | undefined) =>
-    (list ?? []).map((f) => ({ path: relativeToRun(run.runDir, f.path), exists: f.exists, size: f.size }));
+    (list ?? []).map((f) => ({ path: runRelativePath(run, s, f.path), exists: f.exists, size: f.size }));
   return {
     number: s.number,
     name: s.name,
@@ -78,7 +79,7 @@ function summariseStage(run: LoadedRun, s: LoadedStage): StageSummary {
     outputs: files(m?.outputs),
     warnings: (m?.warnings ?? []).map((w) => firstLine(w.message)),
     errors: (m?.errors ?? []).map((e) => ({ type: e.type, message: firstLine(e.message) })),
-    manifest: s.manifestPath ? relativeToRun(run.runDir, s.manifestPath) : null,
+    manifest: s.manifestPath ? runRelativePath(run, s, s.manifestPath) : null,
     problem: s.problem,
   };
 }

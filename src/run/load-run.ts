@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { MANIFEST_FILE } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import type { ManifestData } from "../types.js";
@@ -144,8 +144,3 @@ export function loadRun(path: string): LoadedRun {
   return { runDir: target, pipeline, stages };
 }
 
-/** A path relative to the run directory when it lies inside it, else as given. */
-export function relativeToRun(runDir: string, path: string): string {
-  const rel = relative(runDir, path);
-  return rel && !rel.startsWith("..") && !rel.startsWith("/") ? rel : path;
-}

@@ -84,6 +84,24 @@ function missing(path: string, problem?: string): FileFingerprint {
   };
 }
 
+/** What a stat says of an existing path, before any hashing. */
+function described(path: string, kind: FileKind, stats: Stats): FileFingerprint {
+  return {
+    path,
+    name: basename(path),
+    kind,
+    exists: true,
+    size: stats.isFile() ? stats.size : null,
+    modified: stats.mtime.toISOString(),
+    hash: null,
+    hashAlgorithm: null,
+  };
+}
+
+function identityOf(stats: Stats): FileIdentity {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+}
+
 // Files are opened non-blocking: a path replaced by a FIFO after it was
 // stat'ed then opens at once (and is refused below) instead of blocking a
 // thread, and with it the process's exit, until a writer appears.
@@ -140,19 +158,10 @@ export function fingerprint(
       return { ...missing(path, `${path} is a symlink whose target does not exist`), kind: "symlink", exists: true };
     }
   }
-  const base: FileFingerprint = {
-    path,
-    name: basename(path),
-    kind: kindOf(link),
-    exists: true,
-    size: stats.isFile() ? stats.size : null,
-    modified: stats.mtime.toISOString(),
-    hash: null,
-    hashAlgorithm: null,
-  };
+  const base = described(path, kindOf(link), stats);
   // Never open FIFOs, sockets or devices: a read could block forever.
   if (!stats.isFile() || algorithm === "none") return base;
-  const identity: FileIdentity = { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+  const identity = identityOf(stats);
   if (options.keepIdentity) base.identity = identity;
   if (options.producerDir) {
     const hash = FingerprintIndex.lookup(options.producerDir, path, identity, algorithm);
@@ -187,19 +196,8 @@ function fingerprintOpened(path: string, algorithm: string, options: Fingerprint
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile() || stats.size > INLINE_HASH_LIMIT) return null;
-    const base: FileFingerprint = {
-      path,
-      name: basename(path),
-      kind: "file",
-      exists: true,
-      size: stats.size,
-      modified: stats.mtime.toISOString(),
-      hash: null,
-      hashAlgorithm: null,
-    };
-    if (options.keepIdentity) {
-      base.identity = { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
-    }
+    const base = described(path, "file", stats);
+    if (options.keepIdentity) base.identity = identityOf(stats);
     try {
       return hashOpenFile(base, algorithm, fd);
     } catch (err) {

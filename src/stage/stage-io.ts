@@ -522,11 +522,11 @@ export class StageIO implements OpenStage {
         this.recordError(reason);
       }
     }
-    const cpu = process.cpuUsage(this.cpuAtStart);
     this.span.setAttributes({ [ATTR.stageStatus]: status, [ATTR.taskResult]: TASK_RESULT[status] });
     if (this.commandResources) {
       for (const [k, v] of Object.entries(this.commandResources)) if (v !== null) this.span.setAttribute(ATTR.resourcePrefix + k, v);
     } else {
+      const cpu = process.cpuUsage(this.cpuAtStart);
       this.span.setAttributes({
         [`${ATTR.resourcePrefix}cpu_user_ms`]: Math.round(cpu.user / 1000),
         [`${ATTR.resourcePrefix}cpu_system_ms`]: Math.round(cpu.system / 1000),

@@ -1,5 +1,4 @@
 import { context, type Context, type Tracer } from "@opentelemetry/api";
-import { constants as osConstants } from "node:os";
 import { inspect } from "node:util";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
@@ -14,6 +13,7 @@ import {
   TrimmingCountingExporter,
 } from "../../exporters/otlp-span-export.js";
 import { TRACER_NAME } from "../conventions.js";
+import { signalExitCode } from "../process-exit.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
@@ -83,7 +83,8 @@ export class Telemetry {
   /** Between `uncaughtExceptionMonitor` and `uncaughtException`: keep the handlers while the stages end. */
   private crashing = false;
   /** Closes the span export gate once no stage has been open for the exit budget (see releaseStageDir). */
-  private idleGate: NodeJS.Timeout | undefined;
+  /** Cancels the idle timer that closes the export gate once no stage is open. */
+  private cancelIdleGate: (() => void) | undefined;
   private readonly onSignal = (signal: NodeJS.Signals) => this.handleSignal(signal);
   private readonly onCrashMonitor = (error: unknown, origin: string) => this.finalizeCrashed(error, origin);
   private readonly onUncaught = (error: unknown, origin: string) => this.exitAfterCrash(error, origin);
@@ -177,10 +178,8 @@ export class Telemetry {
     this.openStages.set(stageDir, stage);
     this.open.add(stage);
     if (this.open.size === 1) this.installProcessHandlers();
-    if (this.idleGate !== undefined) {
-      clearTimeout(this.idleGate);
-      this.idleGate = undefined;
-    }
+    this.cancelIdleGate?.();
+    this.cancelIdleGate = undefined;
     this.account.reopen();
   }
 
@@ -204,13 +203,8 @@ export class Telemetry {
    * shutdown. A stage that starts later opens the gate again.
    */
   private closeGateWhenIdle(): void {
-    if (this.idleGate !== undefined || !this.config.tracesUrl) return;
-    const { exitTimeoutMs, exportTimeoutMs } = this.config;
-    this.idleGate = setTimeout(() => {
-      this.idleGate = undefined;
-      this.account.close();
-    }, Math.max(0, exitTimeoutMs - exportTimeoutMs - 100));
-    this.idleGate.unref();
+    if (this.cancelIdleGate !== undefined || !this.config.tracesUrl) return;
+    this.cancelIdleGate = this.account.closeWhenOneExportLeft(this.config.exitTimeoutMs, this.config.exportTimeoutMs);
   }
 
   /**
@@ -248,7 +242,7 @@ export class Telemetry {
    * second signal meanwhile exits at once.
    */
   private handleSignal(signal: NodeJS.Signals): void {
-    const code = 128 + (osConstants.signals[signal] ?? 0);
+    const code = signalExitCode(signal);
     if (this.exiting) {
       this.logFiles.flushAll();
       process.exit(code);
