@@ -4,7 +4,7 @@ import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from "@opentelem
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
-import { isStageSpan, manifestFromSpan } from "../src/manifest/manifest-from-span.js";
+import { isStageSpan, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
 import { writeFileAtomic } from "../src/manifest/write-atomic.js";
 import type { ManifestData, ManifestTelemetry } from "../src/types.js";
 
@@ -56,8 +56,7 @@ export class ManifestExporter implements SpanExporter {
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return null;
     const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
     try {
-      const manifest = manifestFromSpan(span, this.telemetryFor(span));
-      writeFileAtomic(path, manifest.toJSONString());
+      writeFileAtomic(path, manifestTextFromSpan(span, this.telemetryFor(span)));
       this.written.push(path);
       return path;
     } catch (err) {

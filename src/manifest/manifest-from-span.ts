@@ -61,12 +61,73 @@ function fileEntry(event: TimedEvent): { role: string; entry: ManifestFileEntry 
  * `duration_ms` null, and whatever the span holds so far.
  */
 export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>): StageManifest {
+  const manifest = manifestHead(span, telemetry);
+  const { data } = manifest;
+  const lists = { input: data.inputs, output: data.outputs, intermediate: data.intermediate_files };
+  for (const event of span.events) {
+    if (event.name !== FILE_EVENT) continue;
+    const { role, entry } = fileEntry(event);
+    lists[listOf(role)].push(entry);
+  }
+  return manifest;
+}
+
+/** Which of the manifest's three file lists a file event's role goes to (an unknown role counts as an input). */
+function listOf(role: string): "input" | "output" | "intermediate" {
+  return role === "output" || role === "intermediate" ? role : "input";
+}
+
+const FILE_LISTS = [
+  ["inputs", "input"],
+  ["outputs", "output"],
+  ["intermediate_files", "intermediate"],
+] as const;
+
+/**
+ * The text of `manifestFromSpan(span, telemetry).toJSONString()`, in pieces:
+ * the file lists are serialised `batch` entries at a time, so a stage with
+ * 100,000 files never holds all its entries, or the whole text, at once.
+ * Joined, the pieces are exactly that text (a test holds the two together).
+ */
+export function* manifestTextFromSpan(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>, batch = 1000): Generator<string> {
+  const events = span.events;
+  const byList = { input: [] as number[], output: [] as number[], intermediate: [] as number[] };
+  for (let i = 0; i < events.length; i++) {
+    if (events[i]!.name === FILE_EVENT) byList[listOf(str(events[i]!.attributes ?? {}, FILE_ATTR.role) ?? "input")].push(i);
+  }
+  // Serialised with empty lists, the head has `\n  "inputs": []` for each list: nested
+  // keys are indented deeper, and a newline inside a string is escaped, so the
+  // marker is found at the top level only.
+  const text = manifestHead(span, telemetry).toJSONString();
+  let at = 0;
+  for (const [key, list] of FILE_LISTS) {
+    const indices = byList[list];
+    if (indices.length === 0) continue;
+    const marker = `\n  "${key}": [`;
+    const found = text.indexOf(marker, at);
+    if (found < 0) throw new Error(`manifest text has no top-level ${key} list`); // cannot happen: manifestHead always has it
+    const open = found + marker.length;
+    yield text.slice(at, open);
+    for (let b = 0; b < indices.length; b += batch) {
+      const entries = indices.slice(b, b + batch).map((i) => fileEntry(events[i]!).entry);
+      // Nested one level down, the entries get the indentation they have in the whole document.
+      const piece = JSON.stringify({ x: entries }, null, 2);
+      yield (b === 0 ? "" : ",") + piece.slice(BATCH_PREFIX.length, piece.length - BATCH_SUFFIX.length);
+    }
+    yield "\n  ";
+    at = open; // at the list's closing "]"
+  }
+  yield text.slice(at);
+}
+
+const BATCH_PREFIX = '{\n  "x": [';
+const BATCH_SUFFIX = "\n  ]\n}";
+
+/** The manifest with everything but its file lists, which are left empty. */
+function manifestHead(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>): StageManifest {
   const a = span.attributes;
   const ctx = span.spanContext();
   const running = span.ended === false;
-  const inputs: ManifestFileEntry[] = [];
-  const outputs: ManifestFileEntry[] = [];
-  const intermediates: ManifestFileEntry[] = [];
   const data: ManifestData = {
     schema_version: str(a, ATTR.schemaVersion) ?? MANIFEST_SCHEMA_VERSION,
     stage: str(a, ATTR.taskName) ?? span.name.replace(STAGE_SPAN_PREFIX, ""),
@@ -78,9 +139,9 @@ export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<Manifes
     started_at: hrTimeToTimeStamp(span.startTime),
     ended_at: running ? null : hrTimeToTimeStamp(span.endTime),
     duration_ms: running ? null : Math.round(hrTimeToMilliseconds(span.duration) * 1000) / 1000,
-    inputs,
-    outputs,
-    intermediate_files: intermediates,
+    inputs: [],
+    outputs: [],
+    intermediate_files: [],
     config: collectPrefixed(a, ATTR.configPrefix),
     warnings: [],
     errors: [],
@@ -105,10 +166,7 @@ export function manifestFromSpan(span: ReadableSpan, telemetry?: Partial<Manifes
   };
   for (const event of span.events) {
     const ea = event.attributes ?? {};
-    if (event.name === FILE_EVENT) {
-      const { role, entry } = fileEntry(event);
-      (role === "output" ? outputs : role === "intermediate" ? intermediates : inputs).push(entry);
-    } else if (event.name === WARNING_EVENT) {
+    if (event.name === WARNING_EVENT) {
       data.warnings.push({ message: str(ea, WARNING_ATTR.message) ?? "", timestamp: hrTimeToTimeStamp(event.time) });
     } else if (event.name === EXCEPTION_EVENT) {
       data.errors.push({

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { StagetraceError } from "../errors.js";
 
@@ -13,13 +13,15 @@ export function errnoText(e: NodeJS.ErrnoException): string {
 /**
  * Writes `text` to `path` so that a reader sees the old file or the new one,
  * never half of one: the text goes to a sibling temp file first and is then
- * renamed over the target (rename is atomic within a file system).
+ * renamed over the target (rename is atomic within a file system). `text`
+ * may come in pieces, written one after another as they are produced.
  */
-export function writeFileAtomic(path: string, text: string): void {
+export function writeFileAtomic(path: string, text: string | Iterable<string>): void {
   const tmp = `${path}.${process.pid}.${++counter}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(tmp, text);
+    if (typeof text === "string") writeFileSync(tmp, text);
+    else writePieces(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
     try {
@@ -33,5 +35,21 @@ export function writeFileAtomic(path: string, text: string): void {
       `could not write ${path} (${errnoText(e)}); check that ${dirname(path)} exists, is writable and has free space`,
       { cause: err },
     );
+  }
+}
+
+function writePieces(path: string, pieces: Iterable<string>): void {
+  const fd = openSync(path, "w");
+  try {
+    for (const piece of pieces) {
+      // A string is written without a Buffer made of it first; a short write (rare on a
+      // regular file) goes on from where it stopped, in bytes.
+      const written = writeSync(fd, piece);
+      if (written === Buffer.byteLength(piece)) continue;
+      const rest = Buffer.from(piece, "utf8").subarray(written);
+      for (let done = 0; done < rest.length; ) done += writeSync(fd, rest, done);
+    }
+  } finally {
+    closeSync(fd);
   }
 }

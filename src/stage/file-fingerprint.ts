@@ -84,6 +84,26 @@ function missing(path: string, problem?: string): FileFingerprint {
   };
 }
 
+let cachedSecond = Number.NaN;
+let cachedPrefix = "";
+
+/**
+ * `stats.mtime.toISOString()` without a Date per call: files tracked together
+ * mostly share their second, so its text is made once and the milliseconds
+ * appended (`toISOString` costs about 0.4 µs, a tenth of tracking a small file).
+ * @internal
+ */
+export function isoTimestamp(ms: number): string {
+  const t = Math.round(ms); // as Node rounds a Stats time into its Date
+  const second = Math.floor(t / 1000);
+  if (second !== cachedSecond) {
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, -4); // "2026-01-02T03:04:05."; throws on NaN as Date does
+    cachedSecond = second;
+  }
+  const milli = t - second * 1000;
+  return cachedPrefix + (milli < 10 ? "00" : milli < 100 ? "0" : "") + milli + "Z";
+}
+
 /** What a stat says of an existing path, before any hashing. */
 function described(path: string, kind: FileKind, stats: Stats): FileFingerprint {
   return {
@@ -92,7 +112,7 @@ function described(path: string, kind: FileKind, stats: Stats): FileFingerprint 
     kind,
     exists: true,
     size: stats.isFile() ? stats.size : null,
-    modified: stats.mtime.toISOString(),
+    modified: isoTimestamp(stats.mtimeMs),
     hash: null,
     hashAlgorithm: null,
   };

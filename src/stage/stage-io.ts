@@ -3,7 +3,7 @@ import { millisToHrTime } from "@opentelemetry/core";
 import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import type { Logger, LevelWithSilent } from "pino";
 import {
   ATTR,
@@ -96,6 +96,32 @@ function isReadable(span: Span): span is Span & ReadableSpan {
   return typeof s.ended === "boolean" && typeof s.attributes === "object" && Array.isArray(s.events);
 }
 
+/** An absolute POSIX path that `resolve` would return unchanged (no `.`, `..`, `//` or trailing `/`); cheaper to check than to resolve. */
+function isPlainAbsolute(path: string): boolean {
+  return sep === "/" && path[0] === "/" && !path.includes("/.") && !path.includes("//") && (path.length === 1 || !path.endsWith("/"));
+}
+
+/**
+ * The event list of a span whose `addEvent` would store a file event's
+ * attributes unchanged, or null. `addEvent` copies each attribute object
+ * twice (sanitising it, then counting it against the per-event limit) and
+ * checks every value's length: for 100,000 small files, a sixth of the
+ * tracking time. A file event's attributes are made of checked values
+ * (strings, numbers, booleans, arrays of one primitive type), so on an SDK
+ * span whose event, per-event attribute and value-length limits are all
+ * unbounded (stagetrace's own provider, unless a value-length limit is set
+ * through the environment), appending the event gives what `addEvent`
+ * would. Any other span, or an SDK without these fields, gets `addEvent`.
+ */
+function directEvents(span: Span): TimedEvent[] | null {
+  const s = span as unknown as { events?: unknown; _spanLimits?: SpanLimits; _attributeValueLengthLimit?: unknown };
+  const limits = s._spanLimits;
+  if (!Array.isArray(s.events) || limits === undefined) return null;
+  const unbounded =
+    limits.eventCountLimit === Infinity && limits.attributePerEventCountLimit === Infinity && s._attributeValueLengthLimit === Infinity;
+  return unbounded ? (s.events as TimedEvent[]) : null;
+}
+
 /**
  * One stage of a pipeline: its directory, its span, its logs and what it
  * tracks. Create it at the start of the stage and `await finalize()` at the end
@@ -127,7 +153,12 @@ export class StageIO implements OpenStage {
   private readonly hashAlgorithm: string;
   private reuse: boolean | undefined;
   private readonly secrets = new SecretValues();
+  /** Tracked files whose event is not on the span yet: each waits for its hash, or for an earlier one's. */
   private readonly tracked: Tracked[] = [];
+  /** Outputs and intermediates recorded so far, for the fingerprint index later stages reuse hashes from. */
+  private readonly written: FileFingerprint[] = [];
+  /** Where file events are appended directly (see directEvents); null: through addEvent. Decided at the first file. */
+  private fileEvents: TimedEvent[] | null | undefined;
   private readonly logger: Logger;
   private readonly cpuAtStart = process.cpuUsage();
   private finalizing: Promise<void> | undefined;
@@ -349,14 +380,14 @@ export class StageIO implements OpenStage {
     extra: { retained?: boolean; reason?: string },
     options: TrackOptions,
   ): void {
-    if (this.afterFinalize(`track${role[0]!.toUpperCase()}${role.slice(1)}(${JSON.stringify(path)})`)) return;
+    if (this.finalizing && this.afterFinalize(`track${role[0]!.toUpperCase()}${role.slice(1)}(${JSON.stringify(path)})`)) return;
     if (typeof path !== "string" || path === "") {
       throw new StagetraceError("INVALID_PATH", `track ${role}: expected a file path, got ${JSON.stringify(path)}`);
     }
-    const absolute = resolve(path);
+    const absolute = isPlainAbsolute(path) ? path : resolve(path);
     const source = this.sourceOf(absolute);
     const algorithm = options.hash === false ? "none" : this.hashAlgorithm;
-    this.tracked.push({
+    const t: Tracked = {
       path: absolute,
       role,
       type: String(type),
@@ -368,7 +399,12 @@ export class StageIO implements OpenStage {
         producerDir: this.reuseHashes ? source?.dir : null,
         keepIdentity: role !== "input" && this.reuseHashes,
       }),
-    });
+    };
+    // A fingerprint that is ready goes on the span now, unless an earlier file is still
+    // being hashed (events stay in tracking order). Holding it until finalize() would
+    // keep every tracked file's record alive, which costs more than the event itself.
+    if (this.tracked.length === 0 && !(t.fingerprint instanceof Promise)) this.recordFile(t, t.fingerprint);
+    else this.tracked.push(t);
   }
 
   /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */
@@ -591,23 +627,26 @@ export class StageIO implements OpenStage {
   }
 
   private async recordTrackedFiles(): Promise<void> {
-    const written: FileFingerprint[] = [];
     for (const t of this.tracked) {
       // Most fingerprints are ready; awaiting each one would cost a microtask per file.
       const fp = t.fingerprint instanceof Promise ? await t.fingerprint : t.fingerprint;
       if (this.spanEnded) return; // finalizeNow() recorded the rest
-      this.addFileEvent(t, fp);
-      t.recorded = true;
-      if (t.role !== "input" && fp.identity) written.push(fp);
+      this.recordFile(t, fp);
     }
     this.tracked.length = 0;
     if (this.reuseHashes && this.manifestPath !== null) {
       try {
-        FingerprintIndex.write(this.stageDir, written);
+        FingerprintIndex.write(this.stageDir, this.written);
       } catch (err) {
         this.telemetry.warn(`${messageOf(err)}; later stages hash this stage's outputs again`);
       }
     }
+  }
+
+  private recordFile(t: Tracked, fp: FileFingerprint): void {
+    this.addFileEvent(t, fp);
+    t.recorded = true;
+    if (t.role !== "input" && fp.identity) this.written.push(fp);
   }
 
   private addFileEvent(t: Tracked, fp: FileFingerprint): void {
@@ -625,8 +664,14 @@ export class StageIO implements OpenStage {
       fromStage: t.fromStage,
       ...(t.role === "intermediate" ? { retained: t.retained ?? false, reason: this.secrets.scrub(t.reason ?? "") } : {}),
     });
-    flattenToAttributes(FILE_ATTR.metaPrefix, t.metadata, { secrets: this.secrets }, attributes);
-    this.span.addEvent(FILE_EVENT, attributes, millisToHrTime(t.time));
+    for (const _ in t.metadata) {
+      flattenToAttributes(FILE_ATTR.metaPrefix, t.metadata, { secrets: this.secrets }, attributes);
+      break;
+    }
+    const time = millisToHrTime(t.time);
+    if (this.fileEvents === undefined) this.fileEvents = directEvents(this.span);
+    if (this.fileEvents !== null) this.fileEvents.push({ name: FILE_EVENT, attributes, time, droppedAttributesCount: 0 });
+    else this.span.addEvent(FILE_EVENT, attributes, time);
     if (!fp.exists && !fp.problem) {
       this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: `tracked ${t.role} ${fp.path} does not exist` });
     } else if (fp.problem) {
