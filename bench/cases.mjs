@@ -350,19 +350,28 @@ const pipeline = {
   describe: () =>
     `The 11 stages (${STAGES.replace(/,/g, ", ")}), each its own node process started one after another by a driver script. ` +
     "stagetrace: the driver runs under `stagetrace run` (when the CLI is built), and each stage imports stagetrace and runs an empty runStage. " +
-    "Baseline: the same driver and the same stage script without stagetrace. Wall time from spawn to exit.",
+    "Baseline: the same driver and the same stage script without stagetrace. Wall time from spawn to exit. " +
+    "Floors: the driver under an empty wrapper process, its stages doing the least a stage could (see the notes).",
   async run() {
     const cli = join(ROOT, "bin/stagetrace");
     const hasCli = existsSync(join(ROOT, "dist/src/cli/main.js")) && existsSync(cli);
     const driver = child("pipeline.mjs");
+    const wrap = child("wrap.mjs");
     const plain = [];
     const st = [];
     const bundled = [];
+    const floorApi = [];
+    const floorNone = [];
     const work = tempDir("pipeline");
     const bundle = await bundleForExperiment(join(work, "bundle"));
     try {
       for (let r = 0; r < ROUNDS; r++) {
         plain.push((await runNode(driver, ["plain", STAGES])).wallMs);
+        // The floors: one empty process around the driver (as `stagetrace run` is one), and stages that do the least.
+        for (const [mode, into] of [["floor-api", floorApi], ["floor-none", floorNone]]) {
+          const fdir = join(work, `${mode}-${r}`);
+          into.push((await runNode(wrap, [process.execPath, driver, mode, STAGES], { OUTPUT_DIR: fdir })).wallMs);
+        }
         const runDir = join(work, `run-${r}`);
         const args = hasCli ? ["run", "--run-dir", runDir, "--", process.execPath, driver, "stagetrace", STAGES] : ["stagetrace", STAGES];
         st.push((await runNode(hasCli ? cli : driver, args, { OUTPUT_DIR: runDir })).wallMs);
@@ -386,6 +395,12 @@ const pipeline = {
       notes.push(`single-file bundle of stagetrace (rolldown, not shipped): ${x(summary(bundled).median / summary(plain).median)} of the plain processes`);
     }
     if (!hasCli) notes.push("the stagetrace CLI is not built: stages ran without `stagetrace run`");
+    measurements.push(
+      measure("floor: stages load only @opentelemetry/api and write their files with node built-ins", "ms", floorApi),
+      measure("floor: the same without loading @opentelemetry/api", "ms", floorNone),
+    );
+    const floorApiRatio = summary(floorApi).median / summary(plain).median;
+    const floorNoneRatio = summary(floorNone).median / summary(plain).median;
 
     // Why the target is out of reach: what one process pays just to load the
     // building blocks a stage cannot do without, against the budget 1.3x leaves.
@@ -406,6 +421,11 @@ const pipeline = {
         `@opentelemetry/sdk-trace-base ${extra("@opentelemetry/sdk-trace-base")}, and stagetrace as a whole ${extra("stagetrace")} over an empty process. ` +
         "A stage that records a span and writes its logs through these libraries cannot fit the budget on Node 20 (no compile cache before Node 22); " +
         "the closest measured is the single-file bundle above.",
+      `the floor, measured: with one empty process standing in for \`stagetrace run\` and stages that do nothing but load @opentelemetry/api ` +
+        `(its CommonJS build) and write a small manifest.json and two log lines with node built-ins, the pipeline takes ${x(floorApiRatio)} of the plain one` +
+        (floorApiRatio > 1.3 ? ", already over 1.3×" : "") +
+        `; the target needs stages that are not OpenTelemetry spans at all (${x(floorNoneRatio)} without loading the API), ` +
+        "while a stage's span is what its manifest, its log lines' trace ids and the backend's trace are made from",
     );
     return { measurements, targets, notes };
   },
