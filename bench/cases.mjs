@@ -246,8 +246,9 @@ const smallFiles = {
           `memory bound: about ${Math.round(perFileMed / 100) * 100} bytes per tracked file while the stage runs (its file event on the span: ` +
             "path, name, size, mtime, hash, metadata); finalize() writes the manifest 1,000 entries at a time, so it adds little on top " +
             `(peak RSS ${fmt(summary(peak).median)} MB for ${count.toLocaleString("en-US")} files, the runtime included); nothing is kept after the stage`,
-          `the baseline records nothing, while stagetrace writes a manifest listing every file: serialising and writing it in one piece ` +
-            `takes ${fmt(summary(writeOnly).median)} ms on its own, so tracking at exactly the plain loop's speed would give ${x(floorRatio)} on the whole`,
+          `the baseline records nothing, while stagetrace writes a manifest listing every file: JSON.stringify and writeFileSync of that manifest ` +
+            `in one piece take ${fmt(summary(writeOnly).median)} ms on their own (${x(floorRatio)} on the whole if tracking cost no more than the plain loop); ` +
+            "finalize() builds and writes it in pieces instead, which holds less at once",
         ],
       };
     } finally {
