@@ -393,7 +393,10 @@ const pipeline = {
     const notes = [];
     if (bundled.length) {
       measurements.push(measure("experiment: stages import a single-file bundle", "ms", bundled));
-      notes.push(`single-file bundle of stagetrace (rolldown, not shipped): ${x(summary(bundled).median / summary(plain).median)} of the plain processes`);
+      notes.push(
+        `single-file bundle of stagetrace (rolldown): ${x(summary(bundled).median / summary(plain).median)} of the plain processes. ` +
+          "Not shipped: it carries its own copy of the OpenTelemetry SDK and API, a second copy beside an app's own SDK",
+      );
     }
     if (!hasCli) notes.push("the stagetrace CLI is not built: stages ran without `stagetrace run`");
     measurements.push(
