@@ -181,10 +181,9 @@ export function fingerprint(
   const base = described(path, kindOf(link), stats);
   // Never open FIFOs, sockets or devices: a read could block forever.
   if (!stats.isFile() || algorithm === "none") return base;
-  const identity = identityOf(stats);
-  if (options.keepIdentity) base.identity = identity;
+  if (options.keepIdentity) base.identity = identityOf(stats);
   if (options.producerDir) {
-    const hash = FingerprintIndex.lookup(options.producerDir, path, identity, algorithm);
+    const hash = FingerprintIndex.lookup(options.producerDir, path, stats, algorithm); // a Stats is a FileIdentity
     if (hash !== null) {
       base.hash = hash;
       base.hashAlgorithm = algorithm;

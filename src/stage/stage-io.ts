@@ -21,7 +21,7 @@ import {
 } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
-import { fileEventAttributes } from "../manifest/file-event.js";
+import { fileEventAttributes, type FileEventFields } from "../manifest/file-event.js";
 import { manifestFromSpan } from "../manifest/manifest-from-span.js";
 import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";
 import {
@@ -157,6 +157,8 @@ export class StageIO implements OpenStage {
   private readonly tracked: Tracked[] = [];
   /** Outputs and intermediates recorded so far, for the fingerprint index later stages reuse hashes from. */
   private readonly written: FileFingerprint[] = [];
+  /** sourceOf's answer for each directory of the run directory seen so far. */
+  private readonly sources = new Map<string, { stage: string; dir: string } | null>();
   /** Where file events are appended directly (see directEvents); null: through addEvent. Decided at the first file. */
   private fileEvents: TimedEvent[] | null | undefined;
   private readonly logger: Logger;
@@ -393,13 +395,14 @@ export class StageIO implements OpenStage {
       type: String(type),
       metadata,
       fromStage: source?.stage ?? null,
-      ...extra,
       time: Date.now(),
       fingerprint: fingerprint(absolute, algorithm, {
         producerDir: this.reuseHashes ? source?.dir : null,
         keepIdentity: role !== "input" && this.reuseHashes,
       }),
     };
+    if (extra.retained !== undefined) t.retained = extra.retained;
+    if (extra.reason !== undefined) t.reason = extra.reason;
     // A fingerprint that is ready goes on the span now, unless an earlier file is still
     // being hashed (events stay in tracking order). Holding it until finalize() would
     // keep every tracked file's record alive, which costs more than the event itself.
@@ -416,12 +419,18 @@ export class StageIO implements OpenStage {
   private sourceOf(path: string): { stage: string; dir: string } | null {
     if (!path.startsWith(this.outputBase) || path[this.outputBase.length] !== sep) return null;
     const rest = path.slice(this.outputBase.length + 1);
-    const end = rest.search(/[\\/]/);
+    const end = sep === "/" ? rest.indexOf("/") : rest.search(/[\\/]/);
     if (end < 0) return null; // a file directly in the run directory
     const first = rest.slice(0, end);
-    const m = /^\d+_(.+)$/.exec(first);
-    const name = m ? m[1]! : this.stages?.includes(first) ? first : null;
-    return name === null || name === this.stageName ? null : { stage: name, dir: join(this.outputBase, first) };
+    // Files come by the thousand from a few directories: each is worked out once.
+    let source = this.sources.get(first);
+    if (source === undefined) {
+      const m = /^\d+_(.+)$/.exec(first);
+      const name = m ? m[1]! : this.stages?.includes(first) ? first : null;
+      source = name === null || name === this.stageName ? null : { stage: name, dir: join(this.outputBase, first) };
+      this.sources.set(first, source);
+    }
+    return source;
   }
 
   /** Records one config value; the same as `setConfig({ [key]: value })`. */
@@ -650,7 +659,7 @@ export class StageIO implements OpenStage {
   }
 
   private addFileEvent(t: Tracked, fp: FileFingerprint): void {
-    const attributes = fileEventAttributes({
+    const fields: FileEventFields = {
       role: t.role,
       path: fp.path,
       name: fp.name,
@@ -662,8 +671,12 @@ export class StageIO implements OpenStage {
       hash: fp.hash,
       hashAlgorithm: fp.hashAlgorithm,
       fromStage: t.fromStage,
-      ...(t.role === "intermediate" ? { retained: t.retained ?? false, reason: this.secrets.scrub(t.reason ?? "") } : {}),
-    });
+    };
+    if (t.role === "intermediate") {
+      fields.retained = t.retained ?? false;
+      fields.reason = this.secrets.scrub(t.reason ?? "");
+    }
+    const attributes = fileEventAttributes(fields);
     for (const _ in t.metadata) {
       flattenToAttributes(FILE_ATTR.metaPrefix, t.metadata, { secrets: this.secrets }, attributes);
       break;
