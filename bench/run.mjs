@@ -68,6 +68,14 @@ function report() {
   lines.push(`- CPU: ${m.cpu}, ${m.cores} cores`, `- Memory: ${m.memoryGiB} GiB`, `- Node.js: ${m.node}`, `- OS: ${m.os}`);
   lines.push(`- Run: ${started.toISOString()}, ${QUICK ? "quick sizes (BENCH_QUICK=1)" : "full sizes"}, ${ROUNDS} rounds unless a case says otherwise`, "");
   lines.push("## Results against the targets", "");
+  if (QUICK) {
+    lines.push(
+      "A quick run (BENCH_QUICK=1) checks that every case runs. Its sizes are a fifth to a tenth of the issue's,",
+      "so fixed costs (a worker starting, a process loading) weigh more and ratios come out lower: only a",
+      "full run judges the targets.",
+      "",
+    );
+  }
   lines.push("| case | target | measured | result |", "| --- | --- | --- | --- |");
   for (const r of results) {
     if (r.error) lines.push(`| ${r.case.title} | – | error: ${r.error.replace(/\|/g, "\\|")} | FAIL |`);
