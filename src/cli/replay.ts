@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { ATTR, MANIFEST_FILE } from "../conventions.js";
-import { isStageSpan, manifestFromSpan } from "../manifest/manifest-from-span.js";
+import { isStageSpan, manifestTextFromSpan } from "../manifest/manifest-from-span.js";
 import { writeFileAtomic } from "../manifest/write-atomic.js";
 import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";
-import { mkdirSync } from "node:fs";
 import { parseArgs, UsageError, type Command } from "./args.js";
 
 const USAGE = "stagetrace replay TRACE.json --out DIR";
@@ -57,8 +56,7 @@ export const command: Command = {
       if (written.has(path)) {
         process.stderr.write(`stagetrace replay: two stage spans for ${dirName} (spans ${written.get(path)} and ${span.spanContext().spanId}); the later one wins\n`);
       }
-      mkdirSync(join(resolve(out), dirName), { recursive: true });
-      writeFileAtomic(path, manifestFromSpan(span).toJSONString());
+      writeFileAtomic(path, manifestTextFromSpan(span)); // makes the stage directory too
       written.set(path, span.spanContext().spanId);
     }
     process.stdout.write(`replayed ${written.size} stage manifest${written.size === 1 ? "" : "s"} from ${spans.length} spans into ${resolve(out)}\n`);

@@ -1,19 +1,13 @@
 import type { Attributes } from "@opentelemetry/api";
 import { FILE_ATTR } from "../conventions.js";
-import type { FileKind, FileRole } from "../types.js";
+import type { FileFingerprint } from "../stage/file-fingerprint.js";
+import type { FileRole } from "../types.js";
 
-/** What a `stagetrace.file` span event says about one tracked file (its metadata aside). */
-export interface FileEventFields {
+/** What a `stagetrace.file` span event says about one tracked file (its metadata aside): its fingerprint, and how the stage tracked it. */
+export interface FileEventFields
+  extends Pick<FileFingerprint, "path" | "name" | "kind" | "exists" | "size" | "modified" | "hash" | "hashAlgorithm"> {
   role: FileRole;
-  path: string;
-  name: string;
   type: string;
-  kind: FileKind;
-  exists: boolean;
-  size: number | null;
-  modified: string | null;
-  hash: string | null;
-  hashAlgorithm: string | null;
   fromStage: string | null;
   /** Intermediates only. */
   retained?: boolean;

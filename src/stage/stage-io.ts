@@ -22,7 +22,7 @@ import {
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
 import { fileEventAttributes, type FileEventFields } from "../manifest/file-event.js";
-import { manifestFromSpan } from "../manifest/manifest-from-span.js";
+import { manifestTextFromSpan } from "../manifest/manifest-from-span.js";
 import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";
 import {
   findStageDir,
@@ -159,8 +159,8 @@ export class StageIO implements OpenStage {
   private readonly written: FileFingerprint[] = [];
   /** sourceOf's answer for each directory of the run directory seen so far. */
   private readonly sources = new Map<string, { stage: string; dir: string } | null>();
-  /** Where file events are appended directly (see directEvents); null: through addEvent. Decided at the first file. */
-  private fileEvents: TimedEvent[] | null | undefined;
+  /** Where file events are appended directly (see directEvents); null: through addEvent. */
+  private readonly fileEvents: TimedEvent[] | null;
   private readonly logger: Logger;
   private readonly cpuAtStart = process.cpuUsage();
   private finalizing: Promise<void> | undefined;
@@ -227,6 +227,7 @@ export class StageIO implements OpenStage {
       { kind: SpanKind.INTERNAL, attributes, startTime: start },
       parent,
     );
+    this.fileEvents = directEvents(this.span);
 
     this.writeRunningManifest(setupProblems);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath);
@@ -271,8 +272,7 @@ export class StageIO implements OpenStage {
     if (this.manifestPath === null || !isReadable(this.span)) return;
     const endpoint = this.telemetry.provider ? this.telemetry.config.tracesUrl : null;
     try {
-      const manifest = manifestFromSpan(this.span, { endpoint, state: endpoint === null ? "local" : "pending" });
-      writeFileAtomic(this.manifestPath, manifest.toJSONString());
+      writeFileAtomic(this.manifestPath, manifestTextFromSpan(this.span, { endpoint, state: endpoint === null ? "local" : "pending" }));
     } catch (err) {
       const problem = this.ioProblem(`cannot write the running manifest ${this.manifestPath}`, (err as Error).cause ?? err);
       problems.push(problem);
@@ -682,7 +682,6 @@ export class StageIO implements OpenStage {
       break;
     }
     const time = millisToHrTime(t.time);
-    if (this.fileEvents === undefined) this.fileEvents = directEvents(this.span);
     if (this.fileEvents !== null) this.fileEvents.push({ name: FILE_EVENT, attributes, time, droppedAttributesCount: 0 });
     else this.span.addEvent(FILE_EVENT, attributes, time);
     if (!fp.exists && !fp.problem) {
