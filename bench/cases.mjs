@@ -11,6 +11,14 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const child = (name) => join(CHILDREN, name);
 const EXIT_BOUND_MS = 3000;
 
+// Each case's size: the issue's, or a fifth to a tenth of it with BENCH_QUICK=1 (each can be set by its variable).
+const LOG_LINES = size("BENCH_LOG_LINES", 200_000, 20_000);
+const HASH_MB = size("BENCH_HASH_MB", 1024, 128);
+const SMALL_FILES = size("BENCH_SMALL_FILES", 100_000, 10_000);
+const REUSE_FILES = size("BENCH_REUSE_FILES", 4000, 500);
+const EMPTY_STAGES = size("BENCH_EMPTY_STAGES", 1000, 200);
+const EXPORT_SPANS = size("BENCH_EXPORT_SPANS", 10_000, 2_000);
+
 const x = (n) => `${n.toFixed(2)}×`;
 const measure = (label, unit, values) => ({ label, unit, summary: summary(values) });
 
@@ -49,13 +57,13 @@ const logging = {
   id: "logging",
   title: "Dual logging through io.getStageLogger()",
   describe: () =>
-    `${size("BENCH_LOG_LINES", 200_000, 20_000).toLocaleString("en-US")} lines, half DEBUG half INFO, trace ids on every line; DEBUG+ to stage.log, INFO+ to the pipeline log. ` +
+    `${LOG_LINES.toLocaleString("en-US")} lines, half DEBUG half INFO, trace ids on every line; DEBUG+ to stage.log, INFO+ to the pipeline log. ` +
     "Each run is its own process; lines/s is counted from the first line until both files are written (stagetrace: runStage returned; " +
     "pino: both SonicBoom destinations closed; winston: both file transports finished), and the files' line counts are checked after exit. " +
     "Baselines: pino.multistream to two pino.destination files, winston with two File transports, pino to a no-op stream (formatting only). " +
     "Baselines get their trace ids from a mixin returning constants.",
   async run() {
-    const lines = size("BENCH_LOG_LINES", 200_000, 20_000);
+    const lines = LOG_LINES;
     const modes = ["stagetrace", "multistream", "winston", "noop"];
     const rates = Object.fromEntries(modes.map((m) => [m, []]));
     let incomplete = [];
@@ -96,7 +104,7 @@ const loggingOtlp = {
     "The same stagetrace logging run with OTEL_EXPORTER_OTLP_ENDPOINT pointing at a port where nothing listens " +
     "(every export is refused), against the same run with no endpoint. The exit time is from the child's last output line to its exit.",
   async run() {
-    const lines = size("BENCH_LOG_LINES", 200_000, 20_000);
+    const lines = LOG_LINES;
     const url = await refusingUrl();
     const local = [];
     const refused = [];
@@ -144,11 +152,11 @@ const hashing = {
   id: "hashing",
   title: "sha256 of a large file through trackInput",
   describe: () =>
-    `A ${size("BENCH_HASH_MB", 1024, 128)} MiB file of random bytes (made in a temp directory, deleted afterwards, in the page cache for every round). ` +
+    `A ${HASH_MB} MiB file of random bytes (made in a temp directory, deleted afterwards, in the page cache for every round). ` +
     "stagetrace: trackInput(file) and finalize awaited, in its own process, with monitorEventLoopDelay (1 ms resolution) running. " +
     "Baseline: node:crypto sha256 over 1 MiB readSync chunks in a loop (which blocks the event loop throughout).",
   async run() {
-    const mb = size("BENCH_HASH_MB", 1024, 128);
+    const mb = HASH_MB;
     const dir = tempDir("hash");
     const file = join(dir, "big.bin");
     try {
@@ -191,11 +199,11 @@ const smallFiles = {
   id: "small-files",
   title: "Tracking many small files, hashing on",
   describe: () =>
-    `${size("BENCH_SMALL_FILES", 100_000, 10_000).toLocaleString("en-US")} files of 200 B to 2 KB. stagetrace: trackInput for each, then finalize awaited ` +
+    `${SMALL_FILES.toLocaleString("en-US")} files of 200 B to 2 KB. stagetrace: trackInput for each, then finalize awaited ` +
     "(the manifest with every file is written). Baseline: statSync + sha256 of readFileSync in a plain loop. " +
     "The target is on the whole (tracking + manifest); the tracking calls alone are shown too.",
   async run() {
-    const count = size("BENCH_SMALL_FILES", 100_000, 10_000);
+    const count = SMALL_FILES;
     const dir = tempDir("small");
     const files = join(dir, "files");
     mkdirSync(files);
@@ -261,11 +269,11 @@ const reuse = {
   id: "reuse",
   title: "A stage's output tracked as the next stage's input, in another process",
   describe: () =>
-    `${size("BENCH_REUSE_FILES", 4000, 500).toLocaleString("en-US")} files of 64 KiB written and tracked by stage "produce" in one process, then tracked with trackInput ` +
+    `${REUSE_FILES.toLocaleString("en-US")} files of 64 KiB written and tracked by stage "produce" in one process, then tracked with trackInput ` +
     "by stage \"consume\" in another (the hash comes from produce's fingerprint index; the index's one-time read is included). " +
     "Baseline: statSync of the same files in a plain loop. Re-hashing (STAGETRACE_REUSE_HASHES=off) is shown for comparison.",
   async run() {
-    const count = size("BENCH_REUSE_FILES", 4000, 500);
+    const count = REUSE_FILES;
     const dir = tempDir("reuse");
     try {
       await runNode(child("reuse.mjs"), ["produce", dir, String(count), String(64 * 1024)]);
@@ -304,10 +312,10 @@ const emptyStages = {
   id: "empty-stages",
   title: "Empty runStage in one process",
   describe: () =>
-    `${size("BENCH_EMPTY_STAGES", 1000, 200).toLocaleString("en-US")} stages with an empty body, one after another in one process, local exporters only ` +
+    `${EMPTY_STAGES.toLocaleString("en-US")} stages with an empty body, one after another in one process, local exporters only ` +
     "(each writes its manifest.json, stage.log and pipeline-log lines). Baseline: awaiting an empty async function. Per-stage median over all stages of a round.",
   async run() {
-    const count = size("BENCH_EMPTY_STAGES", 1000, 200);
+    const count = EMPTY_STAGES;
     const st = [];
     const base = [];
     for (let r = 0; r < Math.max(3, ROUNDS - 2); r++) {
@@ -506,11 +514,11 @@ const spanExport = {
   id: "span-export",
   title: "OTLP span export to an in-process receiver",
   describe: () =>
-    `${size("BENCH_EXPORT_SPANS", 10_000, 2_000).toLocaleString("en-US")} stage spans with 10 file events each, ended in chunks of 1,000 with a flush after each ` +
+    `${EXPORT_SPANS.toLocaleString("en-US")} stage spans with 10 file events each, ended in chunks of 1,000 with a flush after each ` +
     "chunk (so no queue overflows), until the receiver in the same process has them all. stagetrace: its own provider and export path " +
     "(batching, counting, trimming; manifest writing switched off on these spans). Baseline: NodeTracerProvider + BatchSpanProcessor + OTLPTraceExporter with defaults.",
   async run() {
-    const spans = size("BENCH_EXPORT_SPANS", 10_000, 2_000);
+    const spans = EXPORT_SPANS;
     const raw = [];
     const st = [];
     for (let r = 0; r < ROUNDS; r++) {
