@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The real stack's suites: `npm run test:stack` (vitest.stack.config.ts).
+    exclude: ["test/real-stack/**", "**/node_modules/**"],
     setupFiles: ["./test/support/validate-manifests.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

@@ -119,6 +119,12 @@ export const METRIC = {
   stageHeartbeat: "stagetrace.stage.heartbeat",
   /** Gauge, unit `s`: unix time the stage started. */
   stageStartTime: "stagetrace.stage.start_time",
+  /** Gauge, unit `s`: unix time of the stage's last progress (a log line, a tracked file, a warning). */
+  stageProgress: "stagetrace.stage.progress",
+  /** Gauge, unit `s`: how long the stage may go without progress before it counts as stalled. */
+  stageStallAfter: "stagetrace.stage.stall_after",
+  /** Gauge, unit `s`: how long the stage is expected to take at most; sent only when set. */
+  stageExpectedDuration: "stagetrace.stage.expected_duration",
 } as const;
 
 /** Attributes of the stage metrics besides the span attributes they copy (`ATTR`). */

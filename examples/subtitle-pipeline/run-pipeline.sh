@@ -5,7 +5,7 @@
 #
 #   bash examples/subtitle-pipeline/run-pipeline.sh      (OUTPUT_DIR picks the run directory)
 #
-# Knobs: INPUT_MEDIA, FAIL_STAGE, ENABLE_LYRICS_DETECTION, TRANSLATION_TARGET_LANG, TMDB_API_KEY.
+# Knobs: INPUT_MEDIA, FAIL_STAGE, HANG_STAGE, ENABLE_LYRICS_DETECTION, TRANSLATION_TARGET_LANG, TMDB_API_KEY.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -18,6 +18,8 @@ export interface StageLoggerOptions {
   /** Also write INFO+ (or every line, with "debug") to stderr. */
   console: "off" | "info" | "debug";
   secrets: SecretValues;
+  /** Called for every line: a line is progress, as far as the stuck-stage alert can tell. */
+  onLine?: () => void;
 }
 
 /**
@@ -37,6 +39,7 @@ class LineRouter {
     o.stageLog.write(line);
     if (this.lastLevel >= INFO) o.pipelineLog.write(line);
     o.otlp?.write(line);
+    o.onLine?.();
     if (o.console === "debug" || (o.console === "info" && this.lastLevel >= INFO)) process.stderr.write(line);
   }
 }

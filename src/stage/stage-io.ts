@@ -258,6 +258,7 @@ export class StageIO implements OpenStage {
       otlp: this.telemetry.logDestination(),
       console: consoleEnv === "debug" ? "debug" : consoleEnv === "" || consoleEnv === "0" || consoleEnv === "off" ? "off" : "info",
       secrets: this.secrets,
+      onLine: () => this.heartbeat?.progress(),
     });
     this.logger.info({ stage_dir: this.stageDir }, `stage ${this.stageName} started`);
     this.heartbeat = this.telemetry.heartbeat?.start(attributes, this.span.spanContext().traceId);
@@ -386,6 +387,7 @@ export class StageIO implements OpenStage {
     if (typeof path !== "string" || path === "") {
       throw new StagetraceError("INVALID_PATH", `track ${role}: expected a file path, got ${JSON.stringify(path)}`);
     }
+    this.heartbeat?.progress();
     const absolute = isPlainAbsolute(path) ? path : resolve(path);
     const source = this.sourceOf(absolute);
     const algorithm = options.hash === false ? "none" : this.hashAlgorithm;
@@ -449,6 +451,7 @@ export class StageIO implements OpenStage {
    */
   addWarning(message: string): void {
     if (this.afterFinalize("addWarning()")) return;
+    this.heartbeat?.progress();
     this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: this.secrets.scrub(truncate(String(message))) });
   }
 

@@ -21,6 +21,8 @@ import type { TelemetryOptions } from "../types.js";
 import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
+/** How long a stage may go without progress before the stalled-stage alert fires (`STAGETRACE_STALL_AFTER_S`). */
+export const DEFAULT_STALL_AFTER_S = 1800;
 /**
  * The longest one heartbeat export may take. Below the OTLP exporter's first
  * retry backoff (800 ms at the earliest), so a failed beat is never retried
@@ -45,6 +47,20 @@ export interface HeartbeatConfig {
   intervalMs: number;
   timeoutMs: number;
   headers: Record<string, string> | undefined;
+  /** Seconds without progress before a stage counts as stalled. */
+  stallAfterS: number;
+  /** Seconds a stage is expected to take at most, or null when not set. */
+  expectedDurationS: number | null;
+}
+
+/** A number of seconds > 0 from `env[name]`, `fallback` when unset; a bad value warns and falls back. */
+function secondsFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number | null, warn: Warn): number | null {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (Number.isFinite(n) && n > 0) return n;
+  warn(`${name}=${JSON.stringify(raw)} is not a number of seconds > 0; using ${fallback ?? "none"}`);
+  return fallback;
 }
 
 type Warn = (message: string) => void;
@@ -79,19 +95,30 @@ export function resolveHeartbeatConfig(
   if (intervalMs === 0) return null;
 
   if (!config.metricsUrl) return null;
-  return { url: config.metricsUrl, intervalMs, timeoutMs: Math.min(config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS), headers: config.headers };
+  return {
+    url: config.metricsUrl,
+    intervalMs,
+    timeoutMs: Math.min(config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS),
+    headers: config.headers,
+    stallAfterS: secondsFromEnv(env, "STAGETRACE_STALL_AFTER_S", DEFAULT_STALL_AFTER_S, warn) ?? DEFAULT_STALL_AFTER_S,
+    expectedDurationS: secondsFromEnv(env, "STAGETRACE_EXPECTED_DURATION_S", null, warn),
+  };
 }
 
 /** One open (or just ended) stage as the heartbeat reports it. */
 interface Beat {
   readonly attributes: Attributes;
   readonly startedAt: number;
+  /** Unix seconds of the last progress. */
+  progressAt: number;
   /** Unix seconds; null while the stage is open. */
   endedAt: number | null;
 }
 
 /** What a stage holds on to: call `end()` when the stage ends. */
 export interface StageHeartbeat {
+  /** The stage made progress (a log line, a tracked file): cheap, nothing is sent. */
+  progress(): void;
   end(): void;
 }
 
@@ -130,8 +157,9 @@ export class Heartbeat {
   start(spanAttributes: Attributes, traceId: string): StageHeartbeat {
     const attributes: Attributes = { [METRIC_ATTR.traceId]: traceId };
     for (const key of COPIED_ATTRIBUTES) if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
-    const beat: Beat = { attributes, startedAt: nowSeconds(), endedAt: null };
-    if (this.closed) return { end() {} };
+    const startedAt = nowSeconds();
+    const beat: Beat = { attributes, startedAt, progressAt: startedAt, endedAt: null };
+    if (this.closed) return { progress() {}, end() {} };
     this.beats.add(beat);
     if (!this.timer) {
       this.timer = setInterval(() => this.export(), this.config.intervalMs);
@@ -139,6 +167,9 @@ export class Heartbeat {
     }
     this.export();
     return {
+      progress: () => {
+        beat.progressAt = Date.now() / 1000;
+      },
       end: () => {
         if (beat.endedAt !== null) return;
         beat.endedAt = nowSeconds();
@@ -235,13 +266,29 @@ export class Heartbeat {
       unit: "s",
       description: "Unix time the stage started",
     });
-    const observables: Observable[] = [active, heartbeat, started];
+    const progress = meter.createObservableGauge(METRIC.stageProgress, {
+      unit: "s",
+      description: "Unix time of the stage's last progress: a log line, a tracked file, a warning",
+    });
+    const stallAfter = meter.createObservableGauge(METRIC.stageStallAfter, {
+      unit: "s",
+      description: "How long the stage may go without progress before it counts as stalled (STAGETRACE_STALL_AFTER_S)",
+    });
+    const expected = meter.createObservableGauge(METRIC.stageExpectedDuration, {
+      unit: "s",
+      description: "How long the stage is expected to take at most (STAGETRACE_EXPECTED_DURATION_S)",
+    });
+    const { stallAfterS, expectedDurationS } = this.config;
+    const observables: Observable[] = [active, heartbeat, started, progress, stallAfter, expected];
     meter.addBatchObservableCallback((result: BatchObservableResult) => {
       const now = nowSeconds();
       for (const beat of this.beats) {
         result.observe(active, beat.endedAt === null ? 1 : 0, beat.attributes);
         result.observe(heartbeat, beat.endedAt ?? now, beat.attributes);
         result.observe(started, beat.startedAt, beat.attributes);
+        result.observe(progress, beat.endedAt ?? beat.progressAt, beat.attributes);
+        result.observe(stallAfter, stallAfterS, beat.attributes);
+        if (expectedDurationS !== null) result.observe(expected, expectedDurationS, beat.attributes);
       }
     }, observables);
     return {

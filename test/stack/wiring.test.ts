@@ -64,9 +64,38 @@ function flag(service: Service, name: string): string | undefined {
   return service.command?.find((c) => c.startsWith(prefix))?.slice(prefix.length);
 }
 
+/** A Collector config value as docker-compose.yml runs it: `${env:VAR:-default}` is its default. */
+function composeValue(value: string): string {
+  return String(value).replace(/\$\{env:[A-Z0-9_]+:-([^}]*)\}/g, "$1");
+}
+
 function hostPort(endpoint: string): { host: string; port: number } {
+  endpoint = composeValue(endpoint);
   const i = endpoint.lastIndexOf(":");
   return { host: endpoint.slice(0, i), port: Number(endpoint.slice(i + 1)) };
+}
+
+interface ScrapeSource {
+  static_configs?: { targets: string[] }[];
+  file_sd_configs?: { files: string[] }[];
+}
+
+/**
+ * The targets of a scrape job or Alertmanager entry as docker-compose.yml
+ * runs Prometheus: static ones, and those in the target files of the folder
+ * it mounts next to prometheus.yml.
+ */
+function targetsOf(source: ScrapeSource): string[] {
+  const [, prometheusService] = serviceOf("prom/prometheus");
+  const files = (source.file_sd_configs ?? []).flatMap((c) => c.files);
+  const fromFiles = files.flatMap((f) => {
+    const dir = posix.dirname(posix.join("/etc/prometheus", f));
+    const mounted = mountedAt(prometheusService, dir);
+    if (!mounted) throw new Error(`docker-compose.yml mounts nothing at ${dir} for ${f}`);
+    const groups = JSON.parse(read(join(mounted, posix.basename(f)))) as { targets: string[] }[];
+    return groups.flatMap((g) => g.targets);
+  });
+  return [...(source.static_configs ?? []).flatMap((c) => c.targets), ...fromFiles];
 }
 
 /** Go durations as the Collector writes them (`12h`, `90m`, `30s`), in seconds. */
@@ -239,11 +268,11 @@ describe("the stack end to end (by configuration)", () => {
 
   it("Prometheus scrapes the Collector's prometheus exporter and keeps its labels", () => {
     const exporter = hostPort(collector.exporters.prometheus.endpoint);
-    const job = (prometheus.scrape_configs as { job_name: string; honor_labels?: boolean; static_configs: { targets: string[] }[] }[]).find(
-      (j) => j.static_configs.some((c) => c.targets.some((t) => t.startsWith(`${collectorName}:`))),
+    const job = (prometheus.scrape_configs as ScrapeSource[] & { job_name: string; honor_labels?: boolean }[]).find((j) =>
+      targetsOf(j).some((t) => t.startsWith(`${collectorName}:`)),
     );
     expect(job, `a scrape job for ${collectorName}`).toBeDefined();
-    const target = job!.static_configs.flatMap((c) => c.targets).find((t) => t.startsWith(`${collectorName}:`))!;
+    const target = targetsOf(job!).find((t) => t.startsWith(`${collectorName}:`))!;
     expect(hostPort(target).port).toBe(exporter.port);
     expect(reachable(collectorService).has(exporter.port)).toBe(true);
     expect(job!.honor_labels).toBe(true);
@@ -251,9 +280,7 @@ describe("the stack end to end (by configuration)", () => {
   });
 
   it("Prometheus sends alerts to Alertmanager, whose routes all have receivers", () => {
-    const targets = (prometheus.alerting.alertmanagers as { static_configs: { targets: string[] }[] }[]).flatMap((a) =>
-      a.static_configs.flatMap((c) => c.targets),
-    );
+    const targets = (prometheus.alerting.alertmanagers as ScrapeSource[]).flatMap(targetsOf);
     expect(targets).toEqual([`${alertmanagerName}:9093`]); // Alertmanager's default listen port
     expect(flag(alertmanagerService, "web.listen-address")).toBeUndefined();
     expect(published(alertmanagerService).get(9093)).toBe(9093);

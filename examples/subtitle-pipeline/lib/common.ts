@@ -9,9 +9,18 @@ export function dataFile(name: string): string {
   return join(dir, name);
 }
 
-/** `FAIL_STAGE=<name>` makes that stage fail, to show what a failure leaves behind. */
-export function failIfAsked(stage: string): void {
+/**
+ * `FAIL_STAGE=<name>` makes that stage fail, to show what a failure leaves
+ * behind. `HANG_STAGE=<name>` makes it hang: it stays alive but stops making
+ * progress until it is sent a signal, which is what the stalled-stage alert is for.
+ */
+export async function failIfAsked(stage: string): Promise<void> {
   if (process.env.FAIL_STAGE === stage) throw new Error(`FAIL_STAGE=${stage}: failing on purpose`);
+  if (process.env.HANG_STAGE === stage) {
+    await new Promise<never>(() => {
+      setInterval(() => {}, 60_000);
+    });
+  }
 }
 
 /** A whitespace-separated track file with a header line (`t voice word`): one record per line. */

@@ -18,7 +18,7 @@ process.exitCode = await runStage("alignment", async (io) => {
   const transcript = io.loadJson<Transcript>("transcript.json", { fromStage: "asr" });
   const { frame_s } = io.loadJson<Metadata>("metadata.json", { fromStage: "demux" });
   io.setConfig({ method: "frame-match", frame_s });
-  failIfAsked("alignment");
+  await failIfAsked("alignment");
 
   // Runs of frames carrying the same word, in order.
   const runs: Word[] = [];

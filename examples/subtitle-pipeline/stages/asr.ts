@@ -49,7 +49,7 @@ process.exitCode = await runStage("asr", async (io) => {
   } else log.debug({ model }, "model found in cache");
   io.trackIntermediate(model, { retained: true, reason: `${MODEL} model cache, reused by later runs` });
 
-  failIfAsked("asr");
+  await failIfAsked("asr");
   const frames = readTrack(vocalsPath);
   const segments = readTrack(segmentsPath).map((s) => {
     const start = Number(s.start);

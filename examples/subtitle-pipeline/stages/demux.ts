@@ -26,7 +26,7 @@ process.exitCode = await runStage("demux", async (io) => {
   const audio = tracks.audio ?? [];
   const video = tracks.video ?? [];
   if (audio.length < 2) throw new Error(`${media} has no audio track`);
-  failIfAsked("demux");
+  await failIfAsked("demux");
   log.debug({ audio_lines: audio.length, video_lines: video.length }, "container parsed");
 
   const audioPath = io.getOutputPath("audio.track");

@@ -16,7 +16,7 @@ try {
   const basePath = dataFile("glossary-base.json");
   io.trackInput(basePath, "glossary", { source: "example data" });
   const base = JSON.parse(readFileSync(basePath, "utf8")) as { terms: { term: string; note?: string }[] };
-  failIfAsked("glossary_load");
+  await failIfAsked("glossary_load");
 
   const terms = new Map<string, Glossary["terms"][number]>();
   for (const c of movie.cast) {

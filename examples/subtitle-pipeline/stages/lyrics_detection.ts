@@ -8,7 +8,7 @@ import { failIfAsked, readTrack, type AlignedSegment } from "../lib/common.js";
 const io = new StageIO("lyrics_detection");
 const log = io.getStageLogger("debug");
 try {
-  failIfAsked("lyrics_detection");
+  await failIfAsked("lyrics_detection");
   const enabled = (process.env.ENABLE_LYRICS_DETECTION ?? "false").toLowerCase() === "true";
   if (!enabled) {
     log.info("ENABLE_LYRICS_DETECTION is not true; skipping the stage");

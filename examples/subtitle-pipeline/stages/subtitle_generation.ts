@@ -36,7 +36,7 @@ process.exitCode = await runStage("subtitle_generation", async (io) => {
   io.trackInput(inputPath, "translation");
   const translation = io.loadJson<Translation>("translation.json", { fromStage: "translation" });
   io.setConfig({ format: "srt", max_line_chars: MAX_LINE, lyrics_marker: "♪", language: translation.target_lang });
-  failIfAsked("subtitle_generation");
+  await failIfAsked("subtitle_generation");
 
   const cues: string[] = [];
   let longest = 0;

@@ -37,7 +37,7 @@ process.exitCode = await runStage("tmdb", async (io) => {
     const others = sameTitle.filter((r) => r !== movie).map((r) => `${r.id} (${r.year})`);
     log.info({ others }, `${sameTitle.length} films share the title; the year picked ${movie.id}`);
   }
-  failIfAsked("tmdb");
+  await failIfAsked("tmdb");
 
   const out = io.saveJson(movie, "tmdb.json");
   io.trackOutput(out, "metadata", { tmdb_id: movie.id, cast: movie.cast.length });

@@ -34,7 +34,7 @@ process.exitCode = await runStage("translation", async (io) => {
     const found = io.loadJson<{ segments: { id: number; lyrics: boolean }[] }>("lyrics.json", { fromStage: "lyrics_detection" });
     for (const s of found.segments) if (s.lyrics) lyrics.add(s.id);
   } else log.info("no lyrics.json (lyrics_detection did not run); no segment is marked as lyrics");
-  failIfAsked("translation");
+  await failIfAsked("translation");
 
   const terms = glossary.terms.map((t) => t.term.toLowerCase().split(" ")).sort((a, b) => b.length - a.length);
   const missing = new Set<string>();

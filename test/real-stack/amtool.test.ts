@@ -1,19 +1,20 @@
-// The stack's Alertmanager config, checked by Alertmanager's own tool (amtool,
-// from Debian's prometheus-alertmanager package, which .ci/run installs).
+// The stack's Alertmanager config, checked by the amtool of the Alertmanager
+// release the stack runs (built by scripts/stack.mjs from stack/build/alertmanager).
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../support/tmp.js";
+import { stackPrograms } from "./support/stack.js";
 
 const CONFIG = fileURLToPath(new URL("../../collector-config/alertmanager.yml", import.meta.url));
 
+const AMTOOL = stackPrograms().amtool!;
+
 function amtool(...args: string[]) {
-  const r = spawnSync("amtool", args, { encoding: "utf8" });
-  if (r.error) {
-    throw new Error(`cannot run amtool (${r.error.message}): install Debian's prometheus-alertmanager package, as .ci/run does`);
-  }
+  const r = spawnSync(AMTOOL, args, { encoding: "utf8" });
+  if (r.error) throw new Error(`cannot run ${AMTOOL}: ${r.error.message}`);
   return { status: r.status, output: `${r.stdout}${r.stderr}` };
 }
 
