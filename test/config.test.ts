@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveRunDir, resolveStageNumber } from "../src/run/run-directory.js";
 import { resolveTelemetryConfig } from "../src/telemetry/telemetry-config.js";
+import { DEFAULT_STALL_AFTER_S, resolveHeartbeatConfig } from "../src/telemetry/heartbeat.js";
 
 const noWarn = (m: string) => {
   throw new Error(`unexpected warning: ${m}`);
@@ -60,5 +61,27 @@ describe("telemetry config: option, then environment, then default", () => {
     ]);
     expect(() => resolveTelemetryConfig({ exitTimeoutMs: 0 }, {}, noWarn)).toThrow(/exitTimeoutMs must be a number > 0/);
     expect(() => resolveTelemetryConfig({ otlpEndpoint: "nope" }, {}, noWarn)).toThrow(/otlpEndpoint: "nope" is not a URL/);
+  });
+});
+
+describe("heartbeat thresholds: STAGETRACE_STALL_AFTER_S and STAGETRACE_EXPECTED_DURATION_S", () => {
+  const base = { metricsUrl: "http://c:4318/v1/metrics", exportTimeoutMs: 1500, headers: undefined };
+  it("default to 30 minutes without progress and no expected duration", () => {
+    expect(resolveHeartbeatConfig({}, {}, base, noWarn)).toMatchObject({ stallAfterS: DEFAULT_STALL_AFTER_S, expectedDurationS: null });
+    expect(DEFAULT_STALL_AFTER_S).toBe(1800);
+  });
+
+  it("take whole or fractional seconds from the environment", () => {
+    const c = resolveHeartbeatConfig({}, { STAGETRACE_STALL_AFTER_S: "90", STAGETRACE_EXPECTED_DURATION_S: "2.5" }, base, noWarn);
+    expect(c).toMatchObject({ stallAfterS: 90, expectedDurationS: 2.5 });
+  });
+
+  it.each(["0", "-5", "soon", "Infinity"])("warn about %j, naming the variable, and fall back", (raw) => {
+    const warnings: string[] = [];
+    const c = resolveHeartbeatConfig({}, { STAGETRACE_STALL_AFTER_S: raw, STAGETRACE_EXPECTED_DURATION_S: raw }, base, (m) => warnings.push(m));
+    expect(c).toMatchObject({ stallAfterS: 1800, expectedDurationS: null });
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toContain(`STAGETRACE_STALL_AFTER_S=${JSON.stringify(raw)}`);
+    expect(warnings[1]).toContain(`STAGETRACE_EXPECTED_DURATION_S=${JSON.stringify(raw)}`);
   });
 });

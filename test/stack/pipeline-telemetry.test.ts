@@ -40,6 +40,9 @@ const DIMENSIONS: string[] = collector.connectors.spanmetrics.dimensions.map((d:
 /** Dimensions only the pipeline's run span carries. */
 const RUN_SPAN_DIMENSIONS = [ATTR.pipelineResult];
 
+/** Eleven stage processes: a guard against a hang, generous for a loaded machine, not a speed claim. */
+const PIPELINE_TEST_TIMEOUT_MS = 180_000;
+
 let receiver: OtlpReceiver | undefined;
 afterEach(async () => {
   await receiver?.close();
@@ -101,7 +104,7 @@ function heartbeatRuleLabels(): Set<string> {
 }
 
 describe("the example pipeline, seen by the Collector", () => {
-  it("sends the stage spans the spanmetrics dimensions and the stage alerts rely on", async () => {
+  it("sends the stage spans the spanmetrics dimensions and the stage alerts rely on", { timeout: PIPELINE_TEST_TIMEOUT_MS }, async () => {
     receiver = await startOtlpReceiver();
     const r = await start(PIPELINE.command, { OUTPUT_DIR: tempDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     expect(r.code, r.stderr).toBe(0);
@@ -130,7 +133,7 @@ describe("the example pipeline, seen by the Collector", () => {
     }
   });
 
-  it("marks the failed stage's span ERROR with status failed, as StagetraceStageFailed counts it", async () => {
+  it("marks the failed stage's span ERROR with status failed, as StagetraceStageFailed counts it", { timeout: PIPELINE_TEST_TIMEOUT_MS }, async () => {
     receiver = await startOtlpReceiver();
     const r = await start(PIPELINE.command, { OUTPUT_DIR: tempDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...PIPELINE.failing.env });
     expect(r.code).not.toBe(0);
@@ -141,9 +144,14 @@ describe("the example pipeline, seen by the Collector", () => {
     expect(failed[0]!.attributes[ATTR.pipelineName]).toBe(PIPELINE.name);
   });
 
-  it("sends every stage's heartbeat metrics with the labels the heartbeat alerts print, ending at active 0", async () => {
+  it("sends every stage's heartbeat metrics with the labels the heartbeat alerts print, ending at active 0", { timeout: PIPELINE_TEST_TIMEOUT_MS }, async () => {
     receiver = await startOtlpReceiver();
-    const r = await start(PIPELINE.command, { OUTPUT_DIR: tempDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const r = await start(PIPELINE.command, {
+      OUTPUT_DIR: tempDir(),
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      STAGETRACE_STALL_AFTER_S: "600",
+      STAGETRACE_EXPECTED_DURATION_S: "3600",
+    });
     expect(r.code, r.stderr).toBe(0);
     const spans = stageSpans(receiver);
     const wanted = heartbeatRuleLabels();
@@ -154,11 +162,17 @@ describe("the example pipeline, seen by the Collector", () => {
       const active = pointsOf(receiver, stage, METRIC.stageActive);
       const beats = pointsOf(receiver, stage, METRIC.stageHeartbeat);
       const started = pointsOf(receiver, stage, METRIC.stageStartTime);
+      const progress = pointsOf(receiver, stage, METRIC.stageProgress);
+      const stallAfter = pointsOf(receiver, stage, METRIC.stageStallAfter);
+      const expected = pointsOf(receiver, stage, METRIC.stageExpectedDuration);
+      expect(progress.at(-1)!.value!, `${stage}: progress after start`).toBeGreaterThanOrEqual(started[0]!.value!);
+      expect(stallAfter.at(-1)!.value, `${stage}: STAGETRACE_STALL_AFTER_S`).toBe(600);
+      expect(expected.at(-1)!.value, `${stage}: STAGETRACE_EXPECTED_DURATION_S`).toBe(3600);
       expect(active.length, stage).toBeGreaterThan(0);
       expect(beats.length, stage).toBeGreaterThan(0);
       expect(started.length, stage).toBeGreaterThan(0);
       expect(active.at(-1)!.value, `${stage}: last active`).toBe(0);
-      for (const p of [...active, ...beats, ...started]) {
+      for (const p of [...active, ...beats, ...started, ...progress, ...stallAfter, ...expected]) {
         expect(p.kind).toBe("gauge");
         expect(p.scopeName).toBe("stagetrace");
         expect(p.attributes[METRIC_ATTR.traceId]).toBe(span.spanContext().traceId);
@@ -175,9 +189,16 @@ describe("the example pipeline, seen by the Collector", () => {
 
     // The Prometheus names alerts.yml uses are the names these gauges get.
     const names = new Set(receiver.metricPoints().map(prometheusName));
-    const used = new Set(alertsText.match(/\bstagetrace_stage_(active|heartbeat\w*|start\w*)/g));
+    const used = new Set(alertsText.match(/\bstagetrace_stage_(active|heartbeat|start_time|progress|stall_after|expected_duration)\w*/g));
     expect([...used].sort()).toEqual(
-      ["stagetrace_stage_active", "stagetrace_stage_heartbeat_seconds", "stagetrace_stage_start_time_seconds"].sort(),
+      [
+        "stagetrace_stage_active",
+        "stagetrace_stage_heartbeat_seconds",
+        "stagetrace_stage_start_time_seconds",
+        "stagetrace_stage_progress_seconds",
+        "stagetrace_stage_stall_after_seconds",
+        "stagetrace_stage_expected_duration_seconds",
+      ].sort(),
     );
     for (const name of used) expect(names.has(name), name).toBe(true);
   });

@@ -268,7 +268,7 @@ describe("the stack end to end (by configuration)", () => {
 
   it("Prometheus scrapes the Collector's prometheus exporter and keeps its labels", () => {
     const exporter = hostPort(collector.exporters.prometheus.endpoint);
-    const job = (prometheus.scrape_configs as ScrapeSource[] & { job_name: string; honor_labels?: boolean }[]).find((j) =>
+    const job = (prometheus.scrape_configs as (ScrapeSource & { job_name: string; honor_labels?: boolean })[]).find((j) =>
       targetsOf(j).some((t) => t.startsWith(`${collectorName}:`)),
     );
     expect(job, `a scrape job for ${collectorName}`).toBeDefined();
