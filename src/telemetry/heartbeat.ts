@@ -18,7 +18,7 @@ import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metric
 import { StagetraceError } from "../errors.js";
 import { ATTR, METRIC, METRIC_ATTR, TRACER_NAME } from "../conventions.js";
 import type { TelemetryOptions } from "../types.js";
-import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { grpcEndpoint, grpcMetadata, type OtlpProtocol, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 /** How long a stage may go without progress before the stalled-stage alert fires (`STAGETRACE_STALL_AFTER_S`). */
@@ -42,8 +42,9 @@ const COPIED_ATTRIBUTES = [
 ] as const;
 
 export interface HeartbeatConfig {
-  /** The OTLP/HTTP metrics URL. */
+  /** The OTLP/HTTP metrics URL (for gRPC, its scheme, host and port are used). */
   url: string;
+  protocol: OtlpProtocol;
   intervalMs: number;
   timeoutMs: number;
   headers: Record<string, string> | undefined;
@@ -76,7 +77,7 @@ type Warn = (message: string) => void;
 export function resolveHeartbeatConfig(
   options: TelemetryOptions,
   env: NodeJS.ProcessEnv,
-  config: Pick<ResolvedTelemetryConfig, "metricsUrl" | "exportTimeoutMs" | "headers">,
+  config: Pick<ResolvedTelemetryConfig, "metricsUrl" | "exportTimeoutMs" | "headers"> & Partial<Pick<ResolvedTelemetryConfig, "metricsProtocol">>,
   warn: Warn,
 ): HeartbeatConfig | null {
   let intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -97,6 +98,7 @@ export function resolveHeartbeatConfig(
   if (!config.metricsUrl) return null;
   return {
     url: config.metricsUrl,
+    protocol: config.metricsProtocol ?? "http",
     intervalMs,
     timeoutMs: Math.min(config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS),
     headers: config.headers,
@@ -224,12 +226,7 @@ export class Heartbeat {
   }
 
   private async loadSdk(): Promise<Sdk> {
-    const [metrics, { OTLPMetricExporter }, http, https] = await Promise.all([
-      import("@opentelemetry/sdk-metrics"),
-      import("@opentelemetry/exporter-metrics-otlp-http"),
-      import("node:http"),
-      import("node:https"),
-    ]);
+    const [metrics, http, https] = await Promise.all([import("@opentelemetry/sdk-metrics"), import("node:http"), import("node:https")]);
     // Unreferenced sockets: a beat under way never keeps the process alive.
     // No keep-alive, because Node references a pooled socket again on reuse.
     const agentFor = (protocol: string): Agent => {
@@ -242,12 +239,17 @@ export class Heartbeat {
       };
       return agent;
     };
-    const exporter = new OTLPMetricExporter({
-      url: this.config.url,
-      timeoutMillis: this.config.timeoutMs,
-      httpAgentOptions: agentFor,
-      ...(this.config.headers ? { headers: this.config.headers } : {}),
-    });
+    const { url, timeoutMs: timeoutMillis, headers, protocol } = this.config;
+    let exporter: PushMetricExporter;
+    if (protocol === "grpc") {
+      // gRPC keeps its connection referenced only while a call is under way.
+      const { OTLPMetricExporter } = await import("@opentelemetry/exporter-metrics-otlp-grpc");
+      exporter = new OTLPMetricExporter({ url: grpcEndpoint(url), timeoutMillis, ...(headers ? { metadata: await grpcMetadata(headers) } : {}) });
+    } else {
+      const { OTLPMetricExporter } =
+        protocol === "http/protobuf" ? await import("@opentelemetry/exporter-metrics-otlp-proto") : await import("@opentelemetry/exporter-metrics-otlp-http");
+      exporter = new OTLPMetricExporter({ url, timeoutMillis, httpAgentOptions: agentFor, ...(headers ? { headers } : {}) });
+    }
     class OnDemandReader extends metrics.MetricReader {
       protected override async onShutdown(): Promise<void> {}
       protected override async onForceFlush(): Promise<void> {}

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { LOG_COUNTS_EVENT } from "../conventions.js";
 import type { LogWorkerOptions } from "./otlp-log-worker.js";
-import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { grpcEndpoint, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 /** pino's worker-thread stream (thread-stream), as far as stagetrace uses it. */
 interface ThreadStream {
@@ -72,7 +72,7 @@ export class LogTransport {
     const exporter = { url: config.logsUrl, timeoutMillis: config.exportTimeoutMs, ...(config.headers ? { headers: config.headers } : {}) };
     const exporterOptions =
       config.logsProtocol === "grpc"
-        ? { protocol: "grpc", grpcExporterOptions: exporter }
+        ? { protocol: "grpc", grpcExporterOptions: { ...exporter, url: config.logsUrl ? grpcEndpoint(config.logsUrl) : config.logsUrl } }
         : config.logsProtocol === "http/protobuf"
           ? { protocol: "http/protobuf", protobufExporterOptions: exporter }
           : { protocol: "http", httpExporterOptions: exporter };

@@ -11,7 +11,10 @@ export interface ResolvedTelemetryConfig {
   logsUrl: string | null;
   /** Where heartbeat metrics go (`<endpoint>/v1/metrics`, or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`). */
   metricsUrl: string | null;
-  logsProtocol: "http" | "http/protobuf" | "grpc";
+  /** The OTLP protocol of each signal: `http` is OTLP/HTTP with JSON. */
+  tracesProtocol: OtlpProtocol;
+  metricsProtocol: OtlpProtocol;
+  logsProtocol: OtlpProtocol;
   headers: Record<string, string> | undefined;
   serviceName: string;
   exitTimeoutMs: number;
@@ -24,6 +27,39 @@ export interface ResolvedTelemetryConfig {
 }
 
 type Warn = (message: string) => void;
+
+export type OtlpProtocol = "http" | "http/protobuf" | "grpc";
+
+/**
+ * A signal's OTLP protocol: `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`, then
+ * `OTEL_EXPORTER_OTLP_PROTOCOL`, then OTLP/HTTP JSON (the specification's
+ * default is http/protobuf; see docs/configuration.md for why this differs).
+ * A bad value warns, naming the variable, and falls back.
+ */
+function resolveProtocol(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS" | "LOGS", warn: Warn): OtlpProtocol {
+  const specific = `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`;
+  const name = env[specific]?.trim() ? specific : env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() ? "OTEL_EXPORTER_OTLP_PROTOCOL" : null;
+  if (!name) return "http";
+  const raw = env[name]!.trim();
+  if (raw === "http/protobuf" || raw === "grpc") return raw;
+  if (raw === "http/json" || raw === "http") return "http";
+  warn(`${name}=${JSON.stringify(raw)} is not one of http/json, http/protobuf, grpc; using http/json`);
+  return "http";
+}
+
+/** OTLP headers as the gRPC exporters take them (loads @grpc/grpc-js, which only they use). */
+export async function grpcMetadata(headers: Record<string, string>): Promise<import("@grpc/grpc-js").Metadata> {
+  const { Metadata } = await import("@grpc/grpc-js");
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
+  return metadata;
+}
+
+/** The endpoint a gRPC exporter takes: scheme, host and port, without the OTLP/HTTP path. */
+export function grpcEndpoint(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
+}
 
 function envUrl(env: NodeJS.ProcessEnv, name: string, warn: Warn): string | undefined {
   const raw = env[name]?.trim();
@@ -83,6 +119,15 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string, fallback: boolean,
   return fallback;
 }
 
+function onceEach(warn: Warn): Warn {
+  const said = new Set<string>();
+  return (m) => {
+    if (said.has(m)) return;
+    said.add(m);
+    warn(m);
+  };
+}
+
 function parseHeaders(raw: string | undefined): Record<string, string> | undefined {
   if (!raw?.trim()) return undefined;
   const out: Record<string, string> = {};
@@ -115,12 +160,11 @@ export function resolveTelemetryConfig(
   const metricsUrl =
     withPath(base, "/v1/metrics") ?? envUrl(env, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", warn) ?? withPath(envBase, "/v1/metrics") ?? null;
 
-  const protocolRaw = (env.OTEL_EXPORTER_OTLP_LOGS_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL ?? "http/json").trim();
-  let logsProtocol: ResolvedTelemetryConfig["logsProtocol"] = "http";
-  if (protocolRaw === "http/protobuf" || protocolRaw === "grpc") logsProtocol = protocolRaw;
-  else if (protocolRaw !== "http/json" && protocolRaw !== "http") {
-    warn(`OTEL_EXPORTER_OTLP_LOGS_PROTOCOL=${JSON.stringify(protocolRaw)} is not one of http/json, http/protobuf, grpc; using http/json`);
-  }
+  // Each signal's protocol is resolved on its own, so a bad general value warns once.
+  const warnOnce = onceEach(warn);
+  const tracesProtocol = resolveProtocol(env, "TRACES", warnOnce);
+  const metricsProtocol = resolveProtocol(env, "METRICS", warnOnce);
+  const logsProtocol = resolveProtocol(env, "LOGS", warnOnce);
 
   const exitTimeoutMs = positiveInt(options.exitTimeoutMs, "exitTimeoutMs", env, "STAGETRACE_EXIT_TIMEOUT_MS", DEFAULT_EXIT_TIMEOUT_MS, warn);
   const otlpTimeout = positiveInt(undefined, "", env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10_000, warn);
@@ -132,6 +176,8 @@ export function resolveTelemetryConfig(
     tracesUrl,
     logsUrl,
     metricsUrl,
+    tracesProtocol,
+    metricsProtocol,
     logsProtocol,
     headers: options.otlpHeaders ?? parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
     serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME),

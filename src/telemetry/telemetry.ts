@@ -18,7 +18,7 @@ import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
 import { StageSampler } from "./stage-sampler.js";
-import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { grpcEndpoint, grpcMetadata, resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
 
 const VERSION = "0.1.0";
@@ -143,7 +143,18 @@ export class Telemetry {
       timeoutMillis: this.config.exportTimeoutMs,
       ...(this.config.headers ? { headers: this.config.headers } : {}),
     };
+    const protocol = this.config.tracesProtocol;
+    // Only the exporter of the protocol in use is loaded, and only when the first span is exported.
     const exporter = new DeferredSpanExporter(async () => {
+      if (protocol === "grpc") {
+        const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-grpc");
+        const { headers, ...rest } = options as typeof options & { headers?: Record<string, string> };
+        return new OTLPTraceExporter({ ...rest, url: grpcEndpoint(url), ...(headers ? { metadata: await grpcMetadata(headers) } : {}) });
+      }
+      if (protocol === "http/protobuf") {
+        const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
+        return new OTLPTraceExporter(options);
+      }
       const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
       return new OTLPTraceExporter(options);
     });

@@ -2,13 +2,9 @@
 // the real Collector: spans, log records and heartbeats of one stage, read
 // back from Jaeger, Prometheus and the Collector's own receiver counters.
 //
-// Spans and heartbeats always go out as OTLP/HTTP JSON today, whatever the
-// protocol says (the OpenTelemetry conformance issue): over `grpc`, pointed at
-// the Collector's gRPC port, they do not arrive. Those cases are marked as
-// expected to fail (`it.fails`), so they turn red the day they start passing.
 // The Collector accepts JSON and protobuf on the same HTTP port, so this
 // suite cannot tell the two HTTP encodings apart; the in-process receiver
-// tests check the encoding itself.
+// tests check which one each signal sends.
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -102,9 +98,6 @@ async function heartbeatInPrometheus(p: Protocol, limitMs: number) {
 
 describe("each OTLP protocol into the real Collector", () => {
   for (const p of PROTOCOLS) {
-    // Spans and heartbeats over gRPC: not yet (see the top of this file).
-    const pending = p === "grpc";
-
     it(`${p}: the stage's exit code is its own`, () => {
       expect(accepted.get(p)!.code).toBe(0);
     });
@@ -114,12 +107,12 @@ describe("each OTLP protocol into the real Collector", () => {
       expect(accepted.get(p)!.logs).toBeGreaterThanOrEqual(3);
     });
 
-    (pending ? it.fails : it)(`${p}: spans arrive over ${transportOf(p)} and reach Jaeger`, async () => {
+    it(`${p}: spans arrive over ${transportOf(p)} and reach Jaeger`, async () => {
       expect(accepted.get(p)!.spans).toBeGreaterThanOrEqual(1);
       await spanInJaeger(p, 30_000);
     });
 
-    (pending ? it.fails : it)(`${p}: heartbeats arrive over ${transportOf(p)} and reach Prometheus`, async () => {
+    it(`${p}: heartbeats arrive over ${transportOf(p)} and reach Prometheus`, async () => {
       expect(accepted.get(p)!.points).toBeGreaterThan(0);
       // One scrape interval (15 s) and some.
       await heartbeatInPrometheus(p, 60_000);

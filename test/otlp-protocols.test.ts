@@ -1,0 +1,97 @@
+// Which OTLP protocol each signal uses, chosen the way the specification
+// says: OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL.
+// Protobuf payloads are decoded with protobufjs from the official
+// opentelemetry-proto definitions (test/fixtures/otlp-proto, unchanged); gRPC
+// against the real Collector is in test/real-stack/otlp-protocols.test.ts.
+import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
+import { afterEach, describe, expect, it } from "vitest";
+import { resolveTelemetryConfig } from "../src/telemetry/telemetry-config.js";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedRequest } from "./support/otlp-receiver.js";
+import { spawnStage } from "./support/spawn-stage.js";
+import { tempDir } from "./support/tmp.js";
+
+const PROTO_ROOT = fileURLToPath(new URL("./fixtures/otlp-proto/", import.meta.url));
+const root = new protobuf.Root();
+root.resolvePath = (_origin, target) => (target.startsWith("/") ? target : PROTO_ROOT + target);
+root.loadSync([
+  "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+  "opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
+  "opentelemetry/proto/collector/logs/v1/logs_service.proto",
+]);
+const TYPES = {
+  "/v1/traces": root.lookupType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"),
+  "/v1/metrics": root.lookupType("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest"),
+  "/v1/logs": root.lookupType("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest"),
+} as const;
+type Path = keyof typeof TYPES;
+
+function decode(r: ReceivedRequest): any {
+  return TYPES[r.path as Path].toObject(TYPES[r.path as Path].decode(r.rawBody), { longs: String, bytes: String, defaults: false });
+}
+
+let receiver: OtlpReceiver | undefined;
+afterEach(async () => {
+  await receiver?.close();
+  receiver = undefined;
+});
+
+async function runFixture(env: Record<string, string>) {
+  receiver = await startOtlpReceiver();
+  const result = await spawnStage({
+    OUTPUT_DIR: tempDir(),
+    FIXTURE_STAGE: "proto",
+    FIXTURE_LINES: "2",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    STAGETRACE_HEARTBEAT_INTERVAL_MS: "200",
+    ...env,
+  });
+  expect(result.code, result.stderr).toBe(0);
+  const by = (path: Path) => receiver!.requests.filter((r) => r.path === path && r.rawBody.length > 0);
+  return { traces: by("/v1/traces"), metrics: by("/v1/metrics"), logs: by("/v1/logs") };
+}
+
+const contentTypes = (rs: ReceivedRequest[]) => [...new Set(rs.map((r) => String(r.headers["content-type"]).split(";")[0]))];
+
+describe("OTLP protocol per signal", () => {
+  it("http/protobuf for all three signals from OTEL_EXPORTER_OTLP_PROTOCOL, decodable with the official .proto files", async () => {
+    const { traces, metrics, logs } = await runFixture({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" });
+    for (const [name, rs] of Object.entries({ traces, metrics, logs })) {
+      expect(rs.length, name).toBeGreaterThan(0);
+      expect(contentTypes(rs), name).toEqual(["application/x-protobuf"]);
+    }
+    const spans = traces.flatMap((r) => decode(r).resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans)));
+    expect(spans.map((s: any) => s.name)).toContain("stage proto");
+    const metricNames = metrics.flatMap((r) =>
+      decode(r).resourceMetrics.flatMap((rm: any) => rm.scopeMetrics.flatMap((sm: any) => sm.metrics.map((m: any) => m.name))),
+    );
+    expect(metricNames).toEqual(expect.arrayContaining(["stagetrace.stage.active", "stagetrace.stage.progress", "stagetrace.stage.stall_after"]));
+    const bodies = logs.flatMap((r) =>
+      decode(r).resourceLogs.flatMap((rl: any) => rl.scopeLogs.flatMap((sl: any) => sl.logRecords.map((l: any) => l.body?.stringValue))),
+    );
+    expect(bodies).toContain("info line 1");
+  });
+
+  it("a per-signal variable beats the general one", async () => {
+    const { traces, metrics, logs } = await runFixture({
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json",
+    });
+    expect(contentTypes(traces)).toEqual(["application/json"]);
+    expect(receiver!.spans().map((s) => s.name)).toContain("stage proto");
+    expect(contentTypes(metrics)).toEqual(["application/x-protobuf"]);
+    expect(contentTypes(logs)).toEqual(["application/x-protobuf"]);
+  });
+
+  it("without a protocol variable every signal is OTLP/HTTP JSON", async () => {
+    const { traces, metrics, logs } = await runFixture({});
+    for (const rs of [traces, metrics, logs]) expect(contentTypes(rs)).toEqual(["application/json"]);
+  });
+
+  it("a bad value warns once, naming the variable, and falls back to http/json", () => {
+    const warnings: string[] = [];
+    const c = resolveTelemetryConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "grpc" }, (m) => warnings.push(m));
+    expect(c).toMatchObject({ tracesProtocol: "http", metricsProtocol: "http", logsProtocol: "grpc" });
+    expect(warnings).toEqual(['OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/json, http/protobuf, grpc; using http/json']);
+  });
+});
