@@ -85,3 +85,14 @@ describe("heartbeat thresholds: STAGETRACE_STALL_AFTER_S and STAGETRACE_EXPECTED
     expect(warnings[1]).toContain(`STAGETRACE_EXPECTED_DURATION_S=${JSON.stringify(raw)}`);
   });
 });
+
+describe("service name: option, then OTEL_SERVICE_NAME, then service.name in OTEL_RESOURCE_ATTRIBUTES, then stagetrace", () => {
+  it.each([
+    ["the option", { serviceName: "opt" }, { OTEL_SERVICE_NAME: "env", OTEL_RESOURCE_ATTRIBUTES: "service.name=res" }, "opt"],
+    ["OTEL_SERVICE_NAME", {}, { OTEL_SERVICE_NAME: "env", OTEL_RESOURCE_ATTRIBUTES: "service.name=res" }, "env"],
+    ["OTEL_RESOURCE_ATTRIBUTES", {}, { OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod,service.name=subtitles%20job" }, "subtitles job"],
+    ["the default", {}, { OTEL_RESOURCE_ATTRIBUTES: "team=media" }, "stagetrace"],
+  ])("%s wins", (_n, options, env, expected) => {
+    expect(resolveTelemetryConfig(options, env, noWarn).serviceName).toBe(expected);
+  });
+});

@@ -119,6 +119,21 @@ export function envFlag(env: NodeJS.ProcessEnv, name: string, fallback: boolean,
   return fallback;
 }
 
+/** `service.name` in `OTEL_RESOURCE_ATTRIBUTES` (`key=value,...`, values percent-encoded), as the specification reads it. */
+function serviceNameFromResourceAttributes(raw: string | undefined): string | undefined {
+  for (const pair of raw?.split(",") ?? []) {
+    const i = pair.indexOf("=");
+    if (i > 0 && pair.slice(0, i).trim() === "service.name") {
+      try {
+        return decodeURIComponent(pair.slice(i + 1).trim()) || undefined;
+      } catch {
+        return pair.slice(i + 1).trim() || undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
 function onceEach(warn: Warn): Warn {
   const said = new Set<string>();
   return (m) => {
@@ -180,7 +195,7 @@ export function resolveTelemetryConfig(
     metricsProtocol,
     logsProtocol,
     headers: options.otlpHeaders ?? parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
-    serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || DEFAULT_SERVICE_NAME),
+    serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || serviceNameFromResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES) || DEFAULT_SERVICE_NAME),
     exitTimeoutMs,
     exportTimeoutMs,
     otlpMaxEventsPerSpan: positiveInt(
