@@ -11,7 +11,7 @@
  * at shutdown.
  */
 import type { Agent } from "node:http";
-import type { Attributes, BatchObservableResult, Observable } from "@opentelemetry/api";
+import type { Attributes, BatchObservableResult } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics";
@@ -257,40 +257,25 @@ export class Heartbeat {
     const reader = new OnDemandReader();
     const provider = new metrics.MeterProvider({ resource: this.resource, readers: [reader] });
     const meter = provider.getMeter(TRACER_NAME, this.version);
-    const active = meter.createObservableGauge(METRIC.stageActive, {
-      description: "1 while the stage runs, 0 once it has ended",
-    });
-    const heartbeat = meter.createObservableGauge(METRIC.stageHeartbeat, {
-      unit: "s",
-      description: "Unix time of the stage's last heartbeat; its end time once it has ended",
-    });
-    const started = meter.createObservableGauge(METRIC.stageStartTime, {
-      unit: "s",
-      description: "Unix time the stage started",
-    });
-    const progress = meter.createObservableGauge(METRIC.stageProgress, {
-      unit: "s",
-      description: "Unix time of the stage's last progress: a log line, a tracked file, a warning",
-    });
-    const stallAfter = meter.createObservableGauge(METRIC.stageStallAfter, {
-      unit: "s",
-      description: "How long the stage may go without progress before it counts as stalled (STAGETRACE_STALL_AFTER_S)",
-    });
-    const expected = meter.createObservableGauge(METRIC.stageExpectedDuration, {
-      unit: "s",
-      description: "How long the stage is expected to take at most (STAGETRACE_EXPECTED_DURATION_S)",
-    });
     const { stallAfterS, expectedDurationS } = this.config;
-    const observables: Observable[] = [active, heartbeat, started, progress, stallAfter, expected];
+    const now = { seconds: 0 };
+    // Each gauge and what it reads for one beat (null: not sent).
+    const gauges: [string, string | undefined, string, (b: Beat) => number | null][] = [
+      [METRIC.stageActive, undefined, "1 while the stage runs, 0 once it has ended", (b) => (b.endedAt === null ? 1 : 0)],
+      [METRIC.stageHeartbeat, "s", "Unix time of the stage's last heartbeat; its end time once it has ended", (b) => b.endedAt ?? now.seconds],
+      [METRIC.stageStartTime, "s", "Unix time the stage started", (b) => b.startedAt],
+      [METRIC.stageProgress, "s", "Unix time of the stage's last progress: a log line, a tracked file, a warning", (b) => b.endedAt ?? b.progressAt],
+      [METRIC.stageStallAfter, "s", "How long the stage may go without progress before it counts as stalled (STAGETRACE_STALL_AFTER_S)", () => stallAfterS],
+      [METRIC.stageExpectedDuration, "s", "How long the stage is expected to take at most (STAGETRACE_EXPECTED_DURATION_S)", () => expectedDurationS],
+    ];
+    const observables = gauges.map(([name, unit, description]) => meter.createObservableGauge(name, { description, ...(unit ? { unit } : {}) }));
     meter.addBatchObservableCallback((result: BatchObservableResult) => {
-      const now = nowSeconds();
+      now.seconds = nowSeconds();
       for (const beat of this.beats) {
-        result.observe(active, beat.endedAt === null ? 1 : 0, beat.attributes);
-        result.observe(heartbeat, beat.endedAt ?? now, beat.attributes);
-        result.observe(started, beat.startedAt, beat.attributes);
-        result.observe(progress, beat.endedAt ?? beat.progressAt, beat.attributes);
-        result.observe(stallAfter, stallAfterS, beat.attributes);
-        if (expectedDurationS !== null) result.observe(expected, expectedDurationS, beat.attributes);
+        gauges.forEach(([, , , read], i) => {
+          const value = read(beat);
+          if (value !== null) result.observe(observables[i]!, value, beat.attributes);
+        });
       }
     }, observables);
     return {
