@@ -88,6 +88,16 @@ describe("OTLP protocol per signal", () => {
     for (const rs of [traces, metrics, logs]) expect(contentTypes(rs)).toEqual(["application/json"]);
   });
 
+  it("headers: OTEL_EXPORTER_OTLP_HEADERS on every signal, a per-signal variable's value winning for its key", async () => {
+    const { traces, metrics, logs } = await runFixture({
+      OTEL_EXPORTER_OTLP_HEADERS: "x-team=media,x-key=general",
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: "x-key=traces%20only",
+    });
+    for (const r of traces) expect(r.headers).toMatchObject({ "x-team": "media", "x-key": "traces only" });
+    for (const r of [...metrics, ...logs]) expect(r.headers).toMatchObject({ "x-team": "media", "x-key": "general" });
+    expect(traces.length * metrics.length * logs.length).toBeGreaterThan(0);
+  });
+
   it("a bad value warns once, naming the variable, and falls back to http/json", () => {
     const warnings: string[] = [];
     const c = resolveTelemetryConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "grpc" }, (m) => warnings.push(m));

@@ -77,7 +77,8 @@ type Warn = (message: string) => void;
 export function resolveHeartbeatConfig(
   options: TelemetryOptions,
   env: NodeJS.ProcessEnv,
-  config: Pick<ResolvedTelemetryConfig, "metricsUrl" | "exportTimeoutMs" | "headers"> & Partial<Pick<ResolvedTelemetryConfig, "metricsProtocol">>,
+  config: Pick<ResolvedTelemetryConfig, "metricsUrl" | "exportTimeoutMs" | "headers"> &
+    Partial<Pick<ResolvedTelemetryConfig, "metricsProtocol" | "metricsHeaders">>,
   warn: Warn,
 ): HeartbeatConfig | null {
   let intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -101,7 +102,7 @@ export function resolveHeartbeatConfig(
     protocol: config.metricsProtocol ?? "http",
     intervalMs,
     timeoutMs: Math.min(config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS),
-    headers: config.headers,
+    headers: config.metricsHeaders ?? config.headers,
     stallAfterS: secondsFromEnv(env, "STAGETRACE_STALL_AFTER_S", DEFAULT_STALL_AFTER_S, warn) ?? DEFAULT_STALL_AFTER_S,
     expectedDurationS: secondsFromEnv(env, "STAGETRACE_EXPECTED_DURATION_S", null, warn),
   };

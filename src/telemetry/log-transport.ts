@@ -69,7 +69,7 @@ export class LogTransport {
   }
 
   static start(config: ResolvedTelemetryConfig, version: string, resourceAttributes: Record<string, string>): LogTransport {
-    const exporter = { url: config.logsUrl, timeoutMillis: config.exportTimeoutMs, ...(config.headers ? { headers: config.headers } : {}) };
+    const exporter = { url: config.logsUrl, timeoutMillis: config.exportTimeoutMs, ...(config.logsHeaders ? { headers: config.logsHeaders } : {}) };
     const exporterOptions =
       config.logsProtocol === "grpc"
         ? { protocol: "grpc", grpcExporterOptions: { ...exporter, url: config.logsUrl ? grpcEndpoint(config.logsUrl) : config.logsUrl } }

@@ -15,7 +15,11 @@ export interface ResolvedTelemetryConfig {
   tracesProtocol: OtlpProtocol;
   metricsProtocol: OtlpProtocol;
   logsProtocol: OtlpProtocol;
+  /** OTLP headers of each signal: the general ones, with the per-signal variable's keys winning. */
   headers: Record<string, string> | undefined;
+  tracesHeaders: Record<string, string> | undefined;
+  metricsHeaders: Record<string, string> | undefined;
+  logsHeaders: Record<string, string> | undefined;
   serviceName: string;
   exitTimeoutMs: number;
   /** Per-export timeout, kept under the exit bound so no request outlives it. */
@@ -134,6 +138,13 @@ function serviceNameFromResourceAttributes(raw: string | undefined): string | un
   return undefined;
 }
 
+/** `OTEL_EXPORTER_OTLP_HEADERS` with `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS` on top: for a key in both, the per-signal value wins. */
+function signalHeaders(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS" | "LOGS"): Record<string, string> | undefined {
+  const general = parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS);
+  const specific = parseHeaders(env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`]);
+  return general || specific ? { ...general, ...specific } : undefined;
+}
+
 function onceEach(warn: Warn): Warn {
   const said = new Set<string>();
   return (m) => {
@@ -195,6 +206,9 @@ export function resolveTelemetryConfig(
     metricsProtocol,
     logsProtocol,
     headers: options.otlpHeaders ?? parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS),
+    tracesHeaders: options.otlpHeaders ?? signalHeaders(env, "TRACES"),
+    metricsHeaders: options.otlpHeaders ?? signalHeaders(env, "METRICS"),
+    logsHeaders: options.otlpHeaders ?? signalHeaders(env, "LOGS"),
     serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || serviceNameFromResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES) || DEFAULT_SERVICE_NAME),
     exitTimeoutMs,
     exportTimeoutMs,

@@ -141,7 +141,7 @@ export class Telemetry {
     const options = {
       url,
       timeoutMillis: this.config.exportTimeoutMs,
-      ...(this.config.headers ? { headers: this.config.headers } : {}),
+      ...(this.config.tracesHeaders ? { headers: this.config.tracesHeaders } : {}),
     };
     const protocol = this.config.tracesProtocol;
     // Only the exporter of the protocol in use is loaded, and only when the first span is exported.
