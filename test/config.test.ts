@@ -96,3 +96,23 @@ describe("service name: option, then OTEL_SERVICE_NAME, then service.name in OTE
     expect(resolveTelemetryConfig(options, env, noWarn).serviceName).toBe(expected);
   });
 });
+
+describe("OTEL_SDK_DISABLED and OTEL_<SIGNAL>S_EXPORTER", () => {
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" };
+  it("OTEL_SDK_DISABLED=true exports nothing", () => {
+    expect(resolveTelemetryConfig({}, { ...endpoint, OTEL_SDK_DISABLED: "true" }, noWarn)).toMatchObject({ tracesUrl: null, logsUrl: null, metricsUrl: null });
+  });
+
+  it("none turns one signal off; otlp keeps it", () => {
+    const c = resolveTelemetryConfig({}, { ...endpoint, OTEL_TRACES_EXPORTER: "none", OTEL_LOGS_EXPORTER: "otlp" }, noWarn);
+    expect(c).toMatchObject({ tracesUrl: null, logsUrl: "http://c:4318/v1/logs", metricsUrl: "http://c:4318/v1/metrics" });
+    expect(resolveTelemetryConfig({}, { ...endpoint, OTEL_METRICS_EXPORTER: "none" }, noWarn).metricsUrl).toBeNull();
+  });
+
+  it("an exporter stagetrace does not have warns, naming the variable, and keeps otlp", () => {
+    const warnings: string[] = [];
+    const c = resolveTelemetryConfig({}, { ...endpoint, OTEL_TRACES_EXPORTER: "zipkin" }, (m) => warnings.push(m));
+    expect(c.tracesUrl).toBe("http://c:4318/v1/traces");
+    expect(warnings).toEqual(['OTEL_TRACES_EXPORTER="zipkin" is not supported (stagetrace exports otlp or none); using otlp']);
+  });
+});

@@ -198,10 +198,23 @@ export function resolveTelemetryConfig(
   // shutdown, one export already on the wire plus one final flush fit in it.
   const exportTimeoutMs = Math.max(50, Math.min(otlpTimeout, Math.floor(exitTimeoutMs / 2)));
 
+  // OTEL_SDK_DISABLED and OTEL_<SIGNAL>S_EXPORTER=none turn the export of a
+  // signal off; the local files (manifest, stage.log, pipeline log) stay.
+  const sdkDisabled = envFlag(env, "OTEL_SDK_DISABLED", false, warn);
+  const exporting = (signal: "TRACES" | "METRICS" | "LOGS"): boolean => {
+    if (sdkDisabled) return false;
+    const name = `OTEL_${signal}_EXPORTER`;
+    const raw = env[name]?.trim().toLowerCase();
+    if (!raw || raw === "otlp") return true;
+    if (raw === "none") return false;
+    warn(`${name}=${JSON.stringify(env[name])} is not supported (stagetrace exports otlp or none); using otlp`);
+    return true;
+  };
+
   return {
-    tracesUrl,
-    logsUrl,
-    metricsUrl,
+    tracesUrl: exporting("TRACES") ? tracesUrl : null,
+    logsUrl: exporting("LOGS") ? logsUrl : null,
+    metricsUrl: exporting("METRICS") ? metricsUrl : null,
     tracesProtocol,
     metricsProtocol,
     logsProtocol,
