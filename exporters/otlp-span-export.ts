@@ -1,4 +1,4 @@
-import type { Context } from "@opentelemetry/api";
+import type { Attributes, Context } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import { TraceFlags } from "@opentelemetry/api";
@@ -27,10 +27,11 @@ export class TrimmingCountingExporter implements SpanExporter {
     private readonly inner: SpanExporter,
     private readonly account: ExportAccount,
     private readonly maxEvents: number,
+    private readonly maxValueLength = Infinity,
   ) {}
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    const trimmed = spans.map((s) => trimSpan(s, this.maxEvents));
+    const trimmed = spans.map((s) => shortenValues(trimSpan(s, this.maxEvents), this.maxValueLength));
     this.account.pass(spans.length, (done) => this.inner.export(trimmed, done), resultCallback);
   }
 
@@ -57,6 +58,24 @@ export function trimSpan(span: ReadableSpan, maxEvents: number): ReadableSpan {
   return Object.create(span, {
     events: { value: kept, enumerable: true },
     droppedEventsCount: { value: span.droppedEventsCount + omitted, enumerable: true },
+  }) as ReadableSpan;
+}
+
+/** A view of `span` whose string attribute values (the span's and its events') are at most `max` characters. */
+export function shortenValues(span: ReadableSpan, max: number): ReadableSpan {
+  if (max === Infinity) return span;
+  const cut = (x: unknown) => (typeof x === "string" && x.length > max ? x.slice(0, max) : x);
+  const shorten = (attrs: Attributes): Attributes => {
+    let out: Attributes | undefined;
+    for (const [k, v] of Object.entries(attrs)) {
+      const short = Array.isArray(v) ? (v.some((x) => cut(x) !== x) ? v.map(cut) : v) : cut(v);
+      if (short !== v) (out ??= { ...attrs })[k] = short as Attributes[string];
+    }
+    return out ?? attrs;
+  };
+  return Object.create(span, {
+    attributes: { value: shorten(span.attributes), enumerable: true },
+    events: { value: span.events.map((e) => (e.attributes ? { ...e, attributes: shorten(e.attributes) } : e)), enumerable: true },
   }) as ReadableSpan;
 }
 

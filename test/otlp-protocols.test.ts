@@ -3,6 +3,8 @@
 // Protobuf payloads are decoded with protobufjs from the official
 // opentelemetry-proto definitions (test/fixtures/otlp-proto, unchanged); gRPC
 // against the real Collector is in test/real-stack/otlp-protocols.test.ts.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { afterEach, describe, expect, it } from "vitest";
@@ -96,6 +98,27 @@ describe("OTLP protocol per signal", () => {
     for (const r of traces) expect(r.headers).toMatchObject({ "x-team": "media", "x-key": "traces only" });
     for (const r of [...metrics, ...logs]) expect(r.headers).toMatchObject({ "x-team": "media", "x-key": "general" });
     expect(traces.length * metrics.length * logs.length).toBeGreaterThan(0);
+  });
+
+  it("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT shortens values on the wire only: the manifest stays whole and in its place", async () => {
+    receiver = await startOtlpReceiver();
+    const run = tempDir();
+    const result = await spawnStage({
+      OUTPUT_DIR: run,
+      FIXTURE_STAGE: "proto",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "8",
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(run, "proto", "manifest.json"), "utf8"));
+    expect(manifest.status).toBe("success");
+    expect(manifest.outputs[0].hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(manifest.outputs[0].path).toBe(join(run, "proto", "out.txt"));
+    await receiver.waitFor((r) => r.spans().length > 0);
+    const span = receiver.spans().find((s) => s.name === "stage proto")!;
+    expect(String(span.attributes["stagetrace.stage.dir"])).toHaveLength(8);
+    const file = span.events.find((e) => e.name === "stagetrace.file")!;
+    expect(String(file.attributes!["stagetrace.file.sha256"])).toBe(manifest.outputs[0].hash.slice(0, 8));
   });
 
   it("a bad value warns once, naming the variable, and falls back to http/json", () => {

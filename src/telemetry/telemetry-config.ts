@@ -25,6 +25,11 @@ export interface ResolvedTelemetryConfig {
   /** Per-export timeout, kept under the exit bound so no request outlives it. */
   exportTimeoutMs: number;
   otlpMaxEventsPerSpan: number;
+  /**
+   * The longest string attribute value sent over OTLP (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`,
+   * then `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`); the span itself, and so the manifest, keeps the whole value.
+   */
+  otlpAttributeValueLengthLimit: number;
   registerGlobal: boolean;
   /** Finalize open stages and exit 130/143 on SIGINT/SIGTERM (see TelemetryOptions.handleSignals). */
   handleSignals: boolean;
@@ -231,6 +236,14 @@ export function resolveTelemetryConfig(
       env,
       "STAGETRACE_OTLP_MAX_EVENTS",
       DEFAULT_OTLP_MAX_EVENTS,
+      warn,
+    ),
+    otlpAttributeValueLengthLimit: positiveInt(
+      undefined,
+      "",
+      env,
+      env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT?.trim() ? "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT" : "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+      Infinity,
       warn,
     ),
     registerGlobal: options.registerGlobal ?? true,

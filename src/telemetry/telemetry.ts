@@ -128,7 +128,14 @@ export class Telemetry {
         spanProcessors: processors,
         // The manifest is built from the span, so the span must keep every file
         // event and config attribute; what goes over OTLP is trimmed separately.
-        spanLimits: { attributeCountLimit: Infinity, eventCountLimit: Infinity, attributePerEventCountLimit: Infinity },
+        // No OTEL_*_LIMIT variable may shorten it either: those limits apply on the wire only.
+        spanLimits: {
+          attributeCountLimit: Infinity,
+          attributeValueLengthLimit: Infinity,
+          eventCountLimit: Infinity,
+          attributePerEventCountLimit: Infinity,
+        },
+        generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
       });
       if (this.config.registerGlobal) this.provider.register({ propagator: envPropagator });
       this.tracer = this.provider.getTracer(TRACER_NAME, VERSION);
@@ -158,7 +165,7 @@ export class Telemetry {
       const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
       return new OTLPTraceExporter(options);
     });
-    const trimming = new TrimmingCountingExporter(exporter, this.account, this.config.otlpMaxEventsPerSpan);
+    const trimming = new TrimmingCountingExporter(exporter, this.account, this.config.otlpMaxEventsPerSpan, this.config.otlpAttributeValueLengthLimit);
     const batch = new BatchSpanProcessor(trimming, {
       exportTimeoutMillis: this.config.exportTimeoutMs,
       scheduledDelayMillis: 500,
