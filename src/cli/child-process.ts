@@ -2,7 +2,7 @@ import { context, trace, type Span } from "@opentelemetry/api";
 import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { signalExitCode } from "../process-exit.js";
-import { envPropagator } from "../telemetry/telemetry.js";
+import { contextFromEnv, envPropagator } from "../telemetry/telemetry.js";
 
 /** How a command run by `stagetrace run` or `exec` ended. */
 export interface ChildOutcome {
@@ -16,16 +16,18 @@ export interface ChildOutcome {
 
 /**
  * This process's environment for a child, with `span` as the child's parent
- * (TRACEPARENT/TRACESTATE/BAGGAGE through the W3C env carrier; inherited ones
- * are dropped) and `vars` on top.
+ * (TRACEPARENT/TRACESTATE/BAGGAGE through the W3C env carrier; the inherited
+ * TRACEPARENT is replaced, the inherited BAGGAGE passed on) and `vars` on top.
  */
 export function childEnv(span: Span, vars: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
+  // The baggage this process was given travels on to its child.
+  const inherited = contextFromEnv(context.active());
   delete env.TRACEPARENT;
   delete env.TRACESTATE;
   delete env.BAGGAGE;
   const carrier: Record<string, string> = {};
-  envPropagator.inject(trace.setSpan(context.active(), span), undefined, new EnvironmentSetter(carrier));
+  envPropagator.inject(trace.setSpan(inherited, span), undefined, new EnvironmentSetter(carrier));
   return Object.assign(env, carrier, vars);
 }
 

@@ -182,3 +182,20 @@ describe("the stagetrace command", () => {
     expect(r.stderr).toMatch(/unknown command "frobnicate"/);
   });
 });
+
+describe("trace context handed to commands", () => {
+  it("run and exec pass the BAGGAGE they were given on to their command, with their own TRACEPARENT", async () => {
+    const out = tempDir();
+    const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const r = await runCli(
+      ["run", "--name", "bag", "--run-dir", out, "--", "stagetrace", "exec", "--stage", "show", "--", "sh", "-c", 'echo "BAGGAGE=$BAGGAGE"; echo "TRACEPARENT=$TRACEPARENT"'],
+      { env: { BAGGAGE: "team=media,priority=high", TRACEPARENT: incoming, PATH: `${join(process.cwd(), "bin")}:${process.env.PATH}` } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const baggage = /BAGGAGE=(.*)/.exec(r.stdout)![1]!;
+    expect(baggage.split(",").sort()).toEqual(["priority=high", "team=media"]);
+    const traceparent = /TRACEPARENT=(.*)/.exec(r.stdout)![1]!;
+    expect(traceparent.split("-")[1]).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(traceparent).not.toBe(incoming);
+  });
+});
