@@ -1,3 +1,5 @@
+import { StringDecoder } from "node:string_decoder";
+import type { Readable } from "node:stream";
 import { existsSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { Logger } from "pino";
@@ -57,6 +59,33 @@ const LEVEL_OF: Record<string, "debug" | "info" | "warn" | "error" | "fatal"> = 
   FATAL: "fatal",
 };
 const MAX_LINE = 64 * 1024;
+
+/**
+ * Copies the command's output to ours byte for byte (only the logged copy is
+ * decoded, characters split across chunks included), with backpressure: a
+ * slow reader of our output slows the command instead of filling memory. When
+ * our reader goes away (EPIPE), `readerGone` ends the command as the closed
+ * pipe would have without exec.
+ */
+function passThrough(from: Readable, to: NodeJS.WriteStream, lines: LineLogger, readerGone: () => void): void {
+  const decoder = new StringDecoder("utf8");
+  let open = true;
+  to.on("error", () => {
+    if (!open) return;
+    open = false;
+    readerGone();
+    // Keep reading (and logging) what the command wrote before it died.
+    from.resume();
+  });
+  from.on("data", (chunk: Buffer) => {
+    lines.write(decoder.write(chunk));
+    if (open && !to.write(chunk)) {
+      from.pause();
+      to.once("drain", () => from.resume());
+    }
+  });
+  from.on("end", () => lines.write(decoder.end()));
+}
 
 /** Splits a stream into lines and logs each; a `\r` rewrite (a progress bar) keeps only its last state. */
 class LineLogger {
@@ -169,16 +198,10 @@ export const command: Command = {
       stdio: ["inherit", "pipe", "pipe"],
       started: (child) => {
         monitor = new ResourceMonitor(child.pid);
-        child.stdout!.setEncoding("utf8");
-        child.stderr!.setEncoding("utf8");
-        child.stdout!.on("data", (d: string) => {
-          process.stdout.write(d);
-          out.write(d);
-        });
-        child.stderr!.on("data", (d: string) => {
-          process.stderr.write(d);
-          err.write(d);
-        });
+        // Without exec, a command whose reader went away dies of SIGPIPE at its next write.
+        const readerGone = () => child.kill("SIGPIPE");
+        passThrough(child.stdout!, process.stdout, out, readerGone);
+        passThrough(child.stderr!, process.stderr, err, readerGone);
       },
       onSignal: (signal) => log.warn({ signal }, `received ${signal}; forwarding it to the command`),
     });
