@@ -60,6 +60,9 @@ const LEVEL_OF: Record<string, "debug" | "info" | "warn" | "error" | "fatal"> = 
 };
 const MAX_LINE = 64 * 1024;
 
+/** Signals that mean the command was stopped rather than that it crashed. */
+const STOP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE"]);
+
 /**
  * Copies the command's output to ours byte for byte (only the logged copy is
  * decoded, characters split across chunks included), with backpressure: a
@@ -218,8 +221,12 @@ export const command: Command = {
       io.addError(reason, outcome.spawnError);
       process.stderr.write(`stagetrace exec: ${reason}\n`);
     } else if (outcome.signal) {
-      status = "interrupted";
-      reason = `command killed by ${outcome.signal}`;
+      // Stopped by someone (a person, a scheduler, a closed pipe) is interrupted; a crash,
+      // or a SIGKILL nobody here sent (the OOM killer, most often), is a failure.
+      const stopped = outcome.forwarded !== null || STOP_SIGNALS.has(outcome.signal);
+      status = stopped ? "interrupted" : "failed";
+      reason = stopped ? `command killed by ${outcome.signal}` : `command crashed: killed by ${outcome.signal}`;
+      if (!stopped) io.addError(reason);
     } else {
       status = exitCode === 0 ? "success" : outcome.forwarded ? "interrupted" : "failed";
       if (status === "failed") reason = `command exited with code ${exitCode}`;

@@ -49,3 +49,19 @@ describe("stagetrace exec output", () => {
     expect(manifest.process.exit_code).toBe(141);
   });
 });
+
+describe("stagetrace exec: a command killed by a signal", () => {
+  it.each([
+    ["SIGSEGV", 11, "failed"],
+    ["SIGABRT", 6, "failed"],
+    ["SIGKILL", 9, "failed"],
+    ["SIGTERM", 15, "interrupted"],
+  ] as const)("%s (%i) from outside exec makes the stage %s, and exec's status is 128+signal", (signal, number, status) => {
+    const dir = tempDir();
+    const r = sh(`$ST exec --stage crash -- bash -c 'kill -${signal.slice(3)} $$'; echo "code=$?"`, dir);
+    const manifest = JSON.parse(readFileSync(join(dir, "run", "crash", "manifest.json"), "utf8"));
+    expect(manifest.status, r.stderr).toBe(status);
+    if (status === "failed") expect(manifest.errors[0].message).toBe(`command crashed: killed by ${signal}`);
+    expect(r.stdout.toString().trim()).toBe(`code=${128 + number}`);
+  });
+});
