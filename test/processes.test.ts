@@ -45,3 +45,14 @@ describe("a stage that never calls finalize()", () => {
     expect(last).toMatchObject({ level: "ERROR", msg: "stage forgot failed: finalize() was not called" });
   });
 });
+
+describe("a stage that calls process.exit(N) without finalize()", () => {
+  it("records N as the process's exit code, and exits N", async () => {
+    const run = tempDir();
+    const r = await spawnStage({ OUTPUT_DIR: run, FIXTURE_STYLE: "exit-without-finalize", FIXTURE_STAGE: "quit", FIXTURE_EXIT_CODE: "5" });
+    expect(r.code).toBe(5);
+    const m = readJson(join(run, "quit", "manifest.json"));
+    expect(m).toMatchObject({ status: "failed", status_reason: "finalize() was not called" });
+    expect(m.process.exit_code).toBe(5);
+  });
+});

@@ -631,10 +631,11 @@ export class StageIO implements OpenStage {
    * whose fingerprint is already known and ends the span, which writes the
    * manifest synchronously. A finalize() still waiting for hashes keeps its status.
    */
-  finalizeAbandonedSync(): void {
+  finalizeAbandonedSync(exitCode?: number): void {
     this.finalizeNow("failed", NOT_FINALIZED_REASON, {
       message: `stage ${this.stageName} ended without calling finalize()`,
       when: "the process exited",
+      ...(exitCode !== undefined ? { exitCode } : {}),
     });
   }
 

@@ -44,7 +44,7 @@ export const envPropagator = new CompositePropagator({
 export interface OpenStage {
   readonly stageName: string;
   finalizeAbandoned(): Promise<void>;
-  finalizeAbandonedSync(): void;
+  finalizeAbandonedSync(exitCode?: number): void;
   /** Ends the stage at once, awaiting nothing (signal, uncaught exception). */
   finalizeNow(
     status: "failed" | "interrupted",
@@ -91,8 +91,8 @@ export class Telemetry {
   private logTransport: LogTransport | null | undefined;
   private shutdownPromise: Promise<TelemetryReport> | undefined;
   private readonly onBeforeExit = () => void this.finalizeAbandoned().then(() => this.shutdown());
-  private readonly onExit = () => {
-    for (const stage of [...this.open]) stage.finalizeAbandonedSync();
+  private readonly onExit = (code: number) => {
+    for (const stage of [...this.open]) stage.finalizeAbandonedSync(code);
     this.reportUnfinished();
   };
 
