@@ -187,7 +187,8 @@ export interface TelemetryOptions {
   /**
    * While a stage is open, handle SIGINT and SIGTERM: finalize the open
    * stages as `interrupted` (reason: the signal), flush logs, export within
-   * `exitTimeoutMs` and exit with 130 / 143. When the app has its own
+   * `exitTimeoutMs`, then end the process by that same signal (130 / 143
+   * in a shell), so the pipeline around it stops. When the app has its own
    * listener for the signal, stagetrace only finalizes and flushes; the app's
    * listener decides about exiting. Default true; env
    * `STAGETRACE_HANDLE_SIGNALS=0` turns it off.

@@ -7,7 +7,8 @@ import { ATTR } from "../conventions.js";
 import { StageIO } from "../stage/stage-io.js";
 import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
-import { childEnv, exitCodeOf, runChild } from "./child-process.js";
+import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
+import { dieBy } from "../process-exit.js";
 import { ResourceMonitor } from "./child-resources.js";
 
 const USAGE =
@@ -198,6 +199,7 @@ export const command: Command = {
     let monitor: ResourceMonitor | undefined;
     const outcome = await runChild(argv, {
       env,
+      graceMs: killGraceMs(process.env, (m) => process.stderr.write(`stagetrace exec: ${m}\n`)),
       stdio: ["inherit", "pipe", "pipe"],
       started: (child) => {
         monitor = new ResourceMonitor(child.pid);
@@ -258,6 +260,9 @@ export const command: Command = {
     } catch (e) {
       process.stderr.write(`stagetrace exec: telemetry shutdown failed: ${(e as Error).message}\n`);
     }
+    // Die as the command died, so the calling shell stops as it would without exec.
+    // A command that needed SIGKILL after a forwarded signal ends us by the signal we were sent.
+    if (outcome.signal) dieBy(outcome.forwarded && outcome.signal === "SIGKILL" ? outcome.forwarded : outcome.signal);
     // A missing declared output fails the stage, and the exit code says so too.
     return status === "failed" && exitCode === 0 ? 1 : exitCode;
   },

@@ -12,7 +12,8 @@ import { loadOrCreateRunState, pipelineLogPath, resolveRunDir, validateStageName
 import { contextFromEnv, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
 import type { ManifestData } from "../types.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
-import { childEnv, exitCodeOf, runChild } from "./child-process.js";
+import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
+import { dieBy } from "../process-exit.js";
 
 const USAGE = "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] -- COMMAND [ARGS...]";
 
@@ -197,7 +198,15 @@ export const command: Command = {
     });
     if (stages) env.STAGETRACE_STAGES = stages.join(",");
 
-    const outcome = await runChild(argv, { env, stdio: "inherit" });
+    // The pipeline leads a process group of its own: a SIGTERM or SIGINT sent to run alone
+    // (Kubernetes, systemd, a CI runner) reaches every stage, and SIGKILL follows after the grace period.
+    const outcome = await runChild(argv, {
+      env,
+      stdio: "inherit",
+      group: true,
+      graceMs: killGraceMs(process.env, (m) => process.stderr.write(`stagetrace run: ${m}\n`)),
+      onSignal: (signal) => process.stderr.write(`stagetrace run: ${signal}: stopping the pipeline\n`),
+    });
     const exitCode = exitCodeOf(outcome);
     if (outcome.spawnError) process.stderr.write(`stagetrace run: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
 
@@ -229,9 +238,15 @@ export const command: Command = {
     } catch (err) {
       process.stderr.write(`stagetrace run: telemetry shutdown failed: ${(err as Error).message}\n`);
     }
-    if (status !== "success" && exitCode === 0) {
-      process.stderr.write(`stagetrace run: the command exited 0, but a stage did not succeed (see ${summaryPath})\n`);
+    if (status !== "success") {
+      const bad = summary.stages.find((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned");
+      const where = bad ? `; stage ${bad.name} ${bad.status}` : "";
+      const why = exitCode === 0 ? "the command exited 0, but a stage did not succeed" : `pipeline ${name} ${status} (exit code ${exitCode})`;
+      process.stderr.write(`stagetrace run: ${why}${where}; see ${summaryPath}\n`);
     }
+    // Die as the pipeline died, so the calling shell stops as it would without run.
+    // A command that needed SIGKILL after a forwarded signal ends us by the signal we were sent.
+    if (outcome.signal) dieBy(outcome.forwarded && outcome.signal === "SIGKILL" ? outcome.forwarded : outcome.signal);
     return exitCode;
   },
 };

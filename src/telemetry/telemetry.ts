@@ -13,7 +13,7 @@ import {
   TrimmingCountingExporter,
 } from "../../exporters/otlp-span-export.js";
 import { TRACER_NAME } from "../conventions.js";
-import { signalExitCode } from "../process-exit.js";
+import { dieBy, signalExitCode } from "../process-exit.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
@@ -263,7 +263,7 @@ export class Telemetry {
     const code = signalExitCode(signal);
     if (this.exiting) {
       this.logFiles.flushAll();
-      process.exit(code);
+      this.exitBy(signal);
     }
     const appListens = process.listenerCount(signal) > 1;
     for (const stage of [...this.open]) {
@@ -276,7 +276,18 @@ export class Telemetry {
     if (appListens) return;
     this.exiting = true;
     process.exitCode = code;
-    void this.shutdown().finally(() => process.exit(code));
+    void this.shutdown().finally(() => this.exitBy(signal));
+  }
+
+  /**
+   * Ends the process by `signal` itself (default action), so a calling shell
+   * or `stagetrace run` sees a death by that signal and stops, as it would
+   * without stagetrace; exits 128 + its number where that cannot be done.
+   */
+  private exitBy(signal: NodeJS.Signals): never {
+    this.removeProcessHandlers();
+    dieBy(signal);
+    process.exit(signalExitCode(signal));
   }
 
   /** `uncaughtExceptionMonitor`: runs before Node (or the app) handles the error; every open stage ends `failed` with it. */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signalExitCode } from "../../src/process-exit.js";
 import { runCli, type CliResult } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { readJson, readLogLines, tempDir } from "../support/tmp.js";
@@ -29,7 +30,8 @@ interface Case {
   args: string[];
   command: string[];
   backend?: "receiver" | "dead" | "none";
-  exit: number;
+  /** exec's exit code, or the signal exec dies by (the command's, passed on). */
+  exit: number | NodeJS.Signals;
   status: string;
   /** Extra checks on the manifest and what the CLI printed. */
   check?: (manifest: any, result: CliResult, run: string) => void;
@@ -68,7 +70,7 @@ const cases: Case[] = [
     name: "a command killed by SIGKILL",
     args: [],
     command: ["sh", "-c", "kill -KILL $$"],
-    exit: 137,
+    exit: "SIGKILL",
     status: "failed",
     check: (m) => {
       expect(m.status_reason).toContain("SIGKILL");
@@ -140,7 +142,8 @@ describe("stagetrace exec", () => {
     const stage = `s${cases.indexOf(c)}`;
     const args = ["exec", "--stage", stage, ...c.args.map((a) => a.replace("{run}", run)), "--", ...c.command];
     const result = await runCli(args, { env: { OUTPUT_DIR: run, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } });
-    expect(result.code, result.stderr).toBe(c.exit);
+    if (typeof c.exit === "string") expect({ code: result.code, signal: result.signal }, result.stderr).toEqual({ code: null, signal: c.exit });
+    else expect(result.code, result.stderr).toBe(c.exit);
     const manifest = readJson(join(run, stage, "manifest.json"));
     expect(manifest.status).toBe(c.status);
     c.check?.(manifest, result, run);
@@ -149,7 +152,7 @@ describe("stagetrace exec", () => {
       const span = receiver.spans().find((s) => s.spanContext().spanId === manifest.trace.span_id)!;
       expect(span.name).toBe(`stage ${stage}`);
       expect(span.attributes["stagetrace.stage.status"]).toBe(c.status);
-      expect(span.attributes["process.exit.code"]).toBe(c.exit === 1 && c.status === "failed" && c.command[0] === "true" ? 0 : c.exit);
+      expect(span.attributes["process.exit.code"]).toBe(c.exit === 1 && c.status === "failed" && c.command[0] === "true" ? 0 : typeof c.exit === "string" ? signalExitCode(c.exit) : c.exit);
     }
   });
 
