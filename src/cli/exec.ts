@@ -189,10 +189,10 @@ export const command: Command = {
     const canReport = !outcome.spawnError && status !== "interrupted";
     if (canReport && reported && (reported.status !== "success" || status === "success")) {
       status = reported.status;
-      reason = reported.reason ?? (status === "failed" ? (failure.reason() ?? reason) : undefined);
+      reason = reported.reason ?? (status === "failed" ? (sink.lastErrorLog ?? failure.reason() ?? reason) : undefined);
     } else if (canReport && status === "failed") {
       // A command that knows nothing of stagetrace: its traceback or last ERROR line says why it failed.
-      const said = failure.reason();
+      const said = sink.lastErrorLog ?? failure.reason();
       if (said !== undefined) reason = `${said} (${reason})`;
     }
     if (status === "failed" && sink.errors === 0 && failure.exception) {

@@ -36,6 +36,8 @@ export class RecordSink {
   reported: ReportedStatus | undefined;
   /** How many error records came in. */
   errors = 0;
+  /** The first line of the last log record at ERROR or above: a reason for a stage that failed without giving one. */
+  lastErrorLog: string | undefined;
   private spanRecords = 0;
   private droppedRecords = 0;
   private problems = 0;
@@ -63,6 +65,7 @@ export class RecordSink {
   apply(r: StageRecord): void {
     if (r.record === "log") {
       this.log[r.level](r.logger === undefined ? {} : { logger: r.logger }, r.message);
+      if (r.level === "error" || r.level === "fatal") this.lastErrorLog = r.message.split("\n", 1)[0];
       if (r.console) this.console?.(`${r.level.toUpperCase()} ${r.logger ? `${r.logger}: ` : ""}${r.message}\n`);
       return;
     }
