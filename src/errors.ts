@@ -6,7 +6,8 @@ export type StagetraceErrorCode =
   | "INVALID_STATUS"
   | "STAGE_FINALIZED"
   | "IO_ERROR"
-  | "NOT_FOUND";
+  | "NOT_FOUND"
+  | "NOT_UNDER_EXEC";
 
 /**
  * The one error class stagetrace throws. `code` is stable for programs,

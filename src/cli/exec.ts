@@ -1,15 +1,21 @@
-import { StringDecoder } from "node:string_decoder";
+import { existsSync, rmSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import { existsSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
-import type { Logger } from "pino";
+import { StringDecoder } from "node:string_decoder";
 import { ATTR } from "../conventions.js";
+import { CommandOutputLogger, OutputFailure } from "../log/command-output.js";
+import { RecordSink } from "../protocol/apply-record.js";
+import { RecordsFile } from "../protocol/records-file.js";
+import { RECORDS_ENV } from "../protocol/stage-record.js";
 import { StageIO } from "../stage/stage-io.js";
 import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
 import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
 import { dieBy } from "../process-exit.js";
 import { ResourceMonitor } from "./child-resources.js";
+
+/** The records file of the stage protocol, in the stage directory while the command runs. */
+const RECORDS_FILE = ".stagetrace-records.jsonl";
 
 const USAGE =
   "stagetrace exec --stage NAME [--number N] [--input PATH[:TYPE]]... [--output PATH[:TYPE]]... [--intermediate PATH]... [--config KEY=VALUE]... -- COMMAND [ARGS...]";
@@ -35,7 +41,13 @@ COMMAND gets STAGE_DIR (its stage directory), OUTPUT_DIR, and TRACEPARENT of
 the stage span, so instrumented children nest under it. Its stdout and stderr
 still reach the terminal and are also written, line by line, to stage.log;
 lines at INFO and above (a level word such as "WARNING" near the start of a
-line sets its level, else INFO) also go to the pipeline log.
+line sets its level, else INFO) also go to the pipeline log. A Python
+traceback is one ERROR line, and the reason of a failed stage.
+
+The command can report files, config, warnings, errors, resources, its status
+and log lines over the stage protocol (docs/protocol.md): JSON lines appended
+to the file STAGETRACE_RECORDS names, as the Python package and
+"stagetrace track" do.
 
 Status: exit 0 -> success; non-zero -> failed (process.exit.code recorded);
 killed by a signal -> interrupted. SIGINT and SIGTERM are forwarded to the
@@ -45,21 +57,6 @@ command's process tree (RSS sampled every 100 ms, Linux only).
 Exit code: always the command's (128 + the signal number when a signal
 killed it; 127 when it cannot be started), whatever the telemetry backend does.
 `;
-
-const LEVEL_WORD = /\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL)\b/;
-const LEVEL_OF: Record<string, "debug" | "info" | "warn" | "error" | "fatal"> = {
-  TRACE: "debug",
-  DEBUG: "debug",
-  INFO: "info",
-  NOTICE: "info",
-  WARN: "warn",
-  WARNING: "warn",
-  ERROR: "error",
-  ERR: "error",
-  CRITICAL: "fatal",
-  FATAL: "fatal",
-};
-const MAX_LINE = 64 * 1024;
 
 /** Signals that mean the command was stopped rather than that it crashed. */
 const STOP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE"]);
@@ -71,7 +68,7 @@ const STOP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGTERM", 
  * our reader goes away (EPIPE), `readerGone` ends the command as the closed
  * pipe would have without exec.
  */
-function passThrough(from: Readable, to: NodeJS.WriteStream, lines: LineLogger, readerGone: () => void): void {
+function passThrough(from: Readable, to: NodeJS.WriteStream, lines: CommandOutputLogger, readerGone: () => void): void {
   const decoder = new StringDecoder("utf8");
   let open = true;
   to.on("error", () => {
@@ -89,43 +86,6 @@ function passThrough(from: Readable, to: NodeJS.WriteStream, lines: LineLogger, 
     }
   });
   from.on("end", () => lines.write(decoder.end()));
-}
-
-/** Splits a stream into lines and logs each; a `\r` rewrite (a progress bar) keeps only its last state. */
-class LineLogger {
-  private pending = "";
-
-  constructor(
-    private readonly log: Logger,
-    private readonly stream: "stdout" | "stderr",
-  ) {}
-
-  write(chunk: string): void {
-    this.pending += chunk;
-    let nl: number;
-    while ((nl = this.pending.indexOf("\n")) >= 0) {
-      this.emit(this.pending.slice(0, nl));
-      this.pending = this.pending.slice(nl + 1);
-    }
-    if (this.pending.length > MAX_LINE) {
-      this.emit(this.pending);
-      this.pending = "";
-    }
-  }
-
-  end(): void {
-    if (this.pending !== "") this.emit(this.pending);
-    this.pending = "";
-  }
-
-  private emit(raw: string): void {
-    const cr = raw.replace(/\r+$/, "");
-    const line = cr.slice(cr.lastIndexOf("\r") + 1);
-    if (line.trim() === "") return;
-    const word = LEVEL_WORD.exec(line.slice(0, 64))?.[1];
-    const level = word ? LEVEL_OF[word]! : "info";
-    this.log[level]({ stream: this.stream }, line);
-  }
 }
 
 function splitTyped(value: string, defaultType: string): { path: string; type: string } {
@@ -193,9 +153,21 @@ export const command: Command = {
       STAGETRACE_PIPELINE_LOG: io.pipelineLogPath,
     });
 
+    // The stage protocol (docs/protocol.md): what the command reports about itself.
+    const sink = new RecordSink(io, log, (line) => process.stderr.write(line));
+    let records: RecordsFile | undefined;
+    try {
+      records = new RecordsFile(join(io.stageDir, RECORDS_FILE), (line) => sink.line(line), (problem) => sink.problem(problem));
+      env[RECORDS_ENV] = records.path;
+      records.start();
+    } catch (e) {
+      io.addWarning(`stage protocol: cannot create the records file (${(e as Error).message}); the command cannot report records`);
+    }
+
     log.info({ command: argv }, `running ${argv.join(" ")}`);
-    const out = new LineLogger(log, "stdout");
-    const err = new LineLogger(log, "stderr");
+    const failure = new OutputFailure();
+    const out = new CommandOutputLogger(log, "stdout", failure);
+    const err = new CommandOutputLogger(log, "stderr", failure);
     let monitor: ResourceMonitor | undefined;
     const outcome = await runChild(argv, {
       env,
@@ -212,10 +184,20 @@ export const command: Command = {
     });
     out.end();
     err.end();
+    // Records written just before the command ended are in the file: read them all.
+    if (records) {
+      records.close();
+      try {
+        rmSync(records.path, { force: true });
+      } catch {
+        // a leftover records file does no harm
+      }
+    }
+    sink.end();
     io.recordCommandResources({ ...monitor!.stop() });
 
     const exitCode = exitCodeOf(outcome);
-    let status: "success" | "failed" | "interrupted";
+    let status: "success" | "failed" | "skipped" | "interrupted";
     let reason: string | undefined;
     if (outcome.spawnError) {
       status = "failed";
@@ -234,6 +216,24 @@ export const command: Command = {
       if (status === "failed") reason = `command exited with code ${exitCode}`;
       if (status === "interrupted") reason = `${outcome.forwarded} forwarded to the command; it exited with code ${exitCode}`;
     }
+    // What the command said of itself comes first; an exit code that says failed still wins over a reported success.
+    const reported = sink.reported;
+    const canReport = !outcome.spawnError && status !== "interrupted";
+    if (canReport && reported && (reported.status !== "success" || status === "success")) {
+      status = reported.status;
+      reason = reported.reason ?? (status === "failed" ? (sink.lastErrorLog ?? failure.reason() ?? reason) : undefined);
+    } else if (canReport && status === "failed") {
+      // A command that knows nothing of stagetrace: its traceback or last ERROR line says why it failed.
+      const said = sink.lastErrorLog ?? failure.reason();
+      if (said !== undefined) reason = `${said} (${reason})`;
+    }
+    if (status === "failed" && sink.errors === 0 && failure.exception) {
+      const x = failure.exception;
+      const e = new Error(x.message);
+      e.name = x.type;
+      e.stack = x.stack;
+      io.addError(x.message === "" ? x.type : `${x.type}: ${x.message}`, e);
+    }
     io.span.setAttribute(ATTR.processExitCode, exitCode);
     if (outcome.signal) io.span.setAttribute(ATTR.processSignal, outcome.signal);
 
@@ -243,8 +243,10 @@ export const command: Command = {
       io.trackOutput(o.path, o.type);
     }
     for (const p of intermediates) io.trackIntermediate(p, { retained: existsSync(p), reason: "declared with --intermediate" });
+    let outputMissing = false;
     if (status === "success" && missing.length > 0) {
       status = "failed";
+      outputMissing = true;
       reason = `declared output${missing.length > 1 ? "s" : ""} not written: ${missing.join(", ")}`;
       io.addError(reason);
       process.stderr.write(`stagetrace exec: stage ${stage} failed: ${reason}\n`);
@@ -264,6 +266,6 @@ export const command: Command = {
     // A command that needed SIGKILL after a forwarded signal ends us by the signal we were sent.
     if (outcome.signal) dieBy(outcome.forwarded && outcome.signal === "SIGKILL" ? outcome.forwarded : outcome.signal);
     // A missing declared output fails the stage, and the exit code says so too.
-    return status === "failed" && exitCode === 0 ? 1 : exitCode;
+    return outputMissing && exitCode === 0 ? 1 : exitCode;
   },
 };

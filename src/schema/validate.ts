@@ -11,7 +11,7 @@ export interface SchemaProblem {
   message: string;
 }
 
-export type SchemaName = "manifest" | "pipeline";
+export type SchemaName = "manifest" | "pipeline" | "stage-record";
 
 const DATE_TIME =
   /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;

@@ -1,0 +1,188 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { MAX_RECORD_BYTES, parseStageRecord } from "../../src/protocol/stage-record.js";
+import { validateAgainstSchema } from "../../src/schema/validate.js";
+import { runCli, CLI } from "../support/cli.js";
+import { readJson, readLogLines, tempDir } from "../support/tmp.js";
+
+const VALID = [
+  { v: 1, record: "input", path: "/data/audio.wav", file_type: "audio", metadata: { sample_rate: 48000 } },
+  { v: 1, record: "output", path: "transcript.json" },
+  { v: 1, record: "intermediate", path: "/cache/model.bin", retained: true, reason: "model cache", hash: false },
+  { v: 1, record: "config", values: { model: "large-v2", nested: { a: 1 } } },
+  { v: 1, record: "warning", message: "low quality" },
+  { v: 1, record: "error", message: "failed", exception: { type: "ValueError", message: "bad", stack: "Traceback ..." } },
+  { v: 1, record: "resources", values: { memory_mb: 12.5 } },
+  { v: 1, record: "status", status: "skipped", reason: "flag off" },
+  { v: 1, record: "log", level: "WARNING", message: "hello", logger: "asr", console: false },
+];
+
+const INVALID: [unknown, RegExp][] = [
+  [{ v: 2, record: "warning", message: "x" }, /version/],
+  [{ v: 1, record: "nope" }, /unknown record/],
+  [{ v: 1, record: "output" }, /path/],
+  [{ v: 1, record: "output", path: "x", metadata: [] }, /metadata/],
+  [{ v: 1, record: "status", status: "interrupted" }, /status/],
+  [{ v: 1, record: "log", level: "loud", message: "x" }, /level/],
+  [{ v: 1, record: "error", message: "x", exception: { type: 3 } }, /type/],
+  [[1, 2], /object/],
+];
+
+describe("stage records", () => {
+  it("parses every kind of record, and the schema accepts each", () => {
+    for (const r of VALID) {
+      expect(parseStageRecord(JSON.stringify(r)), JSON.stringify(r)).toHaveProperty("record");
+      expect(validateAgainstSchema("stage-record", r), JSON.stringify(r)).toEqual([]);
+    }
+  });
+
+  it("names what is wrong with a record that is not one, and the schema rejects it too", () => {
+    for (const [r, why] of INVALID) {
+      const parsed = parseStageRecord(JSON.stringify(r));
+      expect(parsed, JSON.stringify(r)).toHaveProperty("problem");
+      expect((parsed as { problem: string }).problem).toMatch(why);
+      expect(validateAgainstSchema("stage-record", r).length, JSON.stringify(r)).toBeGreaterThan(0);
+    }
+    expect(parseStageRecord("{not json")).toMatchObject({ problem: expect.stringMatching(/not JSON/) });
+  });
+});
+
+/** Runs `sh -c SCRIPT` as stage `name` under the real CLI, with the CLI on PATH. */
+async function execSh(script: string, name = "shelly", extra: string[] = []) {
+  const run = tempDir();
+  const result = await runCli(["exec", "--stage", name, ...extra, "--", "sh", "-c", script], {
+    env: { OUTPUT_DIR: run, PATH: `${join(CLI, "..")}:${process.env.PATH}` },
+  });
+  const stageDir = join(run, name);
+  return { run, stageDir, result, manifest: readJson(join(stageDir, "manifest.json")), log: readLogLines(join(stageDir, "stage.log")) };
+}
+
+describe("stagetrace exec and the records channel", () => {
+  it("a shell stage records files found at run time, config, warnings, errors and a skip with stagetrace track", async () => {
+    const { manifest: m, result, stageDir } = await execSh(
+      [
+        'mkdir -p "$STAGE_DIR/.cache"; echo weights > "$STAGE_DIR/.cache/model.bin"',
+        'for i in 1 2; do echo "part $i" > "$STAGE_DIR/part$i.txt"; stagetrace track output "$STAGE_DIR/part$i.txt" --type text --meta index=$i --meta final=false; done',
+        'cd "$STAGE_DIR" && stagetrace track input part1.txt --type text',
+        'stagetrace track intermediate "$STAGE_DIR/.cache/model.bin" --retained --reason "model cache"',
+        "stagetrace track config model=small threshold=0.2 api_key=sk-secret-99",
+        "stagetrace track warning low quality audio",
+        'stagetrace track error "chunk 7 was empty"',
+        'stagetrace track status skipped --reason "nothing to do"',
+      ].join("\n"),
+    );
+    expect(result.code).toBe(0);
+    expect(m.status).toBe("skipped");
+    expect(m.status_reason).toBe("nothing to do");
+    expect(m.outputs.map((o: any) => [o.name, o.type, o.metadata])).toEqual([
+      ["part1.txt", "text", { index: 1, final: false }],
+      ["part2.txt", "text", { index: 2, final: false }],
+    ]);
+    expect(m.inputs[0]).toMatchObject({ path: join(stageDir, "part1.txt"), type: "text", exists: true });
+    expect(m.intermediate_files[0]).toMatchObject({ name: "model.bin", retained: true, reason: "model cache", exists: true });
+    expect(m.config).toEqual({ model: "small", threshold: 0.2, api_key: "[REDACTED]" });
+    expect(m.warnings.map((w: any) => w.message)).toEqual(["low quality audio"]);
+    expect(m.errors).toEqual([expect.objectContaining({ message: "chunk 7 was empty", type: "Error" })]);
+    expect(existsSync(join(stageDir, ".stagetrace-records.jsonl"))).toBe(false);
+  });
+
+  it("keeps the records a command wrote just before it was killed", async () => {
+    const { manifest: m, result } = await execSh(
+      'stagetrace track warning "about to die"; echo x > "$STAGE_DIR/a.txt"; stagetrace track output "$STAGE_DIR/a.txt"; kill -KILL $$',
+    );
+    expect(result.code).toBe(137);
+    expect(m.status).toBe("interrupted");
+    expect(m.warnings.map((w: any) => w.message)).toContain("about to die");
+    expect(m.outputs.map((o: any) => o.name)).toEqual(["a.txt"]);
+  });
+
+  it("turns malformed, oversized and torn records into warnings and goes on", async () => {
+    const { manifest: m, result } = await execSh(
+      [
+        'echo "not json" >> "$STAGETRACE_RECORDS"',
+        `big=$(head -c ${MAX_RECORD_BYTES + 10} /dev/zero | tr '\\0' x); printf '{"v":1,"record":"warning","message":"%s"}\\n' "$big" >> "$STAGETRACE_RECORDS"`,
+        `echo '{"v":9,"record":"warning","message":"future"}' >> "$STAGETRACE_RECORDS"`,
+        `echo '{"v":1,"record":"warning","message":"still read"}' >> "$STAGETRACE_RECORDS"`,
+        `printf '{"v":1,"record":"warn' >> "$STAGETRACE_RECORDS"`,
+      ].join("\n"),
+    );
+    expect(result.code).toBe(0);
+    expect(m.status).toBe("success");
+    const warnings: string[] = m.warnings.map((w: any) => w.message);
+    expect(warnings).toContain("still read");
+    expect(warnings.filter((w) => w.startsWith("stage protocol:"))).toEqual([
+      expect.stringMatching(/malformed record ignored: not JSON/),
+      expect.stringMatching(new RegExp(`a record over ${MAX_RECORD_BYTES} bytes at byte \\d+ of the records file was dropped`)),
+      expect.stringMatching(/unsupported protocol version 9/),
+      expect.stringMatching(/malformed record ignored: not JSON/),
+    ]);
+    expect(JSON.stringify(m)).not.toContain("xxxxxxxxxx");
+  });
+
+  it("logs records as stage log lines: DEBUG to stage.log only, INFO and up to the pipeline log too", async () => {
+    const { log, run } = await execSh(
+      [
+        `echo '{"v":1,"record":"log","level":"debug","message":"fine detail","logger":"asr"}' >> "$STAGETRACE_RECORDS"`,
+        `echo '{"v":1,"record":"log","level":"critical","message":"on fire","logger":"asr"}' >> "$STAGETRACE_RECORDS"`,
+      ].join("\n"),
+    );
+    expect(log.find((l) => l.msg === "fine detail")).toMatchObject({ level: "DEBUG", logger: "asr", stage: "shelly" });
+    expect(log.find((l) => l.msg === "on fire")).toMatchObject({ level: "FATAL", logger: "asr" });
+    const logs = join(run, "logs");
+    const pipeline = readLogLines(join(logs, readdirSync(logs)[0]!)).map((l) => l.msg);
+    expect(pipeline).toContain("on fire");
+    expect(pipeline).not.toContain("fine detail");
+  });
+
+  it("a reported success does not hide a non-zero exit code", async () => {
+    const { manifest: m, result } = await execSh('stagetrace track status success; echo "ERROR: disk full" >&2; exit 4');
+    expect(result.code).toBe(4);
+    expect(m.status).toBe("failed");
+    expect(m.status_reason).toBe("ERROR: disk full (command exited with code 4)");
+  });
+
+  it("stagetrace track outside exec fails and names the variable", async () => {
+    const r = await runCli(["track", "warning", "hello"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("STAGETRACE_RECORDS is not set");
+    expect(r.stderr).toContain("stagetrace exec");
+    const bad = await runCli(["track", "status", "maybe"], { env: { STAGETRACE_RECORDS: join(tempDir(), "r.jsonl") } });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("success, failed or skipped");
+  });
+});
+
+describe("commands that know nothing of stagetrace", () => {
+  it("a Python traceback is one ERROR block, an exception event and the failed stage's reason", async () => {
+    const { manifest: m, result, log } = await execSh(
+      "python3 -c \"import logging\nlogging.basicConfig()\nlogging.warning('disk low')\ndef load(p):\n    raise FileNotFoundError('model.bin is missing')\nload(1)\"",
+    );
+    expect(result.code).toBe(1);
+    expect(m.status).toBe("failed");
+    expect(m.status_reason).toBe("FileNotFoundError: model.bin is missing (command exited with code 1)");
+    expect(m.errors).toHaveLength(1);
+    expect(m.errors[0]).toMatchObject({ type: "FileNotFoundError", message: "FileNotFoundError: model.bin is missing" });
+    expect(m.errors[0].stack).toMatch(/^Traceback \(most recent call last\):\n {2}File "<string>", line 6, in <module>\n[\s\S]*FileNotFoundError: model.bin is missing$/);
+    const blocks = log.filter((l) => String(l.msg).includes("Traceback"));
+    expect(blocks).toHaveLength(1);
+    expect(blocks[0]).toMatchObject({ level: "ERROR", stream: "stderr", exception_type: "FileNotFoundError" });
+    expect(log.some((l) => l.level === "INFO" && String(l.msg).includes('File "<string>"'))).toBe(false);
+    expect(log.find((l) => l.msg === "WARNING:root:disk low")).toMatchObject({ level: "WARN" });
+  });
+
+  it("Python logging's formats give a line its level, and the last ERROR line is the reason", async () => {
+    const { manifest: m, log } = await execSh(
+      [
+        "echo '2026-01-01 12:00:00,123 - asr - INFO - loading model'",
+        "echo '2026-01-01 12:00:01,456 - asr - ERROR - model missing' >&2",
+        "echo 'CRITICAL:root:giving up' >&2",
+        "exit 2",
+      ].join("\n"),
+    );
+    expect(log.find((l) => String(l.msg).endsWith("loading model"))).toMatchObject({ level: "INFO" });
+    expect(log.find((l) => String(l.msg).endsWith("model missing"))).toMatchObject({ level: "ERROR" });
+    expect(log.find((l) => l.msg === "CRITICAL:root:giving up")).toMatchObject({ level: "FATAL" });
+    expect(m.status_reason).toBe("CRITICAL:root:giving up (command exited with code 2)");
+  });
+});
