@@ -136,3 +136,34 @@ describe("a Python stage and the same stage in TypeScript", () => {
     ]);
   });
 });
+
+describe("a Python stage that fails", () => {
+  it("has its exception in the manifest, the span and stagetrace show", async () => {
+    const run = tempDir("stagetrace-py-fail-");
+    const script = fileURLToPath(new URL("../../python/tests/stages/crashing_stage.py", import.meta.url));
+    const result = await runProcess(["python3", script], { OUTPUT_DIR: run, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, STAGETRACE_CLI: CLI, PYTHONPATH: PYTHON_PACKAGE });
+    expect(result.code).toBe(1);
+    const manifest = readJson(join(run, "crashing", "manifest.json"));
+    expect(manifest).toMatchObject({ status: "failed", status_reason: "no model at /models/large-v2" });
+    expect(manifest.errors).toEqual([expect.objectContaining({ type: "FileNotFoundError", message: "no model at /models/large-v2" })]);
+
+    await receiver.waitFor((r) => r.spans().some((s) => s.spanContext().spanId === manifest.trace.span_id), 20_000);
+    const span = receiver.spans().find((s) => s.spanContext().spanId === manifest.trace.span_id)!;
+    expect(span.status).toMatchObject({ code: 2, message: "no model at /models/large-v2" });
+    expect(span.attributes["error.type"]).toBe("FileNotFoundError");
+    const exception = span.events.find((e) => e.name === "exception")!;
+    expect(exception.attributes).toMatchObject({ "exception.type": "FileNotFoundError", "exception.message": "no model at /models/large-v2" });
+    expect(String(exception.attributes!["exception.stacktrace"])).toMatch(/^Traceback \(most recent call last\):[\s\S]*in load_model[\s\S]*FileNotFoundError: no model at \/models\/large-v2$/);
+
+    const show = await runProcess([process.execPath, CLI, "show", run], {});
+    expect(show.code).toBe(1);
+    const shown = await new Promise<string>((resolve) => {
+      const child = spawn(process.execPath, [CLI, "show", run], { stdio: ["ignore", "pipe", "ignore"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("close", () => resolve(out));
+    });
+    expect(shown).toContain("reason: no model at /models/large-v2");
+    expect(shown).toContain("FileNotFoundError");
+  });
+});
