@@ -62,7 +62,7 @@ stagetrace exec --stage pyannote_vad \
 py_stage asr
 ts_stage alignment
 py_stage lyrics_detection
-ts_stage translation
+py_stage translation
 ts_stage subtitle_generation
 
 SUBTITLE_LANG="$lang" stagetrace exec --stage mux \
