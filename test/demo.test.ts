@@ -26,7 +26,7 @@ function runDemo(env: Record<string, string>) {
 }
 
 describe("npm run demo (the subtitle pipeline)", () => {
-  it("runs eleven stages as one trace: TypeScript and shell stages, one skipped, each reading its predecessors' outputs", () => {
+  it("runs eleven stages as one trace: TypeScript, Python and shell stages, one skipped, each reading its predecessors' outputs", () => {
     const { run, manifest, status, stdout, stderr } = runDemo({ TMDB_API_KEY: "tmdb-secret-123456" });
     expect(status, stderr).toBe(0);
 
@@ -59,7 +59,16 @@ describe("npm run demo (the subtitle pipeline)", () => {
     expect(input("asr", "segments.tsv")).toMatchObject({ from_stage: "pyannote_vad", hash: output("pyannote_vad", "segments.tsv").hash });
     expect(input("translation", "aligned.json")).toMatchObject({ from_stage: "alignment", hash: output("alignment", "aligned.json").hash });
     expect(input("mux", "subtitles.srt")).toMatchObject({ from_stage: "subtitle_generation", hash: output("subtitle_generation", "subtitles.srt").hash });
-    expect(manifests.asr.intermediate_files[0]).toMatchObject({ retained: true, exists: true });
+    // asr is a Python stage: outputs found at run time, a retained model cache, a temp file that is not retained.
+    expect(manifests.asr.intermediate_files.map((f: { name: string; retained: boolean; exists: boolean }) => [f.name, f.retained, f.exists])).toEqual([
+      ["toy-asr-en-v1.bin", true, true],
+      ["frames.tsv", false, true],
+    ]);
+    const asrOutputs: string[] = outputs("asr");
+    expect(asrOutputs[0]).toBe("transcript.json");
+    expect(asrOutputs.length).toBeGreaterThan(1);
+    expect(asrOutputs.slice(1).every((n) => /^\d{3}\.txt$/.test(n))).toBe(true);
+    expect(manifests.asr.process.command_args.slice(-1)[0]).toMatch(/asr\.py$/);
     expect(manifests.tmdb.config.tmdbApiKey).toBe("[REDACTED]");
     expect(readFileSync(join(run, dirOf("tmdb"), "manifest.json"), "utf8")).not.toContain("tmdb-secret-123456");
     expect(manifests.translation.config.target_lang).toBe("fr");
@@ -83,7 +92,9 @@ describe("npm run demo (the subtitle pipeline)", () => {
     const asr = manifest("asr");
     expect(asr).toMatchObject({ status: "failed", status_reason: "FAIL_STAGE=asr: failing on purpose" });
     expect(asr.errors[0].message).toBe("FAIL_STAGE=asr: failing on purpose");
-    expect(asr.errors[0].stack).toContain("asr.js");
+    // asr is a Python stage: the error is its exception, with the Python traceback.
+    expect(asr.errors[0].type).toBe("RuntimeError");
+    expect(asr.errors[0].stack).toMatch(/^Traceback \(most recent call last\):[\s\S]*asr\.py[\s\S]*RuntimeError: FAIL_STAGE=asr: failing on purpose$/);
     expect(manifest("pyannote_vad").status).toBe("success");
 
     const pipeline = readJson(join(run, "pipeline.json"));

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The subtitle pipeline: eleven stages, each its own process, run in order.
-# TypeScript stages use runStage/StageIO; shell stages run under
-# "stagetrace exec". The whole run is one trace under "stagetrace run".
+# TypeScript stages use runStage/StageIO; Python stages use the Python
+# package (python/ of this repository), which starts "stagetrace exec" itself;
+# shell stages run under "stagetrace exec". The whole run is one trace under "stagetrace run".
 #
 #   bash examples/subtitle-pipeline/run-pipeline.sh      (OUTPUT_DIR picks the run directory)
 #
@@ -36,6 +37,12 @@ ts_stage() {
   node "$js/$1.js"
 }
 
+# Started directly, as "python3 stage.py": the package finds the CLI through
+# STAGETRACE_CLI and runs the stage under "stagetrace exec --stage <name>".
+py_stage() {
+  PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}" STAGETRACE_CLI="$root/bin/stagetrace" python3 "$here/stages/$1.py"
+}
+
 ts_stage demux
 ts_stage tmdb
 ts_stage glossary_load
@@ -52,10 +59,10 @@ stagetrace exec --stage pyannote_vad \
   --config "threshold=${VAD_THRESHOLD:-0.5}" --config "min_speech_s=${VAD_MIN_SPEECH_S:-0.2}" \
   -- sh "$here/stages/pyannote_vad.sh"
 
-ts_stage asr
+py_stage asr
 ts_stage alignment
-ts_stage lyrics_detection
-ts_stage translation
+py_stage lyrics_detection
+py_stage translation
 ts_stage subtitle_generation
 
 SUBTITLE_LANG="$lang" stagetrace exec --stage mux \

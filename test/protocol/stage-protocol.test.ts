@@ -136,6 +136,19 @@ describe("stagetrace exec and the records channel", () => {
     expect(pipeline).not.toContain("fine detail");
   });
 
+  it("takes a burst of 50,000 records, losing none", async () => {
+    const { log, manifest: m } = await execSh(
+      `python3 -c 'import json, os
+fd = os.open(os.environ["STAGETRACE_RECORDS"], os.O_WRONLY | os.O_APPEND)
+for i in range(50000): os.write(fd, (json.dumps({"v": 1, "record": "log", "level": "debug", "message": "line %d" % i}) + "\\n").encode())'`,
+    );
+    expect(m.status).toBe("success");
+    const lines = log.filter((l) => typeof l.msg === "string" && l.msg.startsWith("line "));
+    expect(lines).toHaveLength(50_000);
+    expect(lines[49_999].msg).toBe("line 49999");
+    expect(m.warnings).toEqual([]);
+  });
+
   it("a reported success does not hide a non-zero exit code", async () => {
     const { manifest: m, result } = await execSh('stagetrace track status success; echo "ERROR: disk full" >&2; exit 4');
     expect(result.code).toBe(4);
