@@ -100,7 +100,8 @@ function heartbeatRuleLabels(): Set<string> {
   return labels;
 }
 
-describe("the example pipeline, seen by the Collector", () => {
+// Each run is the whole example pipeline, three of its stages Python processes started under exec: slow on a loaded machine.
+describe("the example pipeline, seen by the Collector", { timeout: 120_000 }, () => {
   it("sends the stage spans the spanmetrics dimensions and the stage alerts rely on", async () => {
     receiver = await startOtlpReceiver();
     const r = await start(PIPELINE.command, { OUTPUT_DIR: tempDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
