@@ -25,7 +25,8 @@ function runDemo(env: Record<string, string>) {
   return { run, manifest, ...r };
 }
 
-describe("npm run demo (the subtitle pipeline)", () => {
+// A whole pipeline run per test, three stages of it Python processes: slow on a loaded machine.
+describe("npm run demo (the subtitle pipeline)", { timeout: 120_000 }, () => {
   it("runs eleven stages as one trace: TypeScript, Python and shell stages, one skipped, each reading its predecessors' outputs", () => {
     const { run, manifest, status, stdout, stderr } = runDemo({ TMDB_API_KEY: "tmdb-secret-123456" });
     expect(status, stderr).toBe(0);

@@ -36,7 +36,7 @@ beforeAll(async () => {
   fr = runPipeline({});
   es = runPipeline({ TRANSLATION_TARGET_LANG: "es" });
   failed = runPipeline({ FAIL_STAGE: "asr" });
-}, 90_000);
+}, 180_000);
 afterAll(() => browser?.close());
 
 describe("the example pipeline's report", () => {
