@@ -48,18 +48,16 @@ describe("SIGTERM or SIGINT to stagetrace run alone", () => {
   });
 });
 
+/** `stagetrace exec` around a shell that ignores `signals` and says READY with its pid. */
+function stubborn(dir: string, graceMs: string, signals: string) {
+  const script = `trap '' ${signals}; echo "READY $$"; while :; do sleep 0.05; done`;
+  return start({ OUTPUT_DIR: dir, STAGETRACE_KILL_GRACE_MS: graceMs }, CLI, ["exec", "--stage", "stubborn", "--", "sh", "-c", script]);
+}
+
 describe("stagetrace exec escalates", () => {
   it("a command that ignores SIGTERM gets SIGKILL after the grace period; the stage is interrupted, exec dies by SIGTERM", async () => {
     const dir = tempDir();
-    const p = start({ OUTPUT_DIR: dir, STAGETRACE_KILL_GRACE_MS: "300" }, CLI, [
-      "exec",
-      "--stage",
-      "stubborn",
-      "--",
-      "sh",
-      "-c",
-      `trap '' TERM; echo "READY $$"; while :; do sleep 0.05; done`,
-    ]);
+    const p = stubborn(dir, "300", "TERM");
     const shell = Number((await p.line(/^READY \d+$/)).split(" ")[1]);
     p.child.kill("SIGTERM");
     const end = await p.done;
@@ -71,15 +69,7 @@ describe("stagetrace exec escalates", () => {
 
   it("a second signal sends SIGKILL at once, whatever the grace period", async () => {
     const dir = tempDir();
-    const p = start({ OUTPUT_DIR: dir, STAGETRACE_KILL_GRACE_MS: "600000" }, CLI, [
-      "exec",
-      "--stage",
-      "stubborn",
-      "--",
-      "sh",
-      "-c",
-      `trap '' TERM INT; echo "READY $$"; while :; do sleep 0.05; done`,
-    ]);
+    const p = stubborn(dir, "600000", "TERM INT");
     await p.line(/^READY \d+$/);
     p.child.kill("SIGTERM");
     p.child.kill("SIGINT");
