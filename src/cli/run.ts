@@ -214,7 +214,8 @@ export const command: Command = {
     const run = loadRun(runDir);
     const end = new Date();
     summary.stages = stageEntries(run, stages);
-    const stageFailed = summary.stages.some((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned");
+    // A stage of the declared list that never ran means the pipeline did not do its job, whatever the exit code.
+    const stageFailed = summary.stages.some((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned" || s.status === "not_run");
     const status: RunStatus = outcome.signal ? "interrupted" : exitCode !== 0 || stageFailed ? "failed" : "success";
     Object.assign(summary, {
       status,
@@ -239,7 +240,9 @@ export const command: Command = {
       process.stderr.write(`stagetrace run: telemetry shutdown failed: ${(err as Error).message}\n`);
     }
     if (status !== "success") {
-      const bad = summary.stages.find((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned");
+      const bad =
+        summary.stages.find((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned") ??
+        summary.stages.find((s) => s.status === "not_run");
       const where = bad ? `; stage ${bad.name} ${bad.status}` : "";
       const why = exitCode === 0 ? "the command exited 0, but a stage did not succeed" : `pipeline ${name} ${status} (exit code ${exitCode})`;
       process.stderr.write(`stagetrace run: ${why}${where}; see ${summaryPath}\n`);

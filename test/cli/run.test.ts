@@ -44,7 +44,9 @@ describe("stagetrace run", () => {
 
     const summary = readJson(join(run, "pipeline.json"));
     expect(validateAgainstSchema("pipeline", summary)).toEqual([]);
-    expect(summary).toMatchObject({ pipeline: "tiny", status: "success", exit_code: 0, signal: null, command: ["bash", join(dir, "pipeline.sh")] });
+    // A declared stage that never ran: the pipeline did not do its whole job, though its command exited 0.
+    expect(summary).toMatchObject({ pipeline: "tiny", status: "failed", exit_code: 0, signal: null, command: ["bash", join(dir, "pipeline.sh")] });
+    expect(result.stderr).toContain("stage never not_run");
     expect(summary.stages.map((s: any) => [s.number, s.name, s.status, s.manifest])).toEqual([
       [1, "fetch", "success", "01_fetch/manifest.json"],
       [2, "crunch", "success", "02_crunch/manifest.json"],
@@ -58,7 +60,7 @@ describe("stagetrace run", () => {
     const spans = receiver.spans().filter((s) => s.spanContext().traceId === traceId);
     const runSpan = spans.find((s) => s.spanContext().spanId === runSpanId)!;
     expect(runSpan.name).toBe("RUN tiny");
-    expect(runSpan.attributes).toMatchObject({ "cicd.pipeline.name": "tiny", "cicd.pipeline.result": "success", "cicd.pipeline.run.id": summary.run_id });
+    expect(runSpan.attributes).toMatchObject({ "cicd.pipeline.name": "tiny", "cicd.pipeline.result": "failure", "cicd.pipeline.run.id": summary.run_id });
     const stageSpans = spans.filter((s) => s.name.startsWith("stage "));
     expect(stageSpans.map((s) => s.name).sort()).toEqual(["stage crunch", "stage fetch", "stage publish"]);
     for (const s of stageSpans) {
@@ -76,7 +78,7 @@ describe("stagetrace run", () => {
     const stagesInLog = new Set(readLogLines(pipelineLogOf(run)).map((l) => l.stage));
     expect([...stagesInLog].sort()).toEqual(["crunch", "fetch", "publish", undefined]);
     const runLines = readLogLines(pipelineLogOf(run)).filter((l) => l.pipeline === "tiny" && l.stage === undefined);
-    expect(runLines.map((l) => l.msg)).toEqual([`pipeline tiny started: bash ${join(dir, "pipeline.sh")}`, expect.stringMatching(/^pipeline tiny success \(exit code 0\)/)]);
+    expect(runLines.map((l) => l.msg)).toEqual([`pipeline tiny started: bash ${join(dir, "pipeline.sh")}`, expect.stringMatching(/^pipeline tiny failed \(exit code 0\)/)]);
     for (const l of runLines) expect(l.trace_id).toBe(traceId);
   });
 
