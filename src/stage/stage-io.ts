@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { millisToHrTime } from "@opentelemetry/core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
@@ -39,7 +39,7 @@ import {
 import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
-import type { FileRole, StageOptions, StageStatus, TrackOptions } from "../types.js";
+import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { fingerprint, FingerprintIndex, resolveHashAlgorithm, type FileFingerprint } from "./file-fingerprint.js";
 import { flattenToAttributes, truncate } from "./recorded-values.js";
 import { SecretValues } from "./redaction.js";
@@ -167,6 +167,8 @@ export class StageIO implements OpenStage {
   private finalStatus: StageStatus | undefined;
   private finalReason: string | undefined;
   private spanEnded = false;
+  /** finalize() was told `saveManifest: false`. */
+  private manifestDropped = false;
   private firstErrorType: string | undefined;
   /** Strict mode: a local file stagetrace cannot write fails the stage (see StageOptions.strict). */
   readonly strict: boolean;
@@ -489,9 +491,12 @@ export class StageIO implements OpenStage {
   /**
    * Ends the stage: waits for pending fingerprints, records the status,
    * ends the span (which writes manifest.json) and flushes the stage's logs.
+   * `saveManifest: false` leaves no manifest.json (the span still ends and is
+   * exported); any other field of `options` is recorded in the manifest's
+   * `extra` and as `stagetrace.extra.<key>` on the span.
    * A second call warns and returns the first call's promise.
    */
-  finalize(status: StageStatus = "success", options: { reason?: string; error?: string | Error } = {}): Promise<void> {
+  finalize(status: StageStatus = "success", options: FinalizeOptions = {}): Promise<void> {
     if (this.finalizing) {
       if (status !== this.finalStatus) {
         this.telemetry.warn(
@@ -505,12 +510,28 @@ export class StageIO implements OpenStage {
     }
     this.finalStatus = status;
     this.finalReason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
-    this.finalizing = this.doFinalize(status, options);
+    const { reason: _reason, error, saveManifest, ...extra } = options;
+    // Recorded now, so a signal that ends the stage while its files are hashed keeps them too.
+    this.span.setAttributes(flattenToAttributes(ATTR.extraPrefix, extra, { secrets: this.secrets }));
+    if (saveManifest === false) this.dropManifest();
+    this.finalizing = this.doFinalize(status, error);
     return this.finalizing;
   }
 
-  private async doFinalize(status: StageStatus, options: { reason?: string; error?: string | Error }): Promise<void> {
-    if (options.error !== undefined) this.recordError(messageOf(options.error), options.error);
+  /** finalize(..., { saveManifest: false }): no manifest is written at the end, and the running one is removed. */
+  private dropManifest(): void {
+    this.span.setAttribute(ATTR.manifestDisabled, true);
+    this.manifestDropped = true;
+    if (this.manifestPath === null) return;
+    try {
+      rmSync(this.manifestPath, { force: true });
+    } catch (err) {
+      this.telemetry.warn(this.ioProblem(`cannot remove the running manifest ${this.manifestPath}`, err));
+    }
+  }
+
+  private async doFinalize(status: StageStatus, error: string | Error | undefined): Promise<void> {
+    if (error !== undefined) this.recordError(messageOf(error), error);
     await this.recordTrackedFiles();
     // A signal or a crash may have ended the stage while its files were being hashed.
     if (this.spanEnded) return;
@@ -600,7 +621,7 @@ export class StageIO implements OpenStage {
   private strictAfterEnd(): void {
     const problems: string[] = [];
     problems.push(...this.telemetry.logFiles.problemsFor([this.stageLogPath, this.pipelineLogPath]));
-    if (this.manifestPath !== null && !this.telemetry.manifestExporter.writtenPaths().includes(this.manifestPath)) {
+    if (this.manifestPath !== null && !this.manifestDropped && !this.telemetry.manifestExporter.writtenPaths().includes(this.manifestPath)) {
       problems.push(`${this.manifestPath} was not written`);
     }
     if (problems.length === 0) return;
