@@ -32,10 +32,10 @@ describe("a stage that never calls finalize()", () => {
   it.each([
     ["ends naturally", "no-finalize"],
     ["calls process.exit()", "exit-without-finalize"],
-  ])("is recorded as failed with the reason when the process %s, and keeps its exit code", async (_how, style) => {
+  ])("is recorded as failed with the reason when the process %s, and the process exits 1", async (_how, style) => {
     const run = tempDir();
     const r = await spawnStage({ OUTPUT_DIR: run, FIXTURE_STYLE: style, FIXTURE_STAGE: "forgot", FIXTURE_LINES: "3" });
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     const m = readJson(join(run, "forgot", "manifest.json"));
     assertValidManifest(m);
     expect(m).toMatchObject({ status: "failed", status_reason: "finalize() was not called" });
@@ -43,5 +43,12 @@ describe("a stage that never calls finalize()", () => {
     expect(m.errors[0].message).toContain("without calling finalize()");
     const last = readLogLines(join(run, "forgot", "stage.log")).at(-1);
     expect(last).toMatchObject({ level: "ERROR", msg: "stage forgot failed: finalize() was not called" });
+  });
+
+  it("keeps a non-zero exit code the process chose itself", async () => {
+    const run = tempDir();
+    const r = await spawnStage({ OUTPUT_DIR: run, FIXTURE_STYLE: "no-finalize", FIXTURE_STAGE: "forgot", FIXTURE_EXIT_CODE: "3" });
+    expect(r.code).toBe(3);
+    expect(readJson(join(run, "forgot", "manifest.json")).status).toBe("failed");
   });
 });

@@ -87,6 +87,15 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * A stage left without finalize() failed, so the process must not report
+ * success: exit code 1, unless it already chose a non-zero one. (Inside an
+ * `exit` listener this still changes the code the process exits with.)
+ */
+function failTheProcess(): void {
+  if (!process.exitCode) process.exitCode = 1;
+}
+
 /** The reason recorded for a stage the process left without calling finalize(). */
 export const NOT_FINALIZED_REASON = "finalize() was not called";
 
@@ -637,9 +646,14 @@ export class StageIO implements OpenStage {
     this.commandResources = resources;
   }
 
-  /** At process exit (natural end): the stage never called finalize(), so it failed. */
+  /**
+   * At process exit (natural end): the stage never called finalize(), so it
+   * failed, and so does the process: its exit code becomes 1 unless it already
+   * chose a non-zero one.
+   */
   finalizeAbandoned(): Promise<void> {
     if (this.finalizing) return this.finalizing;
+    failTheProcess();
     this.addError(`stage ${this.stageName} ended without calling finalize()`);
     return this.finalize("failed", { reason: NOT_FINALIZED_REASON });
   }
@@ -650,6 +664,8 @@ export class StageIO implements OpenStage {
    * manifest synchronously. A finalize() still waiting for hashes keeps its status.
    */
   finalizeAbandonedSync(): void {
+    if (this.spanEnded) return;
+    if (!this.finalizing) failTheProcess();
     this.finalizeNow("failed", NOT_FINALIZED_REASON, {
       message: `stage ${this.stageName} ended without calling finalize()`,
       when: "the process exited",
