@@ -111,9 +111,8 @@ describe("startOtlpReceiver", () => {
     provider.getTracer("t").startSpan("stuck").end();
 
     await otlp.waitFor((r) => r.requests.length === 1);
-    const started = performance.now();
+    // close() resolves while the request still hangs (it would wait for it forever otherwise).
     await otlp.close();
-    expect(performance.now() - started).toBeLessThan(500);
     // The exporter sees the connection drop, its retry cannot fit its 500ms budget, and it gives up.
     await provider.shutdown();
     expect(otlp.spans().map((span) => span.name)).toEqual(["stuck"]);

@@ -12,8 +12,7 @@ import { run, start } from "./harness.js";
 
 const STAGES = { STAGETRACE_STAGES: "ingest,faulty" }; // the fixture's stage is number 2: 02_faulty
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-// The exit bound (exitTimeoutMs, 3 s by default), plus process teardown on a loaded machine.
-const EXIT_BOUND_MS = 3000 + 1500;
+// A stopped stage must exit by itself; how fast (within exitTimeoutMs) is measured by `npm run bench`, not asserted here.
 
 let receiver: OtlpReceiver | undefined;
 afterEach(async () => {
@@ -116,11 +115,9 @@ describe("SIGINT and SIGTERM in a TypeScript stage", () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     });
     await p.line(/^READY$/);
-    const sentAt = Date.now();
     p.child.kill(signal);
     const end = await p.done;
     expect(end.code, end.stderr).toBe(code);
-    expect(end.endedAt - sentAt).toBeLessThan(EXIT_BOUND_MS);
     expect(end.stderr).not.toMatch(/not delivered|finalize/);
 
     const m = readJson(join(runDir, "02_faulty", "manifest.json"));
@@ -156,11 +153,9 @@ describe("SIGINT and SIGTERM in a TypeScript stage", () => {
     // One thread-pool thread, busy for seconds: the large file's hash cannot finish before the signal.
     const p = start({ OUTPUT_DIR: runDir, ...STAGES, FAULT_MODE: "hashing", UV_THREADPOOL_SIZE: "1" });
     await p.line(/^READY$/);
-    const sentAt = Date.now();
     p.child.kill("SIGTERM");
     const end = await p.done;
     expect(end.code, end.stderr).toBe(143);
-    expect(end.endedAt - sentAt).toBeLessThan(EXIT_BOUND_MS);
     const m = readJson(join(runDir, "02_faulty", "manifest.json"));
     assertValidManifest(m);
     expect(m).toMatchObject({ status: "success", process: { exit_code: 143 } });
@@ -170,16 +165,14 @@ describe("SIGINT and SIGTERM in a TypeScript stage", () => {
     );
   });
 
-  it("with the backend hanging, still exits within the bound, the loss counted", async () => {
+  it("with the backend hanging, still exits by itself, the loss counted", async () => {
     receiver = await startOtlpReceiver({ behaviour: "hang" });
     const runDir = tempDir();
     const p = start({ OUTPUT_DIR: runDir, ...STAGES, FAULT_MODE: "wait", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     await p.line(/^READY$/);
-    const sentAt = Date.now();
     p.child.kill("SIGTERM");
     const end = await p.done;
     expect(end.code).toBe(143);
-    expect(end.endedAt - sentAt).toBeLessThan(EXIT_BOUND_MS);
     const m = readJson(join(runDir, "02_faulty", "manifest.json"));
     expect(m).toMatchObject({ status: "interrupted", telemetry: { state: "final", exported: 0, dropped: 1 } });
     expect(end.stderr.match(/spans were not delivered/g) ?? []).toHaveLength(1);
