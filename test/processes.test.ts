@@ -1,7 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assertValidManifest } from "./support/schema.js";
-import { spawnStage } from "./support/spawn-stage.js";
+import { FIXTURE, spawnStage } from "./support/spawn-stage.js";
 import { readJson, readLogLines, tempDir } from "./support/tmp.js";
 
 // Eight processes on one pipeline log and the secrets test are in test/faults/.
@@ -25,6 +26,29 @@ describe("stages as separate processes sharing a run directory", () => {
     const r = await spawnStage({ OUTPUT_DIR: run, FIXTURE_LINES: "4", STAGETRACE_CONSOLE: "info" });
     const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.map((l) => l.msg)).toEqual(["stage fixture started", "info line 1", "info line 3", "stage fixture finished"]);
+  });
+});
+
+describe("the console default", () => {
+  // `script` gives the stage a terminal; stdout goes to /dev/null, so what it captures is stderr.
+  const onTerminal = (env: Record<string, string>) => {
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
+    return execFileSync("script", ["-qec", `env ${vars} "${process.execPath}" "${FIXTURE}" >/dev/null`, "/dev/null"], {
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+      encoding: "utf8",
+    });
+  };
+
+  it("prints INFO+ once on stderr when it is a terminal", () => {
+    const out = onTerminal({ OUTPUT_DIR: tempDir(), FIXTURE_LINES: "4" });
+    const lines = out.trim().split(/\r?\n/).map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.msg)).toEqual(["stage fixture started", "info line 1", "info line 3", "stage fixture finished"]);
+  });
+
+  it("is quiet on a terminal with STAGETRACE_CONSOLE=off, and when stderr is not a terminal", async () => {
+    expect(onTerminal({ OUTPUT_DIR: tempDir(), FIXTURE_LINES: "4", STAGETRACE_CONSOLE: "off" })).toBe("");
+    const piped = await spawnStage({ OUTPUT_DIR: tempDir(), FIXTURE_LINES: "4" });
+    expect(piped.stderr).toBe("");
   });
 });
 

@@ -96,6 +96,18 @@ function failTheProcess(): void {
   if (!process.exitCode) process.exitCode = 1;
 }
 
+/**
+ * Which lines a stage also prints on stderr: `STAGETRACE_CONSOLE` `off`/`0`,
+ * `info` (or any other value) and `debug`; unset, INFO and up when stderr is a
+ * terminal (so a first run does not look dead), nothing when it is not (a
+ * pipeline's captured output stays clean).
+ */
+function consoleMode(value: string): "off" | "info" | "debug" {
+  if (value === "") return process.stderr.isTTY ? "info" : "off";
+  if (value === "debug") return "debug";
+  return value === "0" || value === "off" ? "off" : "info";
+}
+
 /** The reason recorded for a stage the process left without calling finalize(). */
 export const NOT_FINALIZED_REASON = "finalize() was not called";
 
@@ -267,7 +279,7 @@ export class StageIO implements OpenStage {
       stageLog,
       pipelineLog,
       otlp: this.telemetry.logDestination(),
-      console: consoleEnv === "debug" ? "debug" : consoleEnv === "" || consoleEnv === "0" || consoleEnv === "off" ? "off" : "info",
+      console: consoleMode(consoleEnv),
       secrets: this.secrets,
     });
     this.logger.info({ stage_dir: this.stageDir }, `stage ${this.stageName} started`);
