@@ -6,6 +6,8 @@ export default defineConfig({
     // The real stack's suites: `npm run test:stack` (vitest.stack.config.ts).
     exclude: ["test/real-stack/**", "**/node_modules/**"],
     setupFiles: ["./test/support/validate-manifests.ts"],
+    // Installs chromium for the report tests when it is missing (apt-get, as root); never skips them.
+    globalSetup: ["./test/support/chromium-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests spawn stage processes; two cores are all CI has.

@@ -15,7 +15,8 @@ export const TRACER_NAME = "stagetrace";
  * The attribute names of a stage span (and of the run span of `stagetrace run`):
  * OpenTelemetry's `cicd.*`, `process.*`, `host.*` and `error.type` where a standard
  * name exists, `stagetrace.*` otherwise. Config and resource values are
- * `stagetrace.config.<key>` and `stagetrace.resource.<key>`.
+ * `stagetrace.config.<key>` and `stagetrace.resource.<key>`; fields passed to
+ * `finalize()` beyond its own options are `stagetrace.extra.<key>`.
  */
 export const ATTR = {
   pipelineName: "cicd.pipeline.name",
@@ -44,6 +45,8 @@ export const ATTR = {
 
   configPrefix: "stagetrace.config.",
   resourcePrefix: "stagetrace.resource.",
+  /** Fields passed to `finalize(status, { ...extra })` beyond its own options: `stagetrace.extra.<key>`. */
+  extraPrefix: "stagetrace.extra.",
 } as const;
 
 /** The name of the span event recorded for each tracked file (attributes: `FILE_ATTR`). */

@@ -30,6 +30,7 @@ export type {
   ManifestError,
   ManifestTelemetry,
   StageOptions,
+  FinalizeOptions,
   TelemetryOptions,
   TelemetryReport,
   TrackOptions,

@@ -124,12 +124,38 @@ export interface ManifestData {
   errors: ManifestError[];
   /** Resource figures: CPU time and peak RSS that stagetrace measured, plus the stage's own (`setResources`). */
   resources: Record<string, RecordedValue>;
+  /**
+   * Fields the stage passed to `finalize(status, { ...extra })` beyond `reason`, `error` and
+   * `saveManifest` (the seed's `**kwargs`), flattened like config. Absent only in manifests written
+   * by stagetrace versions before it existed.
+   */
+  extra: Record<string, RecordedValue>;
   /** The process the stage ran in: pid, host name, command line and exit code (null while it runs). */
   process: { pid: number | null; hostname: string | null; command_args: string[]; exit_code: number | null };
   /** The paths of the stage's `stage.log` and of the run's pipeline log. */
   logs: { stage_log: string | null; pipeline_log: string | null };
   /** What reached the OTLP backend and what did not. */
   telemetry: ManifestTelemetry;
+}
+
+/**
+ * The second argument of `finalize(status, options)`: the seed's
+ * `finalize(status, save_manifest=True, **kwargs)`. Any field besides these
+ * three is recorded as it is given: in the manifest's `extra` and as the span
+ * attribute `stagetrace.extra.<key>` (nested keys flattened, secrets redacted).
+ */
+export interface FinalizeOptions {
+  /** Why the stage ended so (`status_reason`): a skip reason, a failure in a few words. */
+  reason?: string;
+  /** The error that ended the stage: recorded in `errors`, and the reason when `reason` is not given. */
+  error?: string | Error;
+  /**
+   * `false`: leave no manifest.json for this stage (the one written while it ran is removed); the
+   * span still ends and is exported. Default true. `StageManifest.finalize` ignores it (call `save()` or not).
+   */
+  saveManifest?: boolean;
+  /** The seed's `**kwargs`: recorded under `extra`. */
+  [extra: string]: unknown;
 }
 
 /** Options for `new StageIO(name, options)` and `runStage(name, body, options)`. */

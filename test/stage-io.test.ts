@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { initTelemetry, runStage, StageIO, StageManifest, StagetraceError } from "../src/index.js";
+import { initTelemetry, manifestFromSpan, runStage, spanFromManifest, StageIO, StageManifest, StagetraceError } from "../src/index.js";
 import { assertValidManifest } from "./support/schema.js";
 import { allFiles, pipelineLogOf, readJson, readLogLines, tempDir } from "./support/tmp.js";
 
@@ -237,6 +237,50 @@ describe("errors, statuses and finalize", () => {
     expect(m.outputs).toEqual([]);
   });
 
+  it("finalize(status, { saveManifest: false }) leaves no manifest.json, and the span still ends", async () => {
+    const io = new StageIO("nomanifest", { outputBase: run });
+    expect(existsSync(join(run, "nomanifest", "manifest.json"))).toBe(true); // the running manifest
+    await io.finalize("success", { saveManifest: false });
+    expect(existsSync(join(run, "nomanifest", "manifest.json"))).toBe(false);
+    expect(existsSync(join(run, "nomanifest", "stage.log"))).toBe(true);
+    const span = stageSpan("nomanifest");
+    expect(span.attributes["stagetrace.stage.status"]).toBe("success");
+    expect(span.attributes["stagetrace.manifest.disabled"]).toBe(true);
+  });
+
+  it("records finalize's extra fields under extra in the manifest and as stagetrace.extra.<key> on the span", async () => {
+    const io = new StageIO("kwargs", { outputBase: run });
+    await io.finalize("skipped", {
+      reason: "no input",
+      segments: 12,
+      model: { name: "large-v2", device: "cuda" },
+      languages: ["hi", "en"],
+      note: null,
+      api_token: "sekrit-token",
+    });
+    const m = readJson(join(run, "kwargs", "manifest.json"));
+    assertValidManifest(m);
+    expect(m.status_reason).toBe("no input");
+    expect(m.extra).toEqual({
+      api_token: "[REDACTED]",
+      languages: ["hi", "en"],
+      "model.device": "cuda",
+      "model.name": "large-v2",
+      note: null,
+      segments: 12,
+    });
+    const span = stageSpan("kwargs");
+    expect(span.attributes).toMatchObject({
+      "stagetrace.extra.segments": 12,
+      "stagetrace.extra.model.name": "large-v2",
+      "stagetrace.extra.api_token": "[REDACTED]",
+    });
+    expect(Object.keys(span.attributes).some((k) => k.startsWith("stagetrace.extra.reason"))).toBe(false);
+    // The manifest rebuilt from the span alone, and from the span rebuilt from the manifest, is the same.
+    expect(manifestFromSpan(span).data.extra).toEqual(m.extra);
+    expect(manifestFromSpan(spanFromManifest(m, join(run, "kwargs"))).data.extra).toEqual(m.extra);
+  });
+
   it("rejects an unknown status with a clear error", () => {
     const io = new StageIO("bad-status", { outputBase: run });
     expect(() => io.finalize("done" as never)).toThrow(/unknown stage status "done"/);
@@ -314,7 +358,8 @@ describe("the seed's old-style API", () => {
     m.setConfig({ model: "x", apiKey: "sekrit-value" });
     m.addWarning("hmm");
     m.addError("it broke", new Error("it broke"));
-    m.finalize("failed", { reason: "it broke" });
+    m.finalize("failed", { reason: "it broke", retries: 3 });
+    expect(m.toDict().extra).toEqual({ retries: 3 });
     const path = join(run, "legacy.json");
     m.save(path);
     const loaded = StageManifest.fromFile(path);

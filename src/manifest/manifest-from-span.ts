@@ -146,6 +146,7 @@ function manifestHead(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>
     warnings: [],
     errors: [],
     resources: collectPrefixed(a, ATTR.resourcePrefix),
+    extra: collectPrefixed(a, ATTR.extraPrefix),
     process: {
       pid: num(a, ATTR.processPid),
       hostname: str(a, ATTR.hostName),

@@ -16,6 +16,7 @@ import {
 } from "../conventions.js";
 import type { FileRole, ManifestData, ManifestFileEntry, StageStatus } from "../types.js";
 import { fileEventAttributes } from "./file-event.js";
+import { NULL_MARKER } from "../stage/recorded-values.js";
 
 /** An RFC 3339 time with up to nanosecond digits, as an exact HrTime. */
 export function timestampToHrTime(value: string): HrTime {
@@ -80,6 +81,7 @@ export function spanFromManifest(m: ManifestData, stageDir: string, resource: Re
   if (status === "failed" || status === "interrupted") a[ATTR.errorType] = m.errors[0]?.type ?? status;
   for (const [k, v] of Object.entries(m.config)) if (v !== null) a[ATTR.configPrefix + k] = v;
   for (const [k, v] of Object.entries(m.resources)) if (v !== null) a[ATTR.resourcePrefix + k] = v;
+  for (const [k, v] of Object.entries(m.extra ?? {})) a[ATTR.extraPrefix + k] = v === null ? NULL_MARKER : v;
 
   const startTime = timestampToHrTime(m.started_at);
   const endTime = timestampToHrTime(m.ended_at);

@@ -6,7 +6,7 @@ import { StagetraceError } from "../errors.js";
 import { fingerprintSync, type FileFingerprint } from "../stage/file-fingerprint.js";
 import { collectPrefixed, flattenToAttributes, truncate } from "../stage/recorded-values.js";
 import { SecretValues } from "../stage/redaction.js";
-import type { ManifestData, ManifestError, ManifestFileEntry, ManifestStatus, ManifestWarning, StageStatus } from "../types.js";
+import type { FinalizeOptions, ManifestData, ManifestError, ManifestFileEntry, ManifestStatus, ManifestWarning, StageStatus } from "../types.js";
 import { writeFileAtomic } from "./write-atomic.js";
 
 /** Builds a manifest file entry from a fingerprint plus what the stage said about the file. */
@@ -67,6 +67,7 @@ export class StageManifest {
       warnings: [],
       errors: [],
       resources: {},
+      extra: {},
       process: { pid: process.pid, hostname: hostname(), command_args: process.argv.slice(), exit_code: null },
       logs: { stage_log: null, pipeline_log: null },
       telemetry: {
@@ -146,16 +147,19 @@ export class StageManifest {
   }
 
   /**
-   * Sets the status, reason (or `error`, which is also recorded), end time and duration. Throws on an unknown status.
+   * Sets the status, reason (or `error`, which is also recorded), end time and duration; any other
+   * field of `options` (the seed's `**kwargs`) is merged into `extra`, flattened like config. Throws on an unknown status.
    */
-  finalize(status: StageStatus = "success", options: { reason?: string; error?: string } = {}): void {
+  finalize(status: StageStatus = "success", options: FinalizeOptions = {}): void {
     if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
       throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
     }
-    if (options.error) this.addError(options.error);
+    const { reason, error, saveManifest: _saveManifest, ...extra } = options;
+    if (error !== undefined) this.addError(typeof error === "string" ? error : error.message, error);
+    Object.assign(this.data.extra, collectPrefixed(flattenToAttributes("", extra, { secrets: this.secrets }), ""));
     const end = new Date();
     this.data.status = status;
-    this.data.status_reason = options.reason ?? options.error ?? null;
+    this.data.status_reason = reason ?? (error === undefined ? null : typeof error === "string" ? error : error.message);
     this.data.ended_at = end.toISOString();
     this.data.duration_ms = Math.max(0, end.getTime() - Date.parse(this.data.started_at));
   }

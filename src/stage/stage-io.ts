@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { millisToHrTime } from "@opentelemetry/core";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
@@ -39,7 +39,7 @@ import {
 import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
-import type { FileRole, StageOptions, StageStatus, TrackOptions } from "../types.js";
+import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { fingerprint, FingerprintIndex, resolveHashAlgorithm, type FileFingerprint } from "./file-fingerprint.js";
 import { flattenToAttributes, truncate } from "./recorded-values.js";
 import { SecretValues } from "./redaction.js";
@@ -85,6 +85,27 @@ function logLevel(value: string | undefined, source: string): LevelWithSilent {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A stage left without finalize() failed, so the process must not report
+ * success: exit code 1, unless it already chose a non-zero one. (Inside an
+ * `exit` listener this still changes the code the process exits with.)
+ */
+function failTheProcess(): void {
+  if (!process.exitCode) process.exitCode = 1;
+}
+
+/**
+ * Which lines a stage also prints on stderr: `STAGETRACE_CONSOLE` `off`/`0`,
+ * `info` (or any other value) and `debug`; unset, INFO and up when stderr is a
+ * terminal (so a first run does not look dead), nothing when it is not (a
+ * pipeline's captured output stays clean).
+ */
+function consoleMode(value: string): "off" | "info" | "debug" {
+  if (value === "") return process.stderr.isTTY ? "info" : "off";
+  if (value === "debug") return "debug";
+  return value === "0" || value === "off" ? "off" : "info";
 }
 
 /** The reason recorded for a stage the process left without calling finalize(). */
@@ -167,6 +188,8 @@ export class StageIO implements OpenStage {
   private finalStatus: StageStatus | undefined;
   private finalReason: string | undefined;
   private spanEnded = false;
+  /** finalize() was told `saveManifest: false`. */
+  private manifestDropped = false;
   private firstErrorType: string | undefined;
   /** Strict mode: a local file stagetrace cannot write fails the stage (see StageOptions.strict). */
   readonly strict: boolean;
@@ -256,7 +279,7 @@ export class StageIO implements OpenStage {
       stageLog,
       pipelineLog,
       otlp: this.telemetry.logDestination(),
-      console: consoleEnv === "debug" ? "debug" : consoleEnv === "" || consoleEnv === "0" || consoleEnv === "off" ? "off" : "info",
+      console: consoleMode(consoleEnv),
       secrets: this.secrets,
       onLine: () => this.heartbeat?.progress(),
     });
@@ -492,9 +515,12 @@ export class StageIO implements OpenStage {
   /**
    * Ends the stage: waits for pending fingerprints, records the status,
    * ends the span (which writes manifest.json) and flushes the stage's logs.
+   * `saveManifest: false` leaves no manifest.json (the span still ends and is
+   * exported); any other field of `options` is recorded in the manifest's
+   * `extra` and as `stagetrace.extra.<key>` on the span.
    * A second call warns and returns the first call's promise.
    */
-  finalize(status: StageStatus = "success", options: { reason?: string; error?: string | Error } = {}): Promise<void> {
+  finalize(status: StageStatus = "success", options: FinalizeOptions = {}): Promise<void> {
     if (this.finalizing) {
       if (status !== this.finalStatus) {
         this.telemetry.warn(
@@ -508,12 +534,28 @@ export class StageIO implements OpenStage {
     }
     this.finalStatus = status;
     this.finalReason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
-    this.finalizing = this.doFinalize(status, options);
+    const { reason: _reason, error, saveManifest, ...extra } = options;
+    // Recorded now, so a signal that ends the stage while its files are hashed keeps them too.
+    this.span.setAttributes(flattenToAttributes(ATTR.extraPrefix, extra, { secrets: this.secrets }));
+    if (saveManifest === false) this.dropManifest();
+    this.finalizing = this.doFinalize(status, error);
     return this.finalizing;
   }
 
-  private async doFinalize(status: StageStatus, options: { reason?: string; error?: string | Error }): Promise<void> {
-    if (options.error !== undefined) this.recordError(messageOf(options.error), options.error);
+  /** finalize(..., { saveManifest: false }): no manifest is written at the end, and the running one is removed. */
+  private dropManifest(): void {
+    this.span.setAttribute(ATTR.manifestDisabled, true);
+    this.manifestDropped = true;
+    if (this.manifestPath === null) return;
+    try {
+      rmSync(this.manifestPath, { force: true });
+    } catch (err) {
+      this.telemetry.warn(this.ioProblem(`cannot remove the running manifest ${this.manifestPath}`, err));
+    }
+  }
+
+  private async doFinalize(status: StageStatus, error: string | Error | undefined): Promise<void> {
+    if (error !== undefined) this.recordError(messageOf(error), error);
     await this.recordTrackedFiles();
     // A signal or a crash may have ended the stage while its files were being hashed.
     if (this.spanEnded) return;
@@ -603,7 +645,7 @@ export class StageIO implements OpenStage {
   private strictAfterEnd(): void {
     const problems: string[] = [];
     problems.push(...this.telemetry.logFiles.problemsFor([this.stageLogPath, this.pipelineLogPath]));
-    if (this.manifestPath !== null && !this.telemetry.manifestExporter.writtenPaths().includes(this.manifestPath)) {
+    if (this.manifestPath !== null && !this.manifestDropped && !this.telemetry.manifestExporter.writtenPaths().includes(this.manifestPath)) {
       problems.push(`${this.manifestPath} was not written`);
     }
     if (problems.length === 0) return;
@@ -619,9 +661,14 @@ export class StageIO implements OpenStage {
     this.commandResources = resources;
   }
 
-  /** At process exit (natural end): the stage never called finalize(), so it failed. */
+  /**
+   * At process exit (natural end): the stage never called finalize(), so it
+   * failed, and so does the process: its exit code becomes 1 unless it already
+   * chose a non-zero one.
+   */
   finalizeAbandoned(): Promise<void> {
     if (this.finalizing) return this.finalizing;
+    failTheProcess();
     this.addError(`stage ${this.stageName} ended without calling finalize()`);
     return this.finalize("failed", { reason: NOT_FINALIZED_REASON });
   }
@@ -632,6 +679,10 @@ export class StageIO implements OpenStage {
    * manifest synchronously. A finalize() still waiting for hashes keeps its status.
    */
   finalizeAbandonedSync(exitCode?: number): void {
+    if (this.spanEnded) return;
+    if (!this.finalizing) failTheProcess();
+    // The code the process ends with: its own, or 1 from failTheProcess() over a 0.
+    if (exitCode !== undefined && typeof process.exitCode === "number") exitCode = process.exitCode;
     this.finalizeNow("failed", NOT_FINALIZED_REASON, {
       message: `stage ${this.stageName} ended without calling finalize()`,
       when: "the process exited",

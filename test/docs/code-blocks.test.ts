@@ -4,7 +4,8 @@
 // - every shell block (sh, bash, shell, console) that runs stagetrace (or
 //   `npx stagetrace`, `npm run demo`) is run here, in a temp directory with
 //   the built CLI on PATH, unless its first line says why it is not:
-//   `# Not run by the tests as written: <reason>`.
+//   `# Not run by the tests as written: <reason>`, or, hidden from a reader,
+//   the line before its fence is `<!-- Not run by the tests as written: <reason> -->`.
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -22,11 +23,14 @@ export interface CodeBlock {
   line: number;
   lang: string;
   code: string;
+  /** The reason of a hidden `<!-- Not run by the tests as written: ... -->` marker on the line before the fence. */
+  hiddenReason?: string;
 }
 
 const SHELL = new Set(["sh", "bash", "shell", "console"]);
 const MENTIONS_STAGETRACE = /\bstagetrace\b|\bnpm run demo\b/;
 const NOT_RUN = /^# Not run by the tests as written: \S/;
+const HIDDEN_NOT_RUN = /^<!-- Not run by the tests as written: (\S.*\S) -->$/;
 
 /** The fenced code blocks of a Markdown text. */
 export function codeBlocks(doc: string, text: string): CodeBlock[] {
@@ -39,7 +43,10 @@ export function codeBlocks(doc: string, text: string): CodeBlock[] {
     const body: string[] = [];
     let j = i + 1;
     while (j < lines.length && !lines[j]!.startsWith(fence)) body.push(lines[j++]!);
-    blocks.push({ doc, line: i + 1, lang: open[2]!.toLowerCase(), code: body.join("\n") + "\n" });
+    const hidden = i > 0 ? HIDDEN_NOT_RUN.exec(lines[i - 1]!) : null;
+    const block: CodeBlock = { doc, line: i + 1, lang: open[2]!.toLowerCase(), code: body.join("\n") + "\n" };
+    if (hidden) block.hiddenReason = hidden[1]!;
+    blocks.push(block);
     i = j;
   }
   return blocks;
@@ -48,7 +55,7 @@ export function codeBlocks(doc: string, text: string): CodeBlock[] {
 /** How the suite treats a shell block: run it, or skip it for the reason its first line gives. */
 export function shellBlockPlan(block: CodeBlock): "run" | "marked" | "ignored" {
   if (!SHELL.has(block.lang) || !MENTIONS_STAGETRACE.test(block.code)) return "ignored";
-  return NOT_RUN.test(block.code.split("\n")[0]!) ? "marked" : "run";
+  return block.hiddenReason !== undefined || NOT_RUN.test(block.code.split("\n")[0]!) ? "marked" : "run";
 }
 
 /** A `console` block's commands: the `$ ` lines without the prompt; other blocks as they are. */
@@ -146,13 +153,17 @@ describe("code blocks in README.md and docs/", () => {
       "```console",
       "$ npm run demo",
       "```",
+      "<!-- Not run by the tests as written: hidden from the reader. -->",
+      "```sh",
+      "npm run demo",
+      "```",
       "```sh",
       "ls -l",
       "```",
     ].join("\n");
-    expect(codeBlocks("x.md", doc).map(shellBlockPlan)).toEqual(["run", "marked", "run", "ignored"]);
+    expect(codeBlocks("x.md", doc).map(shellBlockPlan)).toEqual(["run", "marked", "run", "marked", "ignored"]);
     // Every marked block in the docs gives a reason.
-    for (const b of BLOCKS.filter((b) => shellBlockPlan(b) === "marked")) {
+    for (const b of BLOCKS.filter((b) => shellBlockPlan(b) === "marked" && b.hiddenReason === undefined)) {
       expect(b.code.split("\n")[0]!.length, `${b.doc}:${b.line}`).toBeGreaterThan("# Not run by the tests as written: ".length + 5);
     }
   });
