@@ -73,9 +73,13 @@ export function shortenValues(span: ReadableSpan, max: number): ReadableSpan {
     }
     return out ?? attrs;
   };
+  const events = span.events.map((e) => {
+    const attributes = e.attributes && shorten(e.attributes);
+    return attributes === e.attributes ? e : { ...e, attributes };
+  });
   return Object.create(span, {
     attributes: { value: shorten(span.attributes), enumerable: true },
-    events: { value: span.events.map((e) => (e.attributes ? { ...e, attributes: shorten(e.attributes) } : e)), enumerable: true },
+    events: { value: events, enumerable: true },
   }) as ReadableSpan;
 }
 

@@ -13,7 +13,7 @@
 // Everything but those lines goes to stderr. See docs/observability.md.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, readdirSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -66,8 +66,7 @@ export function moduleStamp(dir) {
 }
 
 function listGoFiles(dir) {
-  return spawnSync("ls", [dir], { encoding: "utf8" })
-    .stdout.split("\n")
+  return readdirSync(dir)
     .filter((f) => f.endsWith(".go"))
     .sort();
 }
@@ -134,8 +133,12 @@ function copyOfModule(m) {
   return copy;
 }
 
+/** The module cache is read-only; the copy must take the placeholder files. */
 function chmodRecursive(dir) {
-  spawnSync("chmod", ["-R", "u+w", dir]);
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) chmodRecursive(join(dir, entry.name));
+  }
 }
 
 /** A port the kernel says is free on 127.0.0.1 right now. */
