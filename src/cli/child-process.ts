@@ -3,6 +3,7 @@ import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import { signalExitCode } from "../process-exit.js";
 import { contextFromEnv, envPropagator } from "../telemetry/telemetry.js";
+import { numberFromEnv } from "../telemetry/telemetry-config.js";
 
 /** How a command run by `stagetrace run` or `exec` ended. */
 export interface ChildOutcome {
@@ -36,12 +37,7 @@ export const DEFAULT_KILL_GRACE_MS = 10_000;
 
 /** The grace period from the environment; a bad value warns (once, via `warn`) and falls back. */
 export function killGraceMs(env: NodeJS.ProcessEnv, warn: (m: string) => void): number {
-  const raw = env.STAGETRACE_KILL_GRACE_MS?.trim();
-  if (!raw) return DEFAULT_KILL_GRACE_MS;
-  const n = Number(raw);
-  if (Number.isFinite(n) && n >= 0) return n;
-  warn(`STAGETRACE_KILL_GRACE_MS=${JSON.stringify(raw)} is not a number of milliseconds >= 0; using ${DEFAULT_KILL_GRACE_MS}`);
-  return DEFAULT_KILL_GRACE_MS;
+  return numberFromEnv(env, "STAGETRACE_KILL_GRACE_MS", DEFAULT_KILL_GRACE_MS, { min: 0, unit: "milliseconds" }, warn);
 }
 
 /**

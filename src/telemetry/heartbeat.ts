@@ -18,7 +18,9 @@ import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metric
 import { StagetraceError } from "../errors.js";
 import { ATTR, METRIC, METRIC_ATTR, TRACER_NAME } from "../conventions.js";
 import type { TelemetryOptions } from "../types.js";
-import { grpcEndpoint, grpcMetadata, type OtlpProtocol, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { grpcEndpoint, grpcMetadata, numberFromEnv, type OtlpProtocol, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+
+const SECONDS = { min: 0, above: true, unit: "seconds" } as const;
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 /** How long a stage may go without progress before the stalled-stage alert fires (`STAGETRACE_STALL_AFTER_S`). */
@@ -52,16 +54,6 @@ export interface HeartbeatConfig {
   stallAfterS: number;
   /** Seconds a stage is expected to take at most, or null when not set. */
   expectedDurationS: number | null;
-}
-
-/** A number of seconds > 0 from `env[name]`, `fallback` when unset; a bad value warns and falls back. */
-function secondsFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number | null, warn: Warn): number | null {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (Number.isFinite(n) && n > 0) return n;
-  warn(`${name}=${JSON.stringify(raw)} is not a number of seconds > 0; using ${fallback ?? "none"}`);
-  return fallback;
 }
 
 type Warn = (message: string) => void;
@@ -103,8 +95,8 @@ export function resolveHeartbeatConfig(
     intervalMs,
     timeoutMs: Math.min(config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS),
     headers: config.metricsHeaders ?? config.headers,
-    stallAfterS: secondsFromEnv(env, "STAGETRACE_STALL_AFTER_S", DEFAULT_STALL_AFTER_S, warn) ?? DEFAULT_STALL_AFTER_S,
-    expectedDurationS: secondsFromEnv(env, "STAGETRACE_EXPECTED_DURATION_S", null, warn),
+    stallAfterS: numberFromEnv(env, "STAGETRACE_STALL_AFTER_S", DEFAULT_STALL_AFTER_S, SECONDS, warn),
+    expectedDurationS: numberFromEnv(env, "STAGETRACE_EXPECTED_DURATION_S", null, SECONDS, warn),
   };
 }
 
@@ -171,7 +163,7 @@ export class Heartbeat {
     this.export();
     return {
       progress: () => {
-        beat.progressAt = Date.now() / 1000;
+        beat.progressAt = nowSeconds();
       },
       end: () => {
         if (beat.endedAt !== null) return;

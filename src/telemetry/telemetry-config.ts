@@ -118,6 +118,26 @@ function positiveInt(
   return Math.floor(n);
 }
 
+/**
+ * A number from `env[name]`: `fallback` when unset; a value that is not a
+ * finite number at least `min` (above `min` when `above` is set) warns,
+ * naming the variable, and falls back. One rule for every numeric variable.
+ */
+export function numberFromEnv<F extends number | null>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: F,
+  bound: { min: number; above?: boolean; unit: string },
+  warn: Warn,
+): number | F {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (Number.isFinite(n) && (bound.above ? n > bound.min : n >= bound.min)) return n;
+  warn(`${name}=${JSON.stringify(raw)} is not a number of ${bound.unit} ${bound.above ? ">" : ">="} ${bound.min}; using ${fallback ?? "none"}`);
+  return fallback;
+}
+
 /** A yes/no environment value (`1`/`0`, `true`/`false`, `on`/`off`, `yes`/`no`); a bad one warns and falls back. */
 export function envFlag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, warn: Warn): boolean {
   const raw = env[name]?.trim().toLowerCase();
