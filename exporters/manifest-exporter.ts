@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
 import { isStageSpan, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../src/manifest/write-atomic.js";
+import { writeFileAtomic } from "../src/fs/atomic-write.js";
 import type { ManifestData, ManifestTelemetry } from "../src/types.js";
 
 /** The file name of a stage's manifest inside its stage directory. */

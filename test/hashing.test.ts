@@ -3,7 +3,7 @@ import { readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { runStage, StageIO } from "../src/index.js";
-import { FINGERPRINT_INDEX_FILE, FingerprintIndex } from "../src/stage/file-fingerprint.js";
+import { FINGERPRINT_INDEX_FILE, FingerprintIndex } from "../src/fs/file-fingerprint.js";
 import { spawnStage } from "./support/spawn-stage.js";
 import { readJson, tempDir } from "./support/tmp.js";
 

@@ -14,7 +14,7 @@ import {
   WARNING_ATTR,
   WARNING_EVENT,
 } from "../conventions.js";
-import { collectPrefixed } from "../stage/recorded-values.js";
+import { collectPrefixed } from "../values/recorded-values.js";
 import type { FileKind, ManifestData, ManifestFileEntry, ManifestStatus, ManifestTelemetry } from "../types.js";
 import { StageManifest } from "./stage-manifest.js";
 

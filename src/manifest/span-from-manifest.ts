@@ -16,7 +16,7 @@ import {
 } from "../conventions.js";
 import type { FileRole, ManifestData, ManifestFileEntry, StageStatus } from "../types.js";
 import { fileEventAttributes } from "./file-event.js";
-import { NULL_MARKER } from "../stage/recorded-values.js";
+import { NULL_MARKER } from "../values/recorded-values.js";
 
 /** An RFC 3339 time with up to nanosecond digits, as an exact HrTime. */
 export function timestampToHrTime(value: string): HrTime {

@@ -4,7 +4,7 @@
  * path relative to their run directory, so runs in different directories
  * compare.
  */
-import { isSecretKey, REDACTED } from "../stage/redaction.js";
+import { isSecretKey, REDACTED } from "../values/redaction.js";
 import type { LoadedRun, LoadedStage } from "../run/load-run.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
 import { runRelativePath } from "./run-files.js";

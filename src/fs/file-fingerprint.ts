@@ -4,7 +4,8 @@ import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, re
 import { open } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { StagetraceError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { errnoText } from "./errno-text.js";
 import type { FileKind } from "../types.js";
 
 /**
@@ -131,11 +132,6 @@ const READ_NONBLOCK = fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0);
 function notAFileAnymore(base: FileFingerprint, stats: Stats): FileFingerprint {
   const kind = kindOf(stats);
   return { ...base, kind, size: null, problem: `${base.path} became a ${kind} while it was being hashed; it was not read` };
-}
-
-function errnoText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message}` : String(err);
 }
 
 /** Where `fingerprint` may find a hash computed earlier for the same, unchanged file. */
