@@ -15,13 +15,13 @@ import {
 import { TRACER_NAME } from "../conventions.js";
 import { dieBy, signalExitCode } from "../process-exit.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
+import { VERSION } from "../version.js";
 import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
 import { StageSampler } from "./stage-sampler.js";
 import { grpcEndpoint, grpcMetadata, resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
 
-const VERSION = "0.1.0";
 /** The part of `exitTimeoutMs` kept for the process to wind down after shutdown has given up on the backend. */
 const EXIT_MARGIN_MS = 300;
 
