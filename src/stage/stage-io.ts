@@ -424,6 +424,7 @@ export class StageIO implements OpenStage {
       time: Date.now(),
       fingerprint: fingerprint(absolute, algorithm, {
         producerDir: this.reuseHashes ? source?.dir : null,
+        index: this.telemetry.fingerprints,
         keepIdentity: role !== "input" && this.reuseHashes,
       }),
     };
@@ -701,7 +702,7 @@ export class StageIO implements OpenStage {
     this.tracked.length = 0;
     if (this.reuseHashes && this.manifestPath !== null) {
       try {
-        FingerprintIndex.write(this.stageDir, this.written);
+        this.telemetry.fingerprints.write(this.stageDir, this.written);
       } catch (err) {
         this.telemetry.warn(`${messageOf(err)}; later stages hash this stage's outputs again`);
       }
