@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { errnoText } from "../fs/errno-text.js";
 
@@ -56,6 +56,11 @@ class AppendFile implements LogFile {
         this.warn(`${this.problem}. Free disk space or fix the file's permissions; the stage goes on.`);
       }
     }
+  }
+
+  close(): void {
+    this.flush();
+    closeSync(this.fd);
   }
 }
 
@@ -121,5 +126,14 @@ export class LogFiles {
       if (problem) problems.push(problem);
     }
     return problems;
+  }
+
+  /** Writes what is buffered and closes every file. */
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    process.removeListener("exit", this.onExit);
+    for (const file of this.files.values()) if (file instanceof AppendFile) file.close();
+    this.files.clear();
   }
 }
