@@ -3,6 +3,7 @@ import pino, { type Logger, type LevelWithSilent } from "pino";
 import { LOG_REDACT_KEYS, REDACTED, type SecretValues } from "../values/redaction.js";
 
 import type { LogFile } from "./log-files.js";
+import { PINO_NEEDS_METADATA, setPinoInterpolationStringify } from "../package-internals.js";
 
 const INFO = 30;
 
@@ -33,7 +34,7 @@ export interface StageLoggerOptions {
  * tells it each line's level (`needsMetadata`), so nothing is parsed twice.
  */
 class LineRouter {
-  [pino.symbols.needsMetadataGsym] = true as const;
+  [PINO_NEEDS_METADATA] = true as const;
   lastLevel = 0;
 
   constructor(private readonly o: StageLoggerOptions) {}
@@ -128,7 +129,7 @@ export function createStageLogger(o: StageLoggerOptions): Logger {
     },
     new LineRouter(o),
   );
-  (logger as unknown as Record<symbol, unknown>)[pino.symbols.formatOptsSym] = { stringify: stringifyRedacted };
+  setPinoInterpolationStringify(logger, stringifyRedacted);
   // A child's bindings are censored too (children inherit this method).
   const child = logger.child;
   logger.child = function (this: Logger, bindings, options) {

@@ -3,7 +3,7 @@ import { millisToHrTime } from "@opentelemetry/core";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import type { Logger, LevelWithSilent } from "pino";
 import {
   ATTR,
@@ -25,6 +25,7 @@ import { fileEventAttributes, type FileEventFields } from "../manifest/file-even
 import { manifestTextFromSpan } from "../manifest/manifest-from-span.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { errnoText } from "../fs/errno-text.js";
+import { sdkSpanEventList } from "../package-internals.js";
 import {
   findStageDir,
   loadOrCreateRunState,
@@ -124,27 +125,6 @@ function isPlainAbsolute(path: string): boolean {
 }
 
 /**
- * The event list of a span whose `addEvent` would store a file event's
- * attributes unchanged, or null. `addEvent` copies each attribute object
- * twice (sanitising it, then counting it against the per-event limit) and
- * checks every value's length: for 100,000 small files, a sixth of the
- * tracking time. A file event's attributes are made of checked values
- * (strings, numbers, booleans, arrays of one primitive type), so on an SDK
- * span whose event, per-event attribute and value-length limits are all
- * unbounded (stagetrace's own provider, unless a value-length limit is set
- * through the environment), appending the event gives what `addEvent`
- * would. Any other span, or an SDK without these fields, gets `addEvent`.
- */
-function directEvents(span: Span): TimedEvent[] | null {
-  const s = span as unknown as { events?: unknown; _spanLimits?: SpanLimits; _attributeValueLengthLimit?: unknown };
-  const limits = s._spanLimits;
-  if (!Array.isArray(s.events) || limits === undefined) return null;
-  const unbounded =
-    limits.eventCountLimit === Infinity && limits.attributePerEventCountLimit === Infinity && s._attributeValueLengthLimit === Infinity;
-  return unbounded ? (s.events as TimedEvent[]) : null;
-}
-
-/**
  * One stage of a pipeline: its directory, its span, its logs and what it
  * tracks. Create it at the start of the stage and `await finalize()` at the end
  * (or let `runStage` do both).
@@ -181,7 +161,7 @@ export class StageIO implements OpenStage {
   private readonly written: FileFingerprint[] = [];
   /** sourceOf's answer for each directory of the run directory seen so far. */
   private readonly sources = new Map<string, { stage: string; dir: string } | null>();
-  /** Where file events are appended directly (see directEvents); null: through addEvent. */
+  /** Where file events are appended directly (see sdkSpanEventList); null: through addEvent. */
   private readonly fileEvents: TimedEvent[] | null;
   private readonly logger: Logger;
   private readonly cpuAtStart = process.cpuUsage();
@@ -251,7 +231,7 @@ export class StageIO implements OpenStage {
       { kind: SpanKind.INTERNAL, attributes, startTime: start },
       parent,
     );
-    this.fileEvents = directEvents(this.span);
+    this.fileEvents = sdkSpanEventList(this.span);
 
     this.writeRunningManifest(setupProblems);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath);

@@ -17,6 +17,7 @@ import type { Resource } from "@opentelemetry/resources";
 import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { StagetraceError } from "../errors.js";
 import { ATTR, METRIC, METRIC_ATTR, TRACER_NAME } from "../conventions.js";
+import { unrefSockets } from "../package-internals.js";
 import type { TelemetryOptions } from "../types.js";
 import { grpcEndpoint, grpcMetadata, numberFromEnv, type OtlpProtocol, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 
@@ -222,16 +223,8 @@ export class Heartbeat {
     const [metrics, http, https] = await Promise.all([import("@opentelemetry/sdk-metrics"), import("node:http"), import("node:https")]);
     // Unreferenced sockets: a beat under way never keeps the process alive.
     // No keep-alive, because Node references a pooled socket again on reuse.
-    const agentFor = (protocol: string): Agent => {
-      const agent = protocol === "https:" ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
-      const create = agent.createConnection.bind(agent) as (...args: unknown[]) => { unref?: () => void } | undefined;
-      (agent as unknown as { createConnection: (...args: unknown[]) => unknown }).createConnection = (...args: unknown[]) => {
-        const socket = create(...args);
-        socket?.unref?.();
-        return socket;
-      };
-      return agent;
-    };
+    const agentFor = (protocol: string): Agent =>
+      unrefSockets(protocol === "https:" ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false }));
     const { url, timeoutMs: timeoutMillis, headers, protocol } = this.config;
     let exporter: PushMetricExporter;
     if (protocol === "grpc") {

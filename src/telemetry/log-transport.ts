@@ -1,13 +1,13 @@
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { LOG_COUNTS_EVENT } from "../conventions.js";
+import { threadStreamWorker } from "../package-internals.js";
 import type { LogWorkerOptions } from "./otlp-log-worker.js";
 import { grpcEndpoint, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 /** pino's worker-thread stream (thread-stream), as far as stagetrace uses it. */
 interface ThreadStream {
   write(data: string): boolean;
-  readonly worker?: { postMessage(message: unknown): void };
   flush(cb: (err?: Error | null) => void): void;
   end(): void;
   emit(event: string, payload: unknown): boolean;
@@ -131,7 +131,7 @@ export class LogTransport {
   async end(warn: (m: string) => void, deadline: number): Promise<LogDelivery> {
     // The worker's own wait for the backend ends by the process's deadline,
     // however long it took to get here.
-    this.stream.worker?.postMessage({ code: LOG_DEADLINE_MESSAGE, deadline });
+    threadStreamWorker(this.stream)?.postMessage({ code: LOG_DEADLINE_MESSAGE, deadline });
     this.handOver();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

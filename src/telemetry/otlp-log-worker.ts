@@ -14,24 +14,19 @@ import {
   type LogRecordExporter,
   type ReadableLogRecord,
 } from "@opentelemetry/sdk-logs";
-import { createRequire } from "node:module";
 import { parentPort } from "node:worker_threads";
 import build from "pino-abstract-transport";
 import { ExportGate } from "../../exporters/export-gate.js";
 import { LOG_COUNTS_EVENT } from "../conventions.js";
+import { pinoOtelTransportParts } from "../package-internals.js";
 
 // Not imported from log-transport.js: that module loads pino, which the worker does not need.
 const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
 
-const require = createRequire(import.meta.url);
-// pino-opentelemetry-transport has no exports map; these are its own building blocks.
-const { toOpenTelemetry } = require("pino-opentelemetry-transport/lib/opentelemetry-mapper.js") as {
-  toOpenTelemetry: (obj: unknown, opts: { messageKey: string; levels: unknown; severityNumberMap?: Record<string, number> }) => unknown;
-};
-const { createExporter, loadContext } = require("pino-opentelemetry-transport/lib/otlp-logger-shim.js") as {
-  createExporter: (opts: unknown) => LogRecordExporter;
-  loadContext: (record: unknown) => Parameters<ReturnType<LoggerProvider["getLogger"]>["emit"]>[0];
-};
+const parts = pinoOtelTransportParts();
+const toOpenTelemetry = parts.toOpenTelemetry;
+const createExporter = parts.createExporter as (opts: unknown) => LogRecordExporter;
+const loadContext = parts.loadContext as (record: unknown) => Parameters<ReturnType<LoggerProvider["getLogger"]>["emit"]>[0];
 
 export interface LogWorkerOptions {
   exporterOptions: unknown;
