@@ -91,6 +91,7 @@ export function runChild(
     process.on("SIGTERM", forward);
     let spawnError: NodeJS.ErrnoException | null = null;
     child.on("error", (e) => (spawnError = e));
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the listener settles the outcome promise itself
     child.on("close", async (code, signal) => {
       // A stopped pipeline's shell may end before its stages have finished writing
       // their records: wait for the rest of the group, until the grace period is over.

@@ -68,7 +68,7 @@ const REDACT_KEYS = new Set(LOG_REDACT_KEYS);
 
 /** A copy of `value` (an object one level down in a line) with its credential keys censored, or `value` itself when it has none. */
 function redactNested(value: object): object {
-  if (Array.isArray(value)) return value;
+  if (Array.isArray(value)) return value as unknown[];
   let out: Record<string, unknown> | undefined;
   for (const key in value) {
     if (!REDACT_KEYS.has(key) || !Object.hasOwn(value, key)) continue;
@@ -131,6 +131,7 @@ export function createStageLogger(o: StageLoggerOptions): Logger {
   );
   setPinoInterpolationStringify(logger, stringifyRedacted);
   // A child's bindings are censored too (children inherit this method).
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the logger as `this` below
   const child = logger.child;
   logger.child = function (this: Logger, bindings, options) {
     return child.call(this, bindings ? redactFields(bindings) : bindings, options);

@@ -186,7 +186,7 @@ function decodeKind(value: unknown, path: string): SpanKind {
   const index = typeof value === "string" ? SPAN_KIND_NAMES.indexOf(value) : value;
   if (typeof index === "number" && Number.isInteger(index) && index >= 0 && index <= 5) {
     // OTLP reserves 0 for "unspecified", so its kinds are the API's plus one.
-    return index === 0 ? SpanKind.INTERNAL : ((index - 1) as SpanKind);
+    return index === 0 ? SpanKind.INTERNAL : ((index - 1));
   }
   throw new StagetraceError("INVALID_INPUT", `${path}: kind must be 0..5 or a SPAN_KIND_* name, got ${JSON.stringify(value)}`);
 }

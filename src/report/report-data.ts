@@ -115,10 +115,12 @@ export function formatLogLine(line: string): string {
     return clip(line);
   }
   const time = typeof rec.time === "number" ? new Date(rec.time).toISOString().slice(11, 23) : "";
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a line from another program may have anything there; it is shown as text
   const level = typeof rec.level === "string" ? rec.level : String(rec.level ?? "");
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rec)) if (!LOG_STANDARD_KEYS.has(k)) extra[k] = v;
   const rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : "";
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as for the level
   return clip(`${time} ${level.padEnd(5)} ${String(rec.msg ?? "")}${rest}`);
 }
 

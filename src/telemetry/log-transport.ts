@@ -11,7 +11,7 @@ interface ThreadStream {
   flush(cb: (err?: Error | null) => void): void;
   end(): void;
   emit(event: string, payload: unknown): boolean;
-  on(event: string, listener: (...args: any[]) => void): unknown;
+  on(event: string, listener: (...args: never[]) => void): unknown;
 }
 
 // Lines name their level ("level":"INFO"); the worker is told how those

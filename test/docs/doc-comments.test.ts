@@ -10,7 +10,7 @@ const ENTRY = `${ROOT}src/index.ts`;
 
 function loadProgram(): { checker: ts.TypeChecker; entry: ts.SourceFile } {
   const configPath = `${ROOT}tsconfig.json`;
-  const config = ts.readConfigFile(configPath, ts.sys.readFile);
+  const config = ts.readConfigFile(configPath, (p) => ts.sys.readFile(p));
   const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT);
   const program = ts.createProgram([ENTRY], { ...parsed.options, noEmit: true });
   const entry = program.getSourceFile(ENTRY);
@@ -24,7 +24,7 @@ function isInternal(decl: ts.Declaration): boolean {
 
 function notPublic(member: ts.ClassElement | ts.TypeElement): boolean {
   if (member.name && ts.isPrivateIdentifier(member.name)) return true;
-  const flags = ts.getCombinedModifierFlags(member as ts.Declaration);
+  const flags = ts.getCombinedModifierFlags(member);
   return (flags & (ts.ModifierFlags.Private | ts.ModifierFlags.Protected)) !== 0;
 }
 

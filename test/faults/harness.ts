@@ -47,13 +47,13 @@ export function start(env: Record<string, string>, script = FAULT_FIXTURE, args:
       }
     }
   };
-  child.stdout!.setEncoding("utf8");
-  child.stderr!.setEncoding("utf8");
-  child.stdout!.on("data", (d: string) => {
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => {
     out += d;
     check();
   });
-  child.stderr!.on("data", (d: string) => (err += d));
+  child.stderr.on("data", (d: string) => (err += d));
   const done = new Promise<Finished>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {

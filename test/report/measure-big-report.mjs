@@ -37,6 +37,7 @@ try {
     await page.goto(`file://${out}`);
     await page.waitForSelector("html[data-painted]", { timeout: 60_000 });
     const wall = Date.now() - start;
+    // eslint-disable-next-line no-undef -- runs in the page
     const painted = await page.evaluate(() => window.reportRenderedAt);
     times.push({ wall, painted });
     await page.close();

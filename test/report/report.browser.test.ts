@@ -183,7 +183,7 @@ describe("the report in Chromium", () => {
 
   it("shows a run in progress: a running stage and an abandoned (killed) one", async () => {
     const run = copyRun(ok);
-    const deadPid = spawnSync(process.execPath, ["-e", ""]).pid!;
+    const deadPid = spawnSync(process.execPath, ["-e", ""]).pid;
     editManifest(run, "03_translate", (m) => {
       m.status = "running";
       m.process = { ...m.process, pid: deadPid, hostname: hostname(), exit_code: null };

@@ -53,7 +53,7 @@ export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: 
   process.stdout.write = ((chunk: string | Uint8Array) => {
     out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
     return true;
-  }) as typeof process.stdout.write;
+  });
   try {
     return { result: await fn(), out };
   } finally {

@@ -109,7 +109,7 @@ function seconds(duration: string): number {
 
 const [collectorName, collectorService] = serviceOf("otel/opentelemetry-collector-contrib");
 const [jaegerName, jaegerService] = serviceOf("jaegertracing/jaeger");
-const [prometheusName, prometheusService] = serviceOf("prom/prometheus");
+const [, prometheusService] = serviceOf("prom/prometheus");
 const [alertmanagerName, alertmanagerService] = serviceOf("prom/alertmanager");
 
 describe("docker-compose.yml", () => {
