@@ -66,6 +66,19 @@ export class ManifestExporter implements SpanExporter {
     }
   }
 
+  /**
+   * Writes the manifest of a stage span that is still open (`status:
+   * "running"`), so a process killed later leaves one that parses. Throws
+   * the write's StagetraceError (`IO_ERROR`) for the stage to report.
+   */
+  writeRunningManifest(span: ReadableSpan): void {
+    if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return;
+    const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
+    const telemetry: Partial<ManifestTelemetry> =
+      this.endpoint === null ? { endpoint: null, state: "local" } : { endpoint: this.endpoint, state: "pending" };
+    writeFileAtomic(path, manifestTextFromSpan(span, telemetry));
+  }
+
   private telemetryFor(span: ReadableSpan): Partial<ManifestTelemetry> {
     if (this.endpoint === null) return { endpoint: null, state: "local" };
     let fileEvents = 0;

@@ -1,31 +1,14 @@
-import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
-import { millisToHrTime } from "@opentelemetry/core";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { context, SpanKind, trace, type Attributes, type Span } from "@opentelemetry/api";
+import { mkdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, dirname, join, resolve, sep } from "node:path";
-import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import { dirname, join } from "node:path";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import type { Logger, LevelWithSilent } from "pino";
-import {
-  ATTR,
-  EXCEPTION_ATTR,
-  EXCEPTION_EVENT,
-  FILE_ATTR,
-  FILE_EVENT,
-  MANIFEST_FILE,
-  MANIFEST_SCHEMA_VERSION,
-  STAGE_SPAN_PREFIX,
-  STAGE_STATUSES,
-  TASK_RESULT,
-  WARNING_ATTR,
-  WARNING_EVENT,
-} from "../conventions.js";
+import { ATTR, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
-import { fileEventAttributes, type FileEventFields } from "../manifest/file-event.js";
-import { manifestTextFromSpan } from "../manifest/manifest-from-span.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { errnoText } from "../fs/errno-text.js";
-import { sdkSpanEventList } from "../package-internals.js";
 import {
   findStageDir,
   loadOrCreateRunState,
@@ -42,38 +25,13 @@ import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Te
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
-import { fingerprint, FingerprintIndex, resolveHashAlgorithm, type FileFingerprint } from "../fs/file-fingerprint.js";
-import { flattenToAttributes, truncate } from "../values/recorded-values.js";
+import { resolveHashAlgorithm } from "../fs/file-fingerprint.js";
 import { SecretValues } from "../values/redaction.js";
+import { FileTracking } from "./file-tracking.js";
+import { NOT_FINALIZED_REASON, StageEnd } from "./stage-end.js";
+import { StageValues } from "./stage-values.js";
 
-/** What is known of a file whose hash was not finished when the stage had to end (`when`: "the process exited"). */
-function stillHashing(t: Tracked, when: string): FileFingerprint {
-  return {
-    path: t.path,
-    name: basename(t.path),
-    kind: "file",
-    exists: true,
-    size: null,
-    modified: null,
-    hash: null,
-    hashAlgorithm: null,
-    problem: `${t.path} was still being hashed when ${when}`,
-  };
-}
-
-interface Tracked {
-  path: string;
-  role: FileRole;
-  type: string;
-  metadata: Record<string, unknown>;
-  fromStage: string | null;
-  retained?: boolean;
-  reason?: string;
-  time: number;
-  fingerprint: FileFingerprint | Promise<FileFingerprint>;
-  /** Its file event is on the span. */
-  recorded?: boolean;
-}
+export { NOT_FINALIZED_REASON };
 
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
@@ -83,19 +41,6 @@ function logLevel(value: string | undefined, source: string): LevelWithSilent {
     throw new StagetraceError("INVALID_OPTION", `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`);
   }
   return level as LevelWithSilent;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * A stage left without finalize() failed, so the process must not report
- * success: exit code 1, unless it already chose a non-zero one. (Inside an
- * `exit` listener this still changes the code the process exits with.)
- */
-function failTheProcess(): void {
-  if (!process.exitCode) process.exitCode = 1;
 }
 
 /**
@@ -110,18 +55,10 @@ function consoleMode(value: string): "off" | "info" | "debug" {
   return value === "0" || value === "off" ? "off" : "info";
 }
 
-/** The reason recorded for a stage the process left without calling finalize(). */
-export const NOT_FINALIZED_REASON = "finalize() was not called";
-
 /** True for a span stagetrace can read back (the SDK's own spans); a no-op span from an app's provider is not. */
 function isReadable(span: Span): span is Span & ReadableSpan {
   const s = span as Partial<ReadableSpan>;
   return typeof s.ended === "boolean" && typeof s.attributes === "object" && Array.isArray(s.events);
-}
-
-/** An absolute POSIX path that `resolve` would return unchanged (no `.`, `..`, `//` or trailing `/`); cheaper to check than to resolve. */
-function isPlainAbsolute(path: string): boolean {
-  return sep === "/" && path[0] === "/" && !path.includes("/.") && !path.includes("//") && (path.length === 1 || !path.endsWith("/"));
 }
 
 /**
@@ -152,29 +89,13 @@ export class StageIO implements OpenStage {
   readonly manifestPath: string | null;
 
   private readonly telemetry: Telemetry;
-  private readonly hashAlgorithm: string;
-  private reuse: boolean | undefined;
   private readonly secrets = new SecretValues();
-  /** Tracked files whose event is not on the span yet: each waits for its hash, or for an earlier one's. */
-  private readonly tracked: Tracked[] = [];
-  /** Outputs and intermediates recorded so far, for the fingerprint index later stages reuse hashes from. */
-  private readonly written: FileFingerprint[] = [];
-  /** sourceOf's answer for each directory of the run directory seen so far. */
-  private readonly sources = new Map<string, { stage: string; dir: string } | null>();
-  /** Where file events are appended directly (see sdkSpanEventList); null: through addEvent. */
-  private readonly fileEvents: TimedEvent[] | null;
+  private readonly files: FileTracking;
+  private readonly values: StageValues;
+  private readonly end: StageEnd;
   private readonly logger: Logger;
-  private readonly cpuAtStart = process.cpuUsage();
-  private finalizing: Promise<void> | undefined;
-  private finalStatus: StageStatus | undefined;
-  private finalReason: string | undefined;
-  private spanEnded = false;
-  /** finalize() was told `saveManifest: false`. */
-  private manifestDropped = false;
-  private firstErrorType: string | undefined;
   /** Strict mode: a local file stagetrace cannot write fails the stage (see StageOptions.strict). */
   readonly strict: boolean;
-  private commandResources: Record<string, number | null> | undefined;
   /** Heartbeat metrics while the stage is open (only with an OTLP endpoint). */
   private heartbeat: StageHeartbeat | undefined;
 
@@ -187,7 +108,7 @@ export class StageIO implements OpenStage {
     this.stages = resolveStages(options.stages, env, this.outputBase);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, stageDirName(this.stageName, this.stageNumber));
-    this.hashAlgorithm = resolveHashAlgorithm(options.hashAlgorithm ?? env.STAGETRACE_HASH, "hashAlgorithm / STAGETRACE_HASH");
+    const hashAlgorithm = resolveHashAlgorithm(options.hashAlgorithm ?? env.STAGETRACE_HASH, "hashAlgorithm / STAGETRACE_HASH");
     this.manifestPath = options.enableManifest === false ? null : join(this.stageDir, MANIFEST_FILE);
     this.stageLogPath = join(this.stageDir, "stage.log");
 
@@ -231,7 +152,31 @@ export class StageIO implements OpenStage {
       { kind: SpanKind.INTERNAL, attributes, startTime: start },
       parent,
     );
-    this.fileEvents = sdkSpanEventList(this.span);
+    this.files = new FileTracking(this.span, {
+      stageName: this.stageName,
+      outputBase: this.outputBase,
+      stages: this.stages,
+      hashAlgorithm,
+      fingerprints: this.telemetry.fingerprints,
+      secrets: this.secrets,
+    });
+    this.values = new StageValues(this.span, this.secrets);
+    this.end = new StageEnd({
+      stage: this,
+      stageName: this.stageName,
+      stageDir: this.stageDir,
+      manifestPath: this.manifestPath,
+      logPaths: [this.stageLogPath, this.pipelineLogPath],
+      strict: this.strict,
+      span: this.span,
+      telemetry: this.telemetry,
+      files: this.files,
+      values: this.values,
+      secrets: this.secrets,
+      logger: () => this.logger,
+      heartbeat: () => this.heartbeat,
+      ioProblem: (what, err) => this.ioProblem(what, err),
+    });
 
     this.writeRunningManifest(setupProblems);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath);
@@ -239,16 +184,7 @@ export class StageIO implements OpenStage {
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);
     if (this.strict && setupProblems.length > 0) {
       // The span has started: end it as failed (the backend hears of it), then refuse to run the stage.
-      const problem = `stage ${this.stageName} (strict mode): ${setupProblems[0]}`;
-      this.finalizing = Promise.resolve();
-      this.finalStatus = "failed";
-      this.recordError(problem);
-      this.spanEnded = true;
-      this.span.setAttributes({ [ATTR.stageStatus]: "failed", [ATTR.taskResult]: TASK_RESULT.failed, [ATTR.stageStatusReason]: problem });
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: problem });
-      this.span.end();
-      this.telemetry.releaseStageDir(this.stageDir, this);
-      throw new StagetraceError("IO_ERROR", `${problem}. Check that OUTPUT_DIR is writable and the disk has free space.`);
+      throw this.end.failSetup(`stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
     }
 
     const consoleEnv = (env.STAGETRACE_CONSOLE ?? "").toLowerCase();
@@ -275,9 +211,8 @@ export class StageIO implements OpenStage {
    */
   private writeRunningManifest(problems: string[]): void {
     if (this.manifestPath === null || !isReadable(this.span)) return;
-    const endpoint = this.telemetry.provider ? this.telemetry.config.tracesUrl : null;
     try {
-      writeFileAtomic(this.manifestPath, manifestTextFromSpan(this.span, { endpoint, state: endpoint === null ? "local" : "pending" }));
+      this.telemetry.manifestExporter.writeRunningManifest(this.span);
     } catch (err) {
       const problem = this.ioProblem(`cannot write the running manifest ${this.manifestPath}`, (err as Error).cause ?? err);
       problems.push(problem);
@@ -301,12 +236,12 @@ export class StageIO implements OpenStage {
 
   /** The stage's final status, once `finalize()` has been called. */
   get status(): StageStatus | undefined {
-    return this.finalStatus;
+    return this.end.finalStatus;
   }
 
   /** True once `finalize()` has been called (or stagetrace finalized the stage at exit or on a signal). */
   get isFinalized(): boolean {
-    return this.finalizing !== undefined;
+    return this.end.finalizing !== undefined;
   }
 
   /**
@@ -387,57 +322,9 @@ export class StageIO implements OpenStage {
     extra: { retained?: boolean; reason?: string },
     options: TrackOptions,
   ): void {
-    if (this.finalizing && this.afterFinalize(`track${role[0]!.toUpperCase()}${role.slice(1)}(${JSON.stringify(path)})`)) return;
-    if (typeof path !== "string" || path === "") {
-      throw new StagetraceError("INVALID_PATH", `track ${role}: expected a file path, got ${JSON.stringify(path)}`);
-    }
+    if (this.end.finalizing && this.afterFinalize(`track${role[0]!.toUpperCase()}${role.slice(1)}(${JSON.stringify(path)})`)) return;
+    this.files.track(role, path, type, metadata, extra, options);
     this.heartbeat?.progress();
-    const absolute = isPlainAbsolute(path) ? path : resolve(path);
-    const source = this.sourceOf(absolute);
-    const algorithm = options.hash === false ? "none" : this.hashAlgorithm;
-    const t: Tracked = {
-      path: absolute,
-      role,
-      type: String(type),
-      metadata,
-      fromStage: source?.stage ?? null,
-      time: Date.now(),
-      fingerprint: fingerprint(absolute, algorithm, {
-        producerDir: this.reuseHashes ? source?.dir : null,
-        index: this.telemetry.fingerprints,
-        keepIdentity: role !== "input" && this.reuseHashes,
-      }),
-    };
-    if (extra.retained !== undefined) t.retained = extra.retained;
-    if (extra.reason !== undefined) t.reason = extra.reason;
-    // A fingerprint that is ready goes on the span now, unless an earlier file is still
-    // being hashed (events stay in tracking order). Holding it until finalize() would
-    // keep every tracked file's record alive, which costs more than the event itself.
-    if (this.tracked.length === 0 && !(t.fingerprint instanceof Promise)) this.recordFile(t, t.fingerprint);
-    else this.tracked.push(t);
-  }
-
-  /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */
-  private get reuseHashes(): boolean {
-    return (this.reuse ??= FingerprintIndex.enabled());
-  }
-
-  // A file inside another stage's directory of this run came from that stage.
-  private sourceOf(path: string): { stage: string; dir: string } | null {
-    if (!path.startsWith(this.outputBase) || path[this.outputBase.length] !== sep) return null;
-    const rest = path.slice(this.outputBase.length + 1);
-    const end = sep === "/" ? rest.indexOf("/") : rest.search(/[\\/]/);
-    if (end < 0) return null; // a file directly in the run directory
-    const first = rest.slice(0, end);
-    // Files come by the thousand from a few directories: each is worked out once.
-    let source = this.sources.get(first);
-    if (source === undefined) {
-      const m = /^\d+_(.+)$/.exec(first);
-      const name = m ? m[1]! : this.stages?.includes(first) ? first : null;
-      source = name === null || name === this.stageName ? null : { stage: name, dir: join(this.outputBase, first) };
-      this.sources.set(first, source);
-    }
-    return source;
   }
 
   /** Records one config value; the same as `setConfig({ [key]: value })`. */
@@ -448,7 +335,7 @@ export class StageIO implements OpenStage {
   /** Records config as `stagetrace.config.<key>` attributes, nested keys flattened, secrets redacted. */
   setConfig(config: Record<string, unknown>): void {
     if (this.afterFinalize("setConfig()")) return;
-    this.span.setAttributes(flattenToAttributes(ATTR.configPrefix, config, { secrets: this.secrets }));
+    this.values.setConfig(config);
   }
 
   /**
@@ -457,27 +344,13 @@ export class StageIO implements OpenStage {
   addWarning(message: string): void {
     if (this.afterFinalize("addWarning()")) return;
     this.heartbeat?.progress();
-    this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: this.secrets.scrub(truncate(String(message))) });
+    this.values.addWarning(message);
   }
 
   /** Records an error: an `exception` event on the span (type, message, stack). Does not change the status by itself. */
   addError(message: string, error?: unknown): void {
     if (this.afterFinalize("addError()")) return;
-    this.recordError(message, error);
-  }
-
-  private recordError(message: string, error?: unknown): void {
-    const err = error instanceof Error ? error : undefined;
-    const text = this.secrets.scrub(truncate(String(message)));
-    const type = err ? err.name || err.constructor.name : "Error";
-    this.firstErrorType ??= type;
-    const attributes: Attributes = {
-      [EXCEPTION_ATTR.type]: type,
-      [EXCEPTION_ATTR.message]: err ? this.secrets.scrub(truncate(err.message)) : text,
-      [EXCEPTION_ATTR.stageMessage]: text,
-    };
-    if (err?.stack) attributes[EXCEPTION_ATTR.stacktrace] = this.secrets.scrub(err.stack);
-    this.span.addEvent(EXCEPTION_EVENT, attributes);
+    this.values.addError(message, error);
   }
 
   /**
@@ -485,11 +358,11 @@ export class StageIO implements OpenStage {
    */
   setResources(resources: Record<string, unknown>): void {
     if (this.afterFinalize("setResources()")) return;
-    this.span.setAttributes(flattenToAttributes(ATTR.resourcePrefix, resources, { secrets: this.secrets }));
+    this.values.setResources(resources);
   }
 
   private afterFinalize(call: string): boolean {
-    if (!this.finalizing) return false;
+    if (!this.end.finalizing) return false;
     this.telemetry.warn(`stage ${this.stageName}: ${call} after finalize() is ignored; the manifest is already written`);
     return true;
   }
@@ -503,45 +376,7 @@ export class StageIO implements OpenStage {
    * A second call warns and returns the first call's promise.
    */
   finalize(status: StageStatus = "success", options: FinalizeOptions = {}): Promise<void> {
-    if (this.finalizing) {
-      if (status !== this.finalStatus) {
-        this.telemetry.warn(
-          `stage ${this.stageName}: finalize("${status}") called after finalize("${this.finalStatus}"); the first status stands`,
-        );
-      }
-      return this.finalizing;
-    }
-    if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
-      throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
-    }
-    this.finalStatus = status;
-    this.finalReason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
-    const { reason: _reason, error, saveManifest, ...extra } = options;
-    // Recorded now, so a signal that ends the stage while its files are hashed keeps them too.
-    this.span.setAttributes(flattenToAttributes(ATTR.extraPrefix, extra, { secrets: this.secrets }));
-    if (saveManifest === false) this.dropManifest();
-    this.finalizing = this.doFinalize(status, error);
-    return this.finalizing;
-  }
-
-  /** finalize(..., { saveManifest: false }): no manifest is written at the end, and the running one is removed. */
-  private dropManifest(): void {
-    this.span.setAttribute(ATTR.manifestDisabled, true);
-    this.manifestDropped = true;
-    if (this.manifestPath === null) return;
-    try {
-      rmSync(this.manifestPath, { force: true });
-    } catch (err) {
-      this.telemetry.warn(this.ioProblem(`cannot remove the running manifest ${this.manifestPath}`, err));
-    }
-  }
-
-  private async doFinalize(status: StageStatus, error: string | Error | undefined): Promise<void> {
-    if (error !== undefined) this.recordError(messageOf(error), error);
-    await this.recordTrackedFiles();
-    // A signal or a crash may have ended the stage while its files were being hashed.
-    if (this.spanEnded) return;
-    this.endSpan(status, this.finalReason);
+    return this.end.finalize(status, options);
   }
 
   /**
@@ -557,82 +392,7 @@ export class StageIO implements OpenStage {
     reason: string,
     options: { error?: unknown; message?: string; when?: string; exitCode?: number } = {},
   ): void {
-    if (this.spanEnded) return;
-    if (!this.finalizing) {
-      this.finalizing = Promise.resolve();
-      this.finalStatus = status;
-      this.finalReason = reason;
-      if (options.error !== undefined || options.message !== undefined) {
-        this.recordError(options.message ?? messageOf(options.error), options.error);
-      }
-    }
-    const when = options.when ?? "the stage had to end";
-    for (const t of this.tracked) {
-      if (!t.recorded) this.addFileEvent(t, t.fingerprint instanceof Promise ? stillHashing(t, when) : t.fingerprint);
-    }
-    this.tracked.length = 0;
-    if (options.exitCode !== undefined) this.span.setAttribute(ATTR.processExitCode, options.exitCode);
-    this.endSpan(this.finalStatus ?? status, this.finalReason);
-  }
-
-  /** Records the outcome on the span and ends it, which writes manifest.json synchronously. */
-  private endSpan(status: StageStatus, reason: string | undefined): void {
-    if (this.spanEnded) return;
-    this.spanEnded = true;
-    // Write the lines now, while the manifest can still say that some could not be written.
-    this.telemetry.logFiles.flushAll();
-    const logProblems = this.telemetry.logFiles.problemsFor([this.stageLogPath, this.pipelineLogPath]);
-    for (const problem of logProblems) this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: problem });
-    if (this.strict) {
-      // Strict mode: lines that cannot reach their file make the stage fail.
-      const problem = logProblems[0];
-      if (problem !== undefined && (status === "success" || status === "skipped")) {
-        status = "failed";
-        reason = `strict mode: ${problem}`;
-        this.finalStatus = status;
-        this.finalReason = reason;
-        this.recordError(reason);
-      }
-    }
-    this.span.setAttributes({ [ATTR.stageStatus]: status, [ATTR.taskResult]: TASK_RESULT[status] });
-    if (this.commandResources) {
-      for (const [k, v] of Object.entries(this.commandResources)) if (v !== null) this.span.setAttribute(ATTR.resourcePrefix + k, v);
-    } else {
-      const cpu = process.cpuUsage(this.cpuAtStart);
-      this.span.setAttributes({
-        [`${ATTR.resourcePrefix}cpu_user_ms`]: Math.round(cpu.user / 1000),
-        [`${ATTR.resourcePrefix}cpu_system_ms`]: Math.round(cpu.system / 1000),
-        [`${ATTR.resourcePrefix}peak_rss_mb`]: Math.round(process.resourceUsage().maxRSS / 1024),
-      });
-    }
-    if (reason !== undefined) this.span.setAttribute(ATTR.stageStatusReason, this.secrets.scrub(truncate(reason)));
-    if (status === "failed" || status === "interrupted") {
-      this.span.setAttribute(ATTR.errorType, this.firstErrorType ?? status);
-      this.span.setStatus({ code: SpanStatusCode.ERROR, message: reason ?? `stage ${status}` });
-    } else {
-      this.span.setStatus({ code: SpanStatusCode.OK });
-    }
-    this.span.end();
-    this.heartbeat?.end();
-    this.telemetry.releaseStageDir(this.stageDir, this);
-    const line = { status, ...(reason !== undefined ? { reason } : {}) };
-    if (status === "failed") this.logger.error(line, `stage ${this.stageName} failed${reason ? `: ${reason}` : ""}`);
-    else if (status === "interrupted") this.logger.warn(line, `stage ${this.stageName} interrupted${reason ? `: ${reason}` : ""}`);
-    else this.logger.info(line, `stage ${this.stageName} ${status === "skipped" ? "skipped" : "finished"}`);
-    this.telemetry.logFiles.flushAll();
-    if (this.strict) this.strictAfterEnd();
-  }
-
-  // Strict mode, after the manifest was due: a missing manifest or lost log lines make the process fail.
-  private strictAfterEnd(): void {
-    const problems: string[] = [];
-    problems.push(...this.telemetry.logFiles.problemsFor([this.stageLogPath, this.pipelineLogPath]));
-    if (this.manifestPath !== null && !this.manifestDropped && !this.telemetry.manifestExporter.writtenPaths().includes(this.manifestPath)) {
-      problems.push(`${this.manifestPath} was not written`);
-    }
-    if (problems.length === 0) return;
-    if (!process.exitCode) process.exitCode = 1;
-    this.telemetry.warn(`stage ${this.stageName} (strict mode): ${problems.join("; ")}; the process exit code is 1`);
+    this.end.finalizeNow(status, reason, options);
   }
 
   /**
@@ -640,7 +400,7 @@ export class StageIO implements OpenStage {
    * recorded instead of this process's own CPU time and peak RSS.
    */
   recordCommandResources(resources: Record<string, number | null>): void {
-    this.commandResources = resources;
+    this.end.recordCommandResources(resources);
   }
 
   /**
@@ -649,10 +409,7 @@ export class StageIO implements OpenStage {
    * chose a non-zero one.
    */
   finalizeAbandoned(): Promise<void> {
-    if (this.finalizing) return this.finalizing;
-    failTheProcess();
-    this.addError(`stage ${this.stageName} ended without calling finalize()`);
-    return this.finalize("failed", { reason: NOT_FINALIZED_REASON });
+    return this.end.finalizeAbandoned();
   }
 
   /**
@@ -661,71 +418,7 @@ export class StageIO implements OpenStage {
    * manifest synchronously. A finalize() still waiting for hashes keeps its status.
    */
   finalizeAbandonedSync(exitCode?: number): void {
-    if (this.spanEnded) return;
-    if (!this.finalizing) failTheProcess();
-    // The code the process ends with: its own, or 1 from failTheProcess() over a 0.
-    if (exitCode !== undefined && typeof process.exitCode === "number") exitCode = process.exitCode;
-    this.finalizeNow("failed", NOT_FINALIZED_REASON, {
-      message: `stage ${this.stageName} ended without calling finalize()`,
-      when: "the process exited",
-      ...(exitCode !== undefined ? { exitCode } : {}),
-    });
-  }
-
-  private async recordTrackedFiles(): Promise<void> {
-    for (const t of this.tracked) {
-      // Most fingerprints are ready; awaiting each one would cost a microtask per file.
-      const fp = t.fingerprint instanceof Promise ? await t.fingerprint : t.fingerprint;
-      if (this.spanEnded) return; // finalizeNow() recorded the rest
-      this.recordFile(t, fp);
-    }
-    this.tracked.length = 0;
-    if (this.reuseHashes && this.manifestPath !== null) {
-      try {
-        this.telemetry.fingerprints.write(this.stageDir, this.written);
-      } catch (err) {
-        this.telemetry.warn(`${messageOf(err)}; later stages hash this stage's outputs again`);
-      }
-    }
-  }
-
-  private recordFile(t: Tracked, fp: FileFingerprint): void {
-    this.addFileEvent(t, fp);
-    t.recorded = true;
-    if (t.role !== "input" && fp.identity) this.written.push(fp);
-  }
-
-  private addFileEvent(t: Tracked, fp: FileFingerprint): void {
-    const fields: FileEventFields = {
-      role: t.role,
-      path: fp.path,
-      name: fp.name,
-      type: t.type,
-      kind: fp.kind,
-      exists: fp.exists,
-      size: fp.size,
-      modified: fp.modified,
-      hash: fp.hash,
-      hashAlgorithm: fp.hashAlgorithm,
-      fromStage: t.fromStage,
-    };
-    if (t.role === "intermediate") {
-      fields.retained = t.retained ?? false;
-      fields.reason = this.secrets.scrub(t.reason ?? "");
-    }
-    const attributes = fileEventAttributes(fields);
-    for (const _ in t.metadata) {
-      flattenToAttributes(FILE_ATTR.metaPrefix, t.metadata, { secrets: this.secrets }, attributes);
-      break;
-    }
-    const time = millisToHrTime(t.time);
-    if (this.fileEvents !== null) this.fileEvents.push({ name: FILE_EVENT, attributes, time, droppedAttributesCount: 0 });
-    else this.span.addEvent(FILE_EVENT, attributes, time);
-    if (!fp.exists && !fp.problem) {
-      this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: `tracked ${t.role} ${fp.path} does not exist` });
-    } else if (fp.problem) {
-      this.span.addEvent(WARNING_EVENT, { [WARNING_ATTR.message]: fp.problem });
-    }
+    this.end.finalizeAbandonedSync(exitCode);
   }
 
   /** Writes `data` as pretty JSON to this stage's directory (atomically) and returns the path. */
