@@ -1,0 +1,112 @@
+import { context, type Context, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
+import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
+import type { Resource } from "@opentelemetry/resources";
+import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
+import {
+  CountingSpanProcessor,
+  DeferredSpanExporter,
+  type ExportAccount,
+  TrimmingCountingExporter,
+} from "../../exporters/otlp-span-export.js";
+import { TRACER_NAME } from "../conventions.js";
+import { VERSION } from "../version.js";
+import { StageSampler } from "./stage-sampler.js";
+import { grpcEndpoint, grpcMetadata, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+
+/** The W3C trace-context + baggage propagator stagetrace reads TRACEPARENT/BAGGAGE with. */
+export const envPropagator = new CompositePropagator({
+  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+});
+
+/** Reads TRACEPARENT/TRACESTATE/BAGGAGE from the process environment (W3C env carrier) into a context. */
+export function contextFromEnv(base: Context = context.active()): Context {
+  return envPropagator.extract(base, undefined, new EnvironmentGetter());
+}
+
+/** The tracer stage spans start from, and stagetrace's own provider with its processors (none on an app's provider). */
+export interface StageTracing {
+  provider: NodeTracerProvider | null;
+  tracer: Tracer;
+  processors: SpanProcessor[];
+}
+
+/**
+ * Wires the spans of a process: on stagetrace's own provider, every stage
+ * span goes to the manifest exporter and, with an endpoint, to the batched
+ * OTLP export; on an app's provider (`tracerProvider`), its SDK exports the
+ * spans and carries stageSpanProcessors() for the manifests.
+ */
+export function stageTracing(
+  config: ResolvedTelemetryConfig,
+  resource: Resource,
+  manifests: ManifestExporter,
+  account: ExportAccount,
+  options: { tracerProvider?: TracerProvider; spanProcessors?: SpanProcessor[] },
+): StageTracing {
+  if (options.tracerProvider !== undefined) {
+    return { provider: null, tracer: options.tracerProvider.getTracer(TRACER_NAME, VERSION), processors: [] };
+  }
+  const processors: SpanProcessor[] = [new ManifestSpanProcessor(manifests)];
+  if (config.tracesUrl) processors.push(otlpSpanProcessor(config.tracesUrl, config, account));
+  processors.push(...(options.spanProcessors ?? []));
+  const provider = new NodeTracerProvider({
+    resource,
+    sampler: new StageSampler(),
+    spanProcessors: processors,
+    // The manifest is built from the span, so the span must keep every file
+    // event and config attribute; what goes over OTLP is trimmed separately.
+    // No OTEL_*_LIMIT variable may shorten it either: those limits apply on the wire only.
+    spanLimits: {
+      attributeCountLimit: Infinity,
+      attributeValueLengthLimit: Infinity,
+      eventCountLimit: Infinity,
+      attributePerEventCountLimit: Infinity,
+    },
+    generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
+  });
+  if (config.registerGlobal) provider.register({ propagator: envPropagator });
+  return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION), processors };
+}
+
+/** The OTLP side of the spans: trimmed for the wire, batched, counted. */
+export function otlpSpanProcessor(url: string, config: ResolvedTelemetryConfig, account: ExportAccount): SpanProcessor {
+  const options = {
+    url,
+    timeoutMillis: config.exportTimeoutMs,
+    ...(config.tracesHeaders ? { headers: config.tracesHeaders } : {}),
+  };
+  const protocol = config.tracesProtocol;
+  // Only the exporter of the protocol in use is loaded, and only when the first span is exported.
+  const exporter = new DeferredSpanExporter(async () => {
+    if (protocol === "grpc") {
+      const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-grpc");
+      const { headers, ...rest } = options as typeof options & { headers?: Record<string, string> };
+      return new OTLPTraceExporter({ ...rest, url: grpcEndpoint(url), ...(headers ? { metadata: await grpcMetadata(headers) } : {}) });
+    }
+    if (protocol === "http/protobuf") {
+      const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
+      return new OTLPTraceExporter(options);
+    }
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+    return new OTLPTraceExporter(options);
+  });
+  const trimming = new TrimmingCountingExporter(exporter, account, config.otlpMaxEventsPerSpan, config.otlpAttributeValueLengthLimit);
+  const batch = new BatchSpanProcessor(trimming, {
+    exportTimeoutMillis: config.exportTimeoutMs,
+    scheduledDelayMillis: 500,
+  });
+  return new CountingSpanProcessor(batch, account);
+}
+
+/**
+ * For apps that already run their own OpenTelemetry SDK: the span
+ * processors that write manifests (and, with an endpoint, nothing else: the
+ * app's own exporters send the spans). Add them to the app's provider and
+ * raise its span limits (`eventCountLimit`) so no tracked file is dropped.
+ */
+export function stageSpanProcessors(options: { onWriteError?: (path: string, error: unknown) => void } = {}): SpanProcessor[] {
+  return [new ManifestSpanProcessor(new ManifestExporter({ onWriteError: options.onWriteError }))];
+}
