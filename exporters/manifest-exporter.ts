@@ -1,6 +1,5 @@
-import type { Context } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
-import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
@@ -122,24 +121,4 @@ export class ManifestExporter implements SpanExporter {
   }
 }
 
-/**
- * Hands every ended stage span to a ManifestExporter, sampled or not: a
- * stage whose trace is not sampled for the backend still gets its manifest.
- */
-export class ManifestSpanProcessor implements SpanProcessor {
-  constructor(readonly exporter: ManifestExporter) {}
-
-  onStart(_span: Span, _parentContext: Context): void {}
-
-  onEnd(span: ReadableSpan): void {
-    this.exporter.writeManifest(span);
-  }
-
-  forceFlush(): Promise<void> {
-    return Promise.resolve();
-  }
-
-  shutdown(): Promise<void> {
-    return this.exporter.shutdown();
-  }
-}
+export { ManifestSpanProcessor } from "./manifest-span-processor.js";
