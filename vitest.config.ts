@@ -21,7 +21,8 @@ export default defineConfig({
       include: ["src/**/*.ts", "exporters/**/*.ts"],
       reporter: ["text-summary", "json-summary"],
       reportsDirectory: "coverage",
-      thresholds: { statements: 0, branches: 0, functions: 0, lines: 0 },
+      // The floor, a little under what the suite measures (statements 54%, branches 52%, functions 56%, lines 56%).
+      thresholds: { statements: 50, branches: 48, functions: 52, lines: 52 },
     },
   },
 });
