@@ -1,4 +1,5 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { importEdges, layeringViolations, unitCycle } from "../support/import-graph.js";
@@ -79,5 +80,33 @@ describe("the layering check itself", () => {
       ]),
     ).toEqual(["src/a", "src/b", "src/c", "src/a"]);
     expect(unitCycle([{ from: "src/a/x.ts", to: "src/b/y.ts" }])).toBeNull();
+  });
+});
+
+describe("docs/architecture.md's folder tree", () => {
+  /** The .ts files the tree names, with their folders (a line ending in `/` opens a folder at its indentation). */
+  function filesInTree(): string[] {
+    const doc = readFileSync(`${root}docs/architecture.md`, "utf8");
+    const section = doc.slice(doc.indexOf("## Folder tree"));
+    const block = section.slice(section.indexOf("```\n") + 4, section.indexOf("\n```", section.indexOf("```\n") + 4));
+    const folders: { indent: number; name: string }[] = [];
+    const files: string[] = [];
+    for (const line of block.split("\n")) {
+      const indent = line.length - line.trimStart().length;
+      const words = line.trim().split(/\s+/);
+      if (words[0] === undefined || words[0] === "") continue;
+      while (folders.length > 0 && folders[folders.length - 1]!.indent >= indent) folders.pop();
+      if (words[0].endsWith("/")) {
+        folders.push({ indent, name: words[0].slice(0, -1) });
+        continue;
+      }
+      const dir = folders.map((f) => f.name).join("/");
+      for (const w of words) if (w.endsWith(".ts")) files.push(`${dir}/${w}`);
+    }
+    return files.sort();
+  }
+
+  it("lists exactly the files of src/ and exporters/", () => {
+    expect(filesInTree()).toEqual(sourceFiles().sort());
   });
 });
