@@ -7,7 +7,11 @@ export type StagetraceErrorCode =
   | "STAGE_FINALIZED"
   | "IO_ERROR"
   | "NOT_FOUND"
-  | "NOT_UNDER_EXEC";
+  | "NOT_UNDER_EXEC"
+  | "UNREADABLE"
+  | "INVALID_JSON"
+  | "INVALID_RUN"
+  | "STAGE_RUNNING";
 
 /**
  * The one error class stagetrace throws. `code` is stable for programs,

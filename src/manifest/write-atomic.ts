@@ -4,6 +4,13 @@ import { StagetraceError } from "../errors.js";
 
 let counter = 0;
 
+/**
+ * The mode of every file stagetrace creates (manifests, logs, pipeline.json,
+ * run state): readable by its owner and group, never by everyone, since a
+ * log may quote what a stage was given. The umask can only make it stricter.
+ */
+export const FILE_MODE = 0o640;
+
 /** `ENOSPC: no space left on device, write` (Node's message already starts with the code). */
 export function errnoText(e: NodeJS.ErrnoException): string {
   if (!e.code) return e.message;
@@ -20,7 +27,8 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
   const tmp = `${path}.${process.pid}.${++counter}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    if (typeof text === "string") writeFileSync(tmp, text);
+    // "wx": a fresh file, never one (or a symlink) someone put at the temp name.
+    if (typeof text === "string") writeFileSync(tmp, text, { mode: FILE_MODE, flag: "wx" });
     else writePieces(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
@@ -39,7 +47,7 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
 }
 
 function writePieces(path: string, pieces: Iterable<string>): void {
-  const fd = openSync(path, "w");
+  const fd = openSync(path, "wx", FILE_MODE);
   try {
     for (const piece of pieces) {
       // A string is written without a Buffer made of it first; a short write (rare on a
