@@ -1,10 +1,10 @@
 import { StagetraceError } from "../errors.js";
 import { segmentProblem } from "../run/run-directory.js";
-import { readFileSafely } from "../run/safe-read.js";
+import { readFileSafely } from "../fs/safe-read.js";
 import { basename, join, resolve } from "node:path";
 import { ATTR, MANIFEST_FILE } from "../conventions.js";
 import { isStageSpan, manifestTextFromSpan } from "../manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
 

@@ -1,6 +1,6 @@
 import { readdirSync, statSync } from "node:fs";
 import { StagetraceError } from "../errors.js";
-import { parseJsonSafely, readFileSafely } from "../run/safe-read.js";
+import { parseJsonSafely, readFileSafely } from "../fs/safe-read.js";
 import { basename, join, relative } from "node:path";
 import { MANIFEST_FILE } from "../conventions.js";
 import { PIPELINE_FILE } from "../run/pipeline-summary.js";
@@ -62,7 +62,8 @@ export const command: Command = {
         data = parseJsonSafely(shown, readFileSafely(file));
       } catch (err) {
         if (!(err instanceof StagetraceError)) throw err;
-        process.stdout.write(`${err.message.startsWith(shown) ? "" : `${shown}: `}${err.message}\n`);
+        const why = err.code === "INVALID_JSON" ? err.message.replace(`${shown} is `, "") : err.message;
+        process.stdout.write(`${why.startsWith(shown) ? "" : `${shown}: `}${why}\n`);
         bad++;
         continue;
       }

@@ -1,7 +1,8 @@
 import { closeSync, constants as fsConstants, mkdirSync, openSync, realpathSync, statSync, writeSync } from "node:fs";
-import { isInside } from "../run/safe-read.js";
+import { isInside } from "../fs/safe-read.js";
 import { dirname } from "node:path";
-import { errnoText, FILE_MODE } from "../manifest/write-atomic.js";
+import { errnoText } from "../fs/errno-text.js";
+import { FILE_MODE } from "../fs/atomic-write.js";
 
 /** Append, create if missing, and refuse a symlink (O_NOFOLLOW, where the platform has it). */
 const APPEND_FLAGS = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | (fsConstants.O_NOFOLLOW ?? 0);

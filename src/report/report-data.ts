@@ -6,7 +6,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedRun } from "../run/load-run.js";
-import { existsInside } from "../run/safe-read.js";
+import { existsInside } from "../fs/safe-read.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
 import { parseTime, runRelativePath } from "./run-files.js";
 

@@ -6,7 +6,7 @@ import { StagetraceError } from "../errors.js";
 import type { ManifestData } from "../types.js";
 import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-summary.js";
 import { manifestShapeProblem, pipelineShapeProblem } from "./run-shape.js";
-import { isInside, parseJsonSafely, readFileSafely } from "./safe-read.js";
+import { isInside, parseJsonSafely, readFileSafely } from "../fs/safe-read.js";
 
 
 /** One stage directory of a run, as found on disk. */

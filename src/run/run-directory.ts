@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { isInside, readFileSafely } from "./safe-read.js";
+import { isInside, readFileSafely } from "../fs/safe-read.js";
 import { hostname } from "node:os";
-import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { StagetraceError } from "../errors.js";
-import { FILE_MODE } from "../manifest/write-atomic.js";
+import { FILE_MODE } from "../fs/atomic-write.js";
 
 /** Renders a time for use in a file name: `2026-11-23T21-50-30-123Z`. */
 export function fileTimestamp(date: Date): string {
@@ -245,8 +245,4 @@ export function pipelineLogPath(runDir: string, state: RunState, warn?: (message
   const fallback = join(resolve(runDir), "logs", `99_pipeline_${Number.isFinite(started) ? fileTimestamp(new Date(started)) : "run"}.log`);
   warn?.(`the pipeline log ${path} (STAGETRACE_PIPELINE_LOG or ${RUN_STATE_FILE}) is outside the run directory ${resolve(runDir)}; writing ${fallback} instead`);
   return fallback;
-}
-
-export function runDirName(runDir: string): string {
-  return basename(runDir);
 }

@@ -64,6 +64,8 @@ const FILE_FIELDS: [string, Check][] = [
 export function manifestShapeProblem(file: string, value: unknown): string | null {
   if (!obj(value)) return `${file}: expected a stage manifest (a JSON object), got ${shown(value)}`;
   const m = value as Record<string, unknown>;
+  const absent = ["stage", "status", "process"].filter((k) => m[k] === undefined);
+  if (absent.length > 0) return `${file} is not a stagetrace manifest (no ${absent.join(", ")})`;
   const top = checkFields(file, "", m, [
     ["stage", STRING],
     ["status", STRING],

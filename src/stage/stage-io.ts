@@ -3,7 +3,7 @@ import { millisToHrTime } from "@opentelemetry/core";
 import { lstatSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
-import { isInside } from "../run/safe-read.js";
+import { isInside } from "../fs/safe-read.js";
 import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import type { Logger, LevelWithSilent } from "pino";
 import {
@@ -24,7 +24,8 @@ import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
 import { fileEventAttributes, type FileEventFields } from "../manifest/file-event.js";
 import { manifestTextFromSpan } from "../manifest/manifest-from-span.js";
-import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
+import { errnoText } from "../fs/errno-text.js";
 import {
   findStageDir,
   loadOrCreateRunState,
@@ -42,9 +43,9 @@ import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Te
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
-import { fingerprint, FingerprintIndex, isUri, resolveHashAlgorithm, uriFingerprint, type FileFingerprint } from "./file-fingerprint.js";
-import { flattenToAttributes, truncate } from "./recorded-values.js";
-import { redactArgv, redactUrl, SecretValues } from "./redaction.js";
+import { fingerprint, FingerprintIndex, isUri, resolveHashAlgorithm, uriFingerprint, type FileFingerprint } from "../fs/file-fingerprint.js";
+import { flattenToAttributes, truncate } from "../values/recorded-values.js";
+import { redactArgv, redactUrl, SecretValues } from "../values/redaction.js";
 
 /** What is known of a file whose hash was not finished when the stage had to end (`when`: "the process exited"). */
 function stillHashing(t: Tracked, when: string): FileFingerprint {
@@ -460,6 +461,7 @@ export class StageIO implements OpenStage {
       time: Date.now(),
       fingerprint: fingerprint(absolute, algorithm, {
         producerDir: this.reuseHashes ? source?.dir : null,
+        index: this.telemetry.fingerprints,
         keepIdentity: role !== "input" && this.reuseHashes,
       }),
     };
@@ -757,7 +759,7 @@ export class StageIO implements OpenStage {
     this.tracked.length = 0;
     if (this.reuseHashes && this.manifestPath !== null) {
       try {
-        FingerprintIndex.write(this.stageDir, this.written);
+        this.telemetry.fingerprints.write(this.stageDir, this.written);
       } catch (err) {
         this.telemetry.warn(`${messageOf(err)}; later stages hash this stage's outputs again`);
       }
@@ -821,8 +823,7 @@ export class StageIO implements OpenStage {
     try {
       text = readFileSync(path, "utf8");
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new StagetraceError("NOT_FOUND", `loadJson: cannot read ${path} (${e.code ?? "error"}: ${e.message})`, { cause: err });
+      throw new StagetraceError("NOT_FOUND", `loadJson: cannot read ${path} (${errnoText(err)})`, { cause: err });
     }
     try {
       return JSON.parse(text) as T;

@@ -105,6 +105,6 @@ export function parseJsonSafely(path: string, text: string): unknown {
   } catch (err) {
     // Node's message quotes the start of the text; a line of a file that is not JSON says enough without it.
     const message = (err as Error).message.replace(/, "[\s\S]*" is not valid JSON$/, " (not JSON)");
-    throw new StagetraceError("INVALID_JSON", `${path}: not valid JSON: ${message.split("\n")[0]}`, { cause: err });
+    throw new StagetraceError("INVALID_JSON", `${path} is not valid JSON: ${message.split("\n")[0]}`, { cause: err });
   }
 }
