@@ -1,4 +1,5 @@
 import { closeSync, constants as fsConstants, mkdirSync, openSync, realpathSync, statSync, writeSync } from "node:fs";
+import { StagetraceError } from "../errors.js";
 import { isInside } from "../fs/safe-read.js";
 import { dirname } from "node:path";
 import { errnoText } from "../fs/errno-text.js";
@@ -98,11 +99,11 @@ function openLog(path: string, runDir: string | undefined): number {
   try {
     real = realpathSync(path);
   } catch {
-    throw new Error(`${path} is a symlink to nothing; not written through`);
+    throw new StagetraceError("INVALID_PATH", `${path} is a symlink to nothing; not written through`);
   }
   const device = statSync(real).isCharacterDevice();
   if (!device && (runDir === undefined || !isInside(realpathSync(runDir), real))) {
-    throw new Error(`${path} is a symlink to ${real}, outside the run directory; not written through`);
+    throw new StagetraceError("INVALID_PATH", `${path} is a symlink to ${real}, outside the run directory; not written through`);
   }
   return openSync(real, fsConstants.O_WRONLY | fsConstants.O_APPEND, FILE_MODE);
 }
