@@ -4,12 +4,12 @@ import type { TimedEvent } from "@opentelemetry/sdk-trace-base";
 import { basename, join, resolve, sep } from "node:path";
 import { FILE_ATTR, FILE_EVENT, WARNING_ATTR, WARNING_EVENT } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
-import { fingerprint, FingerprintIndex, type FileFingerprint } from "../fs/file-fingerprint.js";
+import { fingerprint, FingerprintIndex, isUri, uriFingerprint, type FileFingerprint } from "../fs/file-fingerprint.js";
 import { fileEventAttributes, type FileEventFields } from "../manifest/file-event.js";
 import { sdkSpanEventList } from "../package-internals.js";
 import type { FileRole, TrackOptions } from "../types.js";
 import { flattenToAttributes } from "../values/recorded-values.js";
-import type { SecretValues } from "../values/redaction.js";
+import { redactUrl, type SecretValues } from "../values/redaction.js";
 
 interface Tracked {
   path: string;
@@ -91,6 +91,16 @@ export class FileTracking {
     if (typeof path !== "string" || path === "") {
       throw new StagetraceError("INVALID_PATH", `track ${role}: expected a file path, got ${JSON.stringify(path)}`);
     }
+    if (isUri(path)) {
+      // A location in object storage or on the web: recorded as given (credentials censored), never read.
+      const uri = redactUrl(path);
+      const t: Tracked = { path: uri, role, type: String(type), metadata, fromStage: null, time: Date.now(), fingerprint: uriFingerprint(uri) };
+      if (extra.retained !== undefined) t.retained = extra.retained;
+      if (extra.reason !== undefined) t.reason = extra.reason;
+      if (this.tracked.length === 0) this.recordFile(t, t.fingerprint as FileFingerprint);
+      else this.tracked.push(t);
+      return;
+    }
     const absolute = isPlainAbsolute(path) ? path : resolve(path);
     const source = this.sourceOf(absolute);
     const algorithm = options.hash === false ? "none" : this.o.hashAlgorithm;
@@ -114,6 +124,11 @@ export class FileTracking {
     // keep every tracked file's record alive, which costs more than the event itself.
     if (this.tracked.length === 0 && !(t.fingerprint instanceof Promise)) this.recordFile(t, t.fingerprint);
     else this.tracked.push(t);
+  }
+
+  /** Resolves once every file tracked so far has its fingerprint, large files included. */
+  async allFingerprinted(): Promise<void> {
+    for (const t of this.tracked) if (t.fingerprint instanceof Promise) t.fingerprint = await t.fingerprint;
   }
 
   /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */

@@ -1,5 +1,6 @@
 import { context, SpanKind, trace, type Attributes, type Span } from "@opentelemetry/api";
-import { mkdirSync, readFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
+import { isInside } from "../fs/safe-read.js";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
@@ -17,6 +18,7 @@ import {
   resolveRunDir,
   resolveStageNumber,
   resolveStages,
+  checkedStageDirName,
   stageDirName,
   validateStageName,
   type RunState,
@@ -26,7 +28,7 @@ import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { resolveHashAlgorithm } from "../fs/file-fingerprint.js";
-import { SecretValues } from "../values/redaction.js";
+import { redactArgv, SecretValues } from "../values/redaction.js";
 import { FileTracking } from "./file-tracking.js";
 import { NOT_FINALIZED_REASON, StageEnd } from "./stage-end.js";
 import { StageValues } from "./stage-values.js";
@@ -59,6 +61,30 @@ function consoleMode(value: string): "off" | "info" | "debug" {
 function isReadable(span: Span): span is Span & ReadableSpan {
   const s = span as Partial<ReadableSpan>;
   return typeof s.ended === "boolean" && typeof s.attributes === "object" && Array.isArray(s.events);
+}
+
+/** The hash algorithm: the option (a bad one throws), else STAGETRACE_HASH (a bad one warns once and falls back to sha256). */
+function hashAlgorithmFor(option: string | undefined, env: NodeJS.ProcessEnv, warn: (message: string) => void): string {
+  if (option !== undefined) return resolveHashAlgorithm(option, "hashAlgorithm");
+  try {
+    return resolveHashAlgorithm(env.STAGETRACE_HASH, "STAGETRACE_HASH");
+  } catch (err) {
+    warn(`${(err as Error).message}; using sha256`);
+    return "sha256";
+  }
+}
+
+/** A stage directory that is a symlink leading out of the run would put every file of the stage elsewhere: refused. */
+function confineStageDir(runDir: string, stageDir: string): void {
+  let real: string;
+  try {
+    if (!lstatSync(stageDir).isSymbolicLink()) return;
+    real = realpathSync(stageDir);
+    if (isInside(realpathSync(runDir), real)) return;
+  } catch {
+    return; // nothing there (it could not be created): said already
+  }
+  throw new StagetraceError("INVALID_PATH", `stage directory ${stageDir} is a symlink to ${real}, outside the run directory ${runDir}; remove it`);
 }
 
 /**
@@ -107,20 +133,21 @@ export class StageIO implements OpenStage {
     this.outputBase = resolveRunDir(options.outputBase, env, start);
     this.stages = resolveStages(options.stages, env, this.outputBase);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
-    this.stageDir = join(this.outputBase, stageDirName(this.stageName, this.stageNumber));
-    const hashAlgorithm = resolveHashAlgorithm(options.hashAlgorithm ?? env.STAGETRACE_HASH, "hashAlgorithm / STAGETRACE_HASH");
+    this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
+    const hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
     this.manifestPath = options.enableManifest === false ? null : join(this.stageDir, MANIFEST_FILE);
     this.stageLogPath = join(this.stageDir, "stage.log");
 
     this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, this.telemetry.warn);
     const setupProblems: string[] = [];
     const runState = this.runState(env, start, setupProblems);
-    this.pipelineLogPath = pipelineLogPath(this.outputBase, runState);
+    this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, this.telemetry.warn);
     try {
       mkdirSync(this.stageDir, { recursive: true });
     } catch (err) {
       setupProblems.push(this.ioProblem(`cannot create stage directory ${this.stageDir}`, err));
     }
+    confineStageDir(this.outputBase, this.stageDir);
     if (this.strict && setupProblems.length > 0) {
       throw new StagetraceError("IO_ERROR", `stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
     }
@@ -137,7 +164,7 @@ export class StageIO implements OpenStage {
       [ATTR.pipelineLog]: this.pipelineLogPath,
       [ATTR.pipelineRunId]: runState.run_id,
       [ATTR.processPid]: process.pid,
-      [ATTR.processArgs]: process.argv.slice(),
+      [ATTR.processArgs]: redactArgv(process.argv),
       [ATTR.hostName]: hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
@@ -179,8 +206,8 @@ export class StageIO implements OpenStage {
     });
 
     this.writeRunningManifest(setupProblems);
-    const stageLog = this.telemetry.logFiles.open(this.stageLogPath);
-    const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath);
+    const stageLog = this.telemetry.logFiles.open(this.stageLogPath, this.outputBase);
+    const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath, this.outputBase);
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);
     if (this.strict && setupProblems.length > 0) {
       // The span has started: end it as failed (the backend hears of it), then refuse to run the stage.
@@ -325,6 +352,26 @@ export class StageIO implements OpenStage {
     if (this.end.finalizing && this.afterFinalize(`track${role[0]!.toUpperCase()}${role.slice(1)}(${JSON.stringify(path)})`)) return;
     this.files.track(role, path, type, metadata, extra, options);
     this.heartbeat?.progress();
+  }
+
+  /**
+   * Treats `value` as a secret from now on: it is replaced by `[REDACTED]`
+   * in every log line, warning, error and reason of this stage (values under
+   * 6 characters are ignored).
+   * @internal
+   */
+  rememberSecret(value: string): void {
+    this.secrets.remember(value);
+  }
+
+  /**
+   * Resolves once every file tracked so far has its fingerprint, large files
+   * included (`stagetrace exec` waits for its `--input` files before it
+   * starts the command, which may rewrite them).
+   * @internal
+   */
+  filesFingerprinted(): Promise<void> {
+    return this.files.allFingerprinted();
   }
 
   /** Records one config value; the same as `setConfig({ [key]: value })`. */

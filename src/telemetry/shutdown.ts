@@ -3,6 +3,7 @@ import type { ManifestExporter } from "../../exporters/manifest-exporter.js";
 import type { ExportAccount } from "../../exporters/otlp-span-export.js";
 import type { LogFiles } from "../log/log-files.js";
 import type { TelemetryReport } from "../types.js";
+import { redactUrl } from "../values/redaction.js";
 import type { Heartbeat } from "./heartbeat.js";
 import type { LogDelivery, LogTransport } from "./log-transport.js";
 import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
@@ -60,7 +61,7 @@ export async function shutdownWithin(p: ShutdownParts): Promise<TelemetryReport>
 
   const logsExported = logs?.exported ?? 0;
   const report: TelemetryReport = {
-    endpoint: p.provider ? p.config.tracesUrl : null,
+    endpoint: p.provider && p.config.tracesUrl ? redactUrl(p.config.tracesUrl) : null,
     exported: p.account.exported,
     dropped: p.account.dropped,
     logRecordsExported: logsExported,

@@ -6,6 +6,7 @@ import { ManifestExporter } from "../../exporters/manifest-exporter.js";
 import { ExportAccount } from "../../exporters/otlp-span-export.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { VERSION } from "../version.js";
+import { redactUrl, scrubText } from "../values/redaction.js";
 import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
@@ -24,7 +25,8 @@ export function warnOnce(): (message: string) => void {
   return (message) => {
     if (said.has(message)) return;
     said.add(message);
-    process.stderr.write(`stagetrace: ${message}\n`);
+    // A warning may name an endpoint whose URL carries credentials.
+    process.stderr.write(`stagetrace: ${scrubText(message)}\n`);
   };
 }
 
@@ -69,7 +71,7 @@ export class Telemetry {
     this.config = resolveTelemetryConfig(options, env, this.warn);
     this.logFiles = new LogFiles(this.warn);
     this.manifestExporter = new ManifestExporter({
-      endpoint: options.tracerProvider === undefined ? this.config.tracesUrl : null,
+      endpoint: options.tracerProvider === undefined && this.config.tracesUrl ? redactUrl(this.config.tracesUrl) : null,
       otlpMaxEventsPerSpan: this.config.otlpMaxEventsPerSpan,
       onWriteError: (path, err) =>
         this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
@@ -155,7 +157,7 @@ export class Telemetry {
     const pending = this.account.handed - this.account.exported;
     if (pending > 0) {
       this.warn(
-        `the process exited before shutdownTelemetry() ran: up to ${pending} spans were not sent to ${this.config.tracesUrl}. ` +
+        `the process exited before shutdownTelemetry() ran: up to ${pending} spans were not sent to ${redactUrl(this.config.tracesUrl ?? "")}. ` +
           "Set process.exitCode instead of calling process.exit(), or await shutdownTelemetry() first.",
       );
     }
