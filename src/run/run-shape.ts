@@ -19,6 +19,7 @@ const optional =
 
 function shown(value: unknown): string {
   if (value === undefined) return "nothing";
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- only what JSON cannot show (a function, a symbol) reaches String()
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
@@ -31,7 +32,6 @@ function named(c: Check, name: string): Check {
 
 const STRING = named(str, "a string");
 const NUMBER_OR_NULL = named(orNull(num), "a number or null");
-const STRING_OR_NULL = named(orNull(str), "a string or null");
 const OBJECT = named(obj, "an object");
 const OPTIONAL_OBJECT = named(optional(obj), "an object");
 const OPTIONAL_OBJECT_OR_NULL = named(optional(orNull(obj)), "an object or null");

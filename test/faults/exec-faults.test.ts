@@ -53,7 +53,7 @@ describe("exec killed by SIGKILL", () => {
     });
     let out = "";
     const commandPid = await new Promise<number>((resolve, reject) => {
-      exec.stdout!.on("data", (d: Buffer) => {
+      exec.stdout.on("data", (d: Buffer) => {
         out += d.toString();
         const m = /PID (\d+)\n/.exec(out);
         if (m) resolve(Number(m[1]));
