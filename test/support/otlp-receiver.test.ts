@@ -8,8 +8,8 @@ import { CompressionAlgorithm } from "@opentelemetry/otlp-exporter-base";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
 import { BasicTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { startOtlpReceiver } from "./support/otlp-receiver.js";
-import type { OtlpReceiver, ReceiverBehaviour } from "./support/otlp-receiver.js";
+import { startOtlpReceiver } from "./otlp-receiver.js";
+import type { OtlpReceiver, ReceiverBehaviour } from "./otlp-receiver.js";
 
 const resource = resourceFromAttributes({ "service.name": "receiver-test" });
 const cleanups: (() => Promise<unknown>)[] = [];

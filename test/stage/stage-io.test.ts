@@ -4,9 +4,9 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { initTelemetry, manifestFromSpan, runStage, spanFromManifest, StageIO, StageManifest, StagetraceError } from "../src/index.js";
-import { assertValidManifest } from "./support/schema.js";
-import { allFiles, pipelineLogOf, readJson, readLogLines, tempDir } from "./support/tmp.js";
+import { initTelemetry, manifestFromSpan, runStage, spanFromManifest, StageIO, StageManifest, StagetraceError } from "../../src/index.js";
+import { assertValidManifest } from "../support/schema.js";
+import { allFiles, pipelineLogOf, readJson, readLogLines, tempDir } from "../support/tmp.js";
 
 const spans = new InMemorySpanExporter();
 beforeAll(() => {
@@ -431,7 +431,7 @@ describe("which config keys are secrets", () => {
     ["authorization", true], ["auth_header", true], ["refresh_token", true], ["credentials", true],
     ["bypass", false], ["author", false], ["max_tokens", false], ["tokenizer", false], ["passes", false], ["model", false],
   ])("%s → %s", async (key, secret) => {
-    const { isSecretKey } = await import("../src/values/redaction.js");
+    const { isSecretKey } = await import("../../src/values/redaction.js");
     expect(isSecretKey(key)).toBe(secret);
   });
 });

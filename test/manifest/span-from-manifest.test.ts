@@ -3,10 +3,10 @@
 // on every field a real stage writes.
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { manifestFromSpan } from "../src/manifest/manifest-from-span.js";
-import { spanFromManifest } from "../src/manifest/span-from-manifest.js";
-import { spawnStage } from "./support/spawn-stage.js";
-import { readJson, tempDir } from "./support/tmp.js";
+import { manifestFromSpan } from "../../src/manifest/manifest-from-span.js";
+import { spanFromManifest } from "../../src/manifest/span-from-manifest.js";
+import { spawnStage } from "../support/spawn-stage.js";
+import { readJson, tempDir } from "../support/tmp.js";
 
 async function realManifests(): Promise<{ dir: string; manifest: any }[]> {
   const run = tempDir();

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runStage } from "../src/index.js";
-import { readLogLines, tempDir } from "./support/tmp.js";
+import { runStage } from "../../src/index.js";
+import { readLogLines, tempDir } from "../support/tmp.js";
 
 describe("credentials in log lines", () => {
   it("are censored at the top level, one level down, in interpolated objects and child bindings, without touching the caller's objects", async () => {

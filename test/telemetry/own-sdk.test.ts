@@ -5,9 +5,9 @@ import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-tr
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { initTelemetry, runStage, stageSpanProcessors } from "../src/index.js";
-import { assertValidManifest } from "./support/schema.js";
-import { readJson, tempDir } from "./support/tmp.js";
+import { initTelemetry, runStage, stageSpanProcessors } from "../../src/index.js";
+import { assertValidManifest } from "../support/schema.js";
+import { readJson, tempDir } from "../support/tmp.js";
 
 it("writes manifests through stageSpanProcessors() on the app's own provider", async () => {
   const appSpans = new InMemorySpanExporter();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ManifestData } from "../src/types.js";
-import { assertValidManifest, validateManifest } from "./support/schema.js";
+import type { ManifestData } from "../../src/types.js";
+import { assertValidManifest, validateManifest } from "../support/schema.js";
 
 const manifest: ManifestData = {
   schema_version: "1.0",

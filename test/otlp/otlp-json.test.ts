@@ -5,7 +5,7 @@ import { JsonTraceSerializer } from "@opentelemetry/otlp-transformer";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { otlpNanosToHrTime, spansFromOtlpJson, spansFromOtlpJsonText } from "../src/otlp/otlp-json.js";
+import { otlpNanosToHrTime, spansFromOtlpJson, spansFromOtlpJsonText } from "../../src/otlp/otlp-json.js";
 
 const REMOTE: SpanContext = {
   traceId: "0af7651916cd43dd8448eb211c80319c",

@@ -6,10 +6,10 @@ import { BasicTracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace
 import { mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { initTelemetry, StageIO } from "../src/index.js";
-import { manifestFromSpan, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
-import { isoTimestamp } from "../src/fs/file-fingerprint.js";
-import { tempDir } from "./support/tmp.js";
+import { initTelemetry, StageIO } from "../../src/index.js";
+import { manifestFromSpan, manifestTextFromSpan } from "../../src/manifest/manifest-from-span.js";
+import { isoTimestamp } from "../../src/fs/file-fingerprint.js";
+import { tempDir } from "../support/tmp.js";
 
 beforeAll(() => {
   initTelemetry({});

@@ -2,10 +2,10 @@ import { createHash } from "node:crypto";
 import { readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { runStage, shutdownTelemetry, StageIO } from "../src/index.js";
-import { FINGERPRINT_INDEX_FILE } from "../src/fs/file-fingerprint.js";
-import { spawnStage } from "./support/spawn-stage.js";
-import { readJson, tempDir } from "./support/tmp.js";
+import { runStage, shutdownTelemetry, StageIO } from "../../src/index.js";
+import { FINGERPRINT_INDEX_FILE } from "../../src/fs/file-fingerprint.js";
+import { spawnStage } from "../support/spawn-stage.js";
+import { readJson, tempDir } from "../support/tmp.js";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const FAKE = "f".repeat(64);

@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { assertValidManifest } from "./support/schema.js";
-import { FIXTURE, spawnStage } from "./support/spawn-stage.js";
-import { readJson, readLogLines, tempDir } from "./support/tmp.js";
+import { assertValidManifest } from "../support/schema.js";
+import { FIXTURE, spawnStage } from "../support/spawn-stage.js";
+import { readJson, readLogLines, tempDir } from "../support/tmp.js";
 
 // Eight processes on one pipeline log and the secrets test are in test/faults/.
 describe("stages as separate processes sharing a run directory", () => {

@@ -8,12 +8,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveTelemetryConfig } from "../src/telemetry/telemetry-config.js";
-import { startOtlpReceiver, type OtlpReceiver, type ReceivedRequest } from "./support/otlp-receiver.js";
-import { spawnStage } from "./support/spawn-stage.js";
-import { tempDir } from "./support/tmp.js";
+import { resolveTelemetryConfig } from "../../src/telemetry/telemetry-config.js";
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedRequest } from "../support/otlp-receiver.js";
+import { spawnStage } from "../support/spawn-stage.js";
+import { tempDir } from "../support/tmp.js";
 
-const PROTO_ROOT = fileURLToPath(new URL("./fixtures/otlp-proto/", import.meta.url));
+const PROTO_ROOT = fileURLToPath(new URL("../fixtures/otlp-proto/", import.meta.url));
 const root = new protobuf.Root();
 root.resolvePath = (_origin, target) => (target.startsWith("/") ? target : PROTO_ROOT + target);
 root.loadSync([

@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { manifestFromSpan } from "../src/index.js";
-import { startOtlpReceiver, type OtlpReceiver } from "./support/otlp-receiver.js";
-import { assertValidManifest } from "./support/schema.js";
-import { spawnStage } from "./support/spawn-stage.js";
-import { readJson, readLogLines, tempDir } from "./support/tmp.js";
+import { manifestFromSpan } from "../../src/index.js";
+import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
+import { assertValidManifest } from "../support/schema.js";
+import { spawnStage } from "../support/spawn-stage.js";
+import { readJson, readLogLines, tempDir } from "../support/tmp.js";
 
 let receiver: OtlpReceiver | undefined;
 afterEach(async () => {
