@@ -1,8 +1,11 @@
+import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { StagetraceError } from "../errors.js";
 
 let counter = 0;
+// Processes on other hosts (or in other pid namespaces) that share a run directory can have the same pid.
+const processTag = `${process.pid}.${randomBytes(3).toString("hex")}`;
 
 /** `ENOSPC: no space left on device, write` (Node's message already starts with the code). */
 export function errnoText(e: NodeJS.ErrnoException): string {
@@ -17,7 +20,7 @@ export function errnoText(e: NodeJS.ErrnoException): string {
  * may come in pieces, written one after another as they are produced.
  */
 export function writeFileAtomic(path: string, text: string | Iterable<string>): void {
-  const tmp = `${path}.${process.pid}.${++counter}.tmp`;
+  const tmp = `${path}.${processTag}.${++counter}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
     if (typeof text === "string") writeFileSync(tmp, text);
