@@ -4,7 +4,7 @@ import { basename, delimiter, join } from "node:path";
 import { packageRoot } from "../package-root.js";
 import type { RunStatus } from "../run/pipeline-summary.js";
 import { resolveRunDir, validateStageName } from "../run/run-directory.js";
-import { beginRun, endRun, runEnvironment, type BegunRun } from "../run/run-session.js";
+import { beginRun, endRun, runEnvironment, type BegunRun } from "./run-session.js";
 import { colourFor, runOutcomeText } from "../run/run-outcome.js";
 import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { parseArgs, requireCommand, UsageError, type Command, type ParsedArgs } from "./args.js";

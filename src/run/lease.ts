@@ -1,8 +1,9 @@
 import { readFileSync, readlinkSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
-import { numberFromEnv, type Warn } from "../telemetry/telemetry-config.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
+
+type Warn = (message: string) => void;
 
 /**
  * A running stage's lease: a small file in its stage directory that the
@@ -52,11 +53,6 @@ export function localProcessTable(): ProcessTable {
   }
   local = { host: hostname(), boot_id: boot, pid_ns: ns };
   return local;
-}
-
-/** `STAGETRACE_LEASE_TIMEOUT_S`: seconds without renewal before a stage on another host counts as abandoned. */
-export function leaseTimeoutS(env: NodeJS.ProcessEnv, warn: Warn): number {
-  return numberFromEnv(env, "STAGETRACE_LEASE_TIMEOUT_S", DEFAULT_LEASE_TIMEOUT_S, { min: 0, above: true, unit: "seconds" }, warn);
 }
 
 /** Reads a stage directory's lease; null when there is none or it is not one. */

@@ -1,9 +1,11 @@
+import { ROOT_CONTEXT, trace, type Context } from "@opentelemetry/api";
+import { TraceState } from "@opentelemetry/core";
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { StagetraceError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 
 /** Renders a time for use in a file name: `2026-11-23T21-50-30-123Z`. */
 export function fileTimestamp(date: Date): string {
@@ -247,6 +249,13 @@ export function pipelineLogPath(runDir: string, state: RunState): string {
   return resolve(runDir, state.pipeline_log);
 }
 
-export function runDirName(runDir: string): string {
-  return basename(runDir);
+/** The run span as a remote parent, from the state alone. */
+export function runParentContext(t: NonNullable<RunState["trace"]>, base: Context = ROOT_CONTEXT): Context {
+  return trace.setSpanContext(base, {
+    traceId: t.trace_id,
+    spanId: t.span_id,
+    traceFlags: t.trace_flags,
+    isRemote: true,
+    ...(t.tracestate ? { traceState: new TraceState(t.tracestate) } : {}),
+  });
 }
