@@ -106,7 +106,11 @@ export function holdLease(stageDir: string, timeoutS: number, warn: Warn): { sto
   return {
     stop() {
       clearInterval(timer);
-      rmSync(path, { force: true });
+      try {
+        rmSync(path, { force: true });
+      } catch {
+        // The stage directory cannot be reached (the stage has said so): nothing to remove.
+      }
     },
   };
 }

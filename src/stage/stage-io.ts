@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { millisToHrTime } from "@opentelemetry/core";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
@@ -265,7 +265,8 @@ export class StageIO implements OpenStage {
 
     this.writeRunningManifest(setupProblems);
     // Readers on other hosts cannot see this process: the lease says it is still here.
-    if (this.manifestPath !== null) this.lease = holdLease(this.stageDir, leaseTimeoutS(env, this.telemetry.warn), this.telemetry.warn);
+    // Only a stage with a running manifest on disk has anything for a reader to judge.
+    if (this.manifestPath !== null && existsSync(this.manifestPath)) this.lease = holdLease(this.stageDir, leaseTimeoutS(env, this.telemetry.warn), this.telemetry.warn);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath);
     const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath);
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);

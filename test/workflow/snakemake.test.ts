@@ -124,5 +124,9 @@ describe("a Snakemake pipeline (run begin, snakemake --cores 2, run end)", () =>
     expect(edge("02_count_words/counts.json")).toEqual(["count_words", ["merge"]]);
     expect(edge("03_checksum/sum.txt")).toEqual(["checksum", ["merge"]]);
     expect(data.traceCount).toBe(1);
+    // Its timeline draws the parallel stages' bars overlapping.
+    const bar = (name: string) => data.stages.find((s) => s.name === name)!;
+    expect(bar("count_words").start!).toBeLessThan(bar("checksum").end!);
+    expect(bar("checksum").start!).toBeLessThan(bar("count_words").end!);
   }, 300_000);
 });
