@@ -66,7 +66,7 @@ export function runEnvironment(begun: Pick<BegunRun, "state">, runDir: string): 
 
 /** A line of the run's own in the pipeline log, in the stages' format. */
 export function runLogLine(telemetry: Telemetry, state: BegunRun["state"], runDir: string, level: "INFO" | "WARN" | "ERROR", msg: string, extra: Record<string, unknown> = {}): void {
-  const file = telemetry.logFiles.open(pipelineLogPath(runDir, state));
+  const file = telemetry.logFiles.open(pipelineLogPath(runDir, state), runDir);
   const line = {
     level,
     time: Date.now(),

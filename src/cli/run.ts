@@ -10,6 +10,7 @@ import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { parseArgs, requireCommand, UsageError, type Command, type ParsedArgs } from "./args.js";
 import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
 import { dieBy } from "../process-exit.js";
+import { redactArgv } from "../values/redaction.js";
 
 const USAGE =
   "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] [--resume] [--summary] -- COMMAND [ARGS...]\n" +
@@ -138,7 +139,7 @@ async function begin(args: string[]): Promise<number> {
     runDir,
     name,
     stages: stagesOption(parsed),
-    command: ["stagetrace", "run", "begin", ...args],
+    command: redactArgv(["stagetrace", "run", "begin", ...args]),
     resume: parsed.booleans.has("resume"),
     ...(runId !== undefined ? { runId } : {}),
     start,
@@ -201,7 +202,8 @@ export const command: Command = {
     mkdirSync(runDir, { recursive: true });
 
     const telemetry = initTelemetry({ handleSignals: false });
-    const begun: BegunRun = beginRun({ runDir, name, stages, command: argv, resume: parsed.booleans.has("resume"), start, telemetry, tool });
+    // The command line as it is recorded and logged: secrets in it censored.
+    const begun: BegunRun = beginRun({ runDir, name, stages, command: redactArgv(argv), resume: parsed.booleans.has("resume"), start, telemetry, tool });
     const runCtx = trace.getSpan(begun.parent)!;
     const vars: Record<string, string> = {
       ...runEnvironment(begun, runDir),
@@ -218,6 +220,8 @@ export const command: Command = {
       env,
       stdio: "inherit",
       group: true,
+      // Killed itself (even by SIGKILL), run takes the pipeline's process group with it.
+      watchdog: true,
       graceMs: killGraceMs(process.env, (m) => process.stderr.write(`${tool}: ${m}\n`)),
       onSignal: (signal) => process.stderr.write(`${tool}: ${signal}: stopping the pipeline\n`),
     });

@@ -2,6 +2,7 @@ import { readFileSync, readlinkSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../fs/atomic-write.js";
+import { readFileSafely } from "../fs/safe-read.js";
 
 type Warn = (message: string) => void;
 
@@ -58,7 +59,8 @@ export function localProcessTable(): ProcessTable {
 /** Reads a stage directory's lease; null when there is none or it is not one. */
 export function readLease(stageDir: string): Lease | null {
   try {
-    const l = JSON.parse(readFileSync(join(stageDir, LEASE_FILE), "utf8")) as Lease;
+    // Never blocks on a FIFO someone put there, never reads without bound.
+    const l = JSON.parse(readFileSafely(join(stageDir, LEASE_FILE), { maxBytes: 64 * 1024 })) as Lease;
     return typeof l.renewed_at === "string" && typeof l.timeout_s === "number" && typeof l.host === "string" ? l : null;
   } catch {
     return null;

@@ -1,6 +1,7 @@
-import { mkdirSync, readFileSync, rmdirSync, statSync } from "node:fs";
+import { mkdirSync, rmdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { writeFileAtomic } from "../fs/atomic-write.js";
+import { readFileSafely } from "../fs/safe-read.js";
 import { loadRun, type LoadedRun, type LoadedStage } from "./load-run.js";
 import { PIPELINE_FILE, type PipelineData, type PipelineStageEntry, type RunStatus, type StageState } from "./pipeline-summary.js";
 import { readRunStateOf } from "./run-directory.js";
@@ -10,7 +11,7 @@ export const BAD: ReadonlySet<StageState> = new Set(["failed", "interrupted", "a
 
 export function readPipeline(runDir: string): PipelineData | null {
   try {
-    return JSON.parse(readFileSync(join(runDir, PIPELINE_FILE), "utf8")) as PipelineData;
+    return JSON.parse(readFileSafely(join(runDir, PIPELINE_FILE))) as PipelineData;
   } catch {
     return null;
   }
