@@ -1,8 +1,10 @@
 import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import { ATTR, STAGE_STATUSES, TASK_RESULT, WARNING_ATTR, WARNING_EVENT } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
+import { refreshPipelineAfterRerun } from "../run/pipeline-update.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import type { OpenStage, Telemetry } from "../telemetry/telemetry.js";
 import type { FinalizeOptions, StageStatus } from "../types.js";
@@ -42,6 +44,10 @@ export interface StageEndParts {
   secrets: SecretValues;
   logger: () => Logger;
   heartbeat: () => StageHeartbeat | undefined;
+  /** The stage's lease in its directory, while it runs. */
+  lease: () => { stop(): void } | undefined;
+  outputBase: string;
+  runId: string;
   ioProblem: (what: string, err: unknown) => string;
 }
 
@@ -73,6 +79,7 @@ export class StageEnd {
     span.setAttributes({ [ATTR.stageStatus]: "failed", [ATTR.taskResult]: TASK_RESULT.failed, [ATTR.stageStatusReason]: problem });
     span.setStatus({ code: SpanStatusCode.ERROR, message: problem });
     span.end();
+    this.p.lease()?.stop();
     this.p.telemetry.releaseStageDir(this.p.stageDir, this.p.stage);
     return new StagetraceError("IO_ERROR", `${problem}. Check that OUTPUT_DIR is writable and the disk has free space.`);
   }
@@ -184,8 +191,10 @@ export class StageEnd {
       span.setStatus({ code: SpanStatusCode.OK });
     }
     span.end();
+    this.p.lease()?.stop();
     this.p.heartbeat()?.end();
     telemetry.releaseStageDir(this.p.stageDir, this.p.stage);
+    this.refreshPipeline();
     const name = this.p.stageName;
     const logger = this.p.logger();
     const line = { status, ...(reason !== undefined ? { reason } : {}) };
@@ -194,6 +203,19 @@ export class StageEnd {
     else logger.info(line, `stage ${name} ${status === "skipped" ? "skipped" : "finished"}`);
     telemetry.logFiles.flushAll();
     if (this.p.strict) this.strictAfterEnd();
+  }
+
+  // A stage re-run on its own into an ended run: its entry in pipeline.json, and the run's status, follow.
+  private refreshPipeline(): void {
+    const { outputBase, runId, stageName, telemetry } = this.p;
+    if (runId === "unknown" || this.p.manifestPath === null) return;
+    try {
+      if (refreshPipelineAfterRerun(outputBase, runId) === "locked") {
+        telemetry.warn(`${join(outputBase, "pipeline.json")} is locked by another process; stage ${stageName}'s entry was not updated`);
+      }
+    } catch (err) {
+      telemetry.warn(`could not update ${join(outputBase, "pipeline.json")} after stage ${stageName}: ${(err as Error).message}`);
+    }
   }
 
   // Strict mode, after the manifest was due: a missing manifest or lost log lines make the process fail.

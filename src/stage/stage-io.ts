@@ -1,5 +1,5 @@
 import { context, SpanKind, trace, type Attributes, type Span } from "@opentelemetry/api";
-import { lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { isInside } from "../fs/safe-read.js";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
@@ -23,9 +23,11 @@ import {
   validateStageName,
   type RunState,
 } from "../run/run-directory.js";
+import { DEFAULT_LEASE_TIMEOUT_S, holdLease } from "../run/lease.js";
+import { runParentContext } from "../run/run-directory.js";
 import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
-import { envFlag } from "../telemetry/telemetry-config.js";
+import { envFlag, numberFromEnv } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { resolveHashAlgorithm } from "../fs/file-fingerprint.js";
 import { redactArgv, SecretValues } from "../values/redaction.js";
@@ -124,6 +126,8 @@ export class StageIO implements OpenStage {
   readonly strict: boolean;
   /** Heartbeat metrics while the stage is open (only with an OTLP endpoint). */
   private heartbeat: StageHeartbeat | undefined;
+  /** The stage's lease in its directory, renewed while it runs (see run/lease.ts). */
+  private lease: { stop(): void } | undefined;
 
   constructor(stageName: string, options: StageOptions = {}) {
     const env = process.env;
@@ -131,7 +135,9 @@ export class StageIO implements OpenStage {
     this.stageName = validateStageName(stageName);
     this.telemetry = activeTelemetry() ?? initTelemetry(options.telemetry);
     this.outputBase = resolveRunDir(options.outputBase, env, start);
-    this.stages = resolveStages(options.stages, env, this.outputBase);
+    const setupProblems: string[] = [];
+    const runState = this.runState(env, start, setupProblems);
+    this.stages = resolveStages(options.stages, env, this.outputBase, runState);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
     const hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
@@ -139,8 +145,6 @@ export class StageIO implements OpenStage {
     this.stageLogPath = join(this.stageDir, "stage.log");
 
     this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, this.telemetry.warn);
-    const setupProblems: string[] = [];
-    const runState = this.runState(env, start, setupProblems);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, this.telemetry.warn);
     try {
       mkdirSync(this.stageDir, { recursive: true });
@@ -154,7 +158,7 @@ export class StageIO implements OpenStage {
     for (const problem of setupProblems) this.telemetry.warn(problem);
     this.telemetry.claimStageDir(this.stageDir, this);
 
-    const pipelineName = options.pipelineName ?? (env.STAGETRACE_PIPELINE?.trim() || null);
+    const pipelineName = options.pipelineName ?? (env.STAGETRACE_PIPELINE?.trim() || runState.pipeline || null);
     const attributes: Attributes = {
       [ATTR.taskName]: this.stageName,
       [ATTR.taskRunId]: `${runState.run_id}/${stageDirName(this.stageName, this.stageNumber)}`,
@@ -172,8 +176,10 @@ export class StageIO implements OpenStage {
     if (pipelineName) attributes[ATTR.pipelineName] = pipelineName;
     if (this.manifestPath === null) attributes[ATTR.manifestDisabled] = true;
 
-    // An active span (an in-process pipeline, a test) is the parent; else TRACEPARENT; else a new trace.
-    const parent = trace.getSpan(context.active()) ? context.active() : contextFromEnv(context.active());
+    // An active span (an in-process pipeline, a test) is the parent; else TRACEPARENT; else the run span
+    // recorded in the run state (a task that got only the run directory); else a new trace.
+    let parent = trace.getSpan(context.active()) ? context.active() : contextFromEnv(context.active());
+    if (!trace.getSpanContext(parent) && runState.trace) parent = runParentContext(runState.trace, parent);
     this.span = this.telemetry.tracer.startSpan(
       STAGE_SPAN_PREFIX + this.stageName,
       { kind: SpanKind.INTERNAL, attributes, startTime: start },
@@ -202,10 +208,16 @@ export class StageIO implements OpenStage {
       secrets: this.secrets,
       logger: () => this.logger,
       heartbeat: () => this.heartbeat,
+      lease: () => this.lease,
+      outputBase: this.outputBase,
+      runId: runState.run_id,
       ioProblem: (what, err) => this.ioProblem(what, err),
     });
 
     this.writeRunningManifest(setupProblems);
+    // Readers on other hosts cannot see this process: the lease says it is still here.
+    // Only a stage with a running manifest on disk has anything for a reader to judge.
+    if (this.manifestPath !== null && existsSync(this.manifestPath)) this.lease = holdLease(this.stageDir, leaseTimeoutS(env, this.telemetry.warn), this.telemetry.warn);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath, this.outputBase);
     const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath, this.outputBase);
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);
@@ -499,4 +511,9 @@ export class StageIO implements OpenStage {
   saveMetadata(metadata: Record<string, unknown>): string {
     return this.saveJson(metadata, "metadata.json");
   }
+}
+
+/** `STAGETRACE_LEASE_TIMEOUT_S`: seconds without renewal before a reader elsewhere counts a running stage as abandoned. */
+function leaseTimeoutS(env: NodeJS.ProcessEnv, warn: (message: string) => void): number {
+  return numberFromEnv(env, "STAGETRACE_LEASE_TIMEOUT_S", DEFAULT_LEASE_TIMEOUT_S, { min: 0, above: true, unit: "seconds" }, warn);
 }
