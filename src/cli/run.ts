@@ -1,4 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import { context, SpanKind, SpanStatusCode, trace, type SpanContext } from "@opentelemetry/api";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, delimiter, join, relative } from "node:path";
@@ -55,7 +55,7 @@ function pipelineNameFor(argv: string[]): string {
 }
 
 /** Ends, as interrupted, the span of every stage that still says `running` and whose process is gone. */
-function closeAbandonedStages(run: LoadedRun, telemetry: Telemetry): void {
+function closeAbandonedStages(run: LoadedRun, telemetry: Telemetry, runSpan: SpanContext): void {
   const now = new Date();
   for (const stage of run.stages) {
     if (stage.state === "running" && stage.manifest) {
@@ -72,7 +72,9 @@ function closeAbandonedStages(run: LoadedRun, telemetry: Telemetry): void {
     m.ended_at = now.toISOString();
     m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
     try {
-      telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource));
+      // The stage's span belongs to the run's trace: sampled only if the run's span is.
+      const flags = m.trace.trace_id === runSpan.traceId ? runSpan.traceFlags : undefined;
+      telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource, { traceFlags: flags, taskResult: "error" }));
       process.stderr.write(`stagetrace run: stage ${stage.name} was left running by a process that is gone; marked interrupted\n`);
     } catch (err) {
       process.stderr.write(`stagetrace run: could not close stage ${stage.name}: ${(err as Error).message}\n`);
@@ -210,7 +212,7 @@ export const command: Command = {
     const exitCode = exitCodeOf(outcome);
     if (outcome.spawnError) process.stderr.write(`stagetrace run: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
 
-    closeAbandonedStages(loadRun(runDir), telemetry);
+    closeAbandonedStages(loadRun(runDir), telemetry, ctx);
     const run = loadRun(runDir);
     const end = new Date();
     summary.stages = stageEntries(run, stages);
@@ -224,10 +226,16 @@ export const command: Command = {
       exit_code: exitCode,
       signal: outcome.signal,
     });
-    span.setAttribute(ATTR.pipelineResult, status === "success" ? "success" : status === "interrupted" ? "cancellation" : "failure");
+    // SIGKILL is how the system (the OOM killer, a CI runner's timeout) ends a
+    // pipeline: the conventions call that `error`; a forwarded SIGINT/SIGTERM is a `cancellation`.
+    const result = status === "success" ? "success" : outcome.signal === "SIGKILL" ? "error" : status === "interrupted" ? "cancellation" : "failure";
+    span.setAttribute(ATTR.pipelineResult, result);
     span.setAttribute(ATTR.processExitCode, exitCode);
-    if (status === "success") span.setStatus({ code: SpanStatusCode.OK });
-    else span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}` });
+    // Success leaves the status unset; a failed run says why in error.type (the signal, the exit code, or a failed stage).
+    if (status !== "success") {
+      span.setAttribute(ATTR.errorType, outcome.signal ?? (exitCode !== 0 ? String(exitCode) : "stage_failed"));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}` });
+    }
     span.end(end);
     writeSummary();
     logLine(status === "success" ? "INFO" : "ERROR", `pipeline ${name} ${status} (exit code ${exitCode}) after ${summary.duration_ms} ms`, {
