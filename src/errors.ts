@@ -4,10 +4,18 @@ export type StagetraceErrorCode =
   | "INVALID_PATH"
   | "INVALID_OPTION"
   | "INVALID_STATUS"
+  /** Data that stagetrace reads (an OTLP/JSON export, a manifest to rebuild a span from) is not what it must be. */
+  | "INVALID_INPUT"
   | "STAGE_FINALIZED"
   | "IO_ERROR"
   | "NOT_FOUND"
-  | "NOT_UNDER_EXEC";
+  | "NOT_UNDER_EXEC"
+  /** A `stagetrace` command line that cannot be run as given (the CLI exits 2). */
+  | "USAGE"
+  /** An exporter or gate that has shut down, or whose exit deadline has passed, refused an export. */
+  | "EXPORT_REFUSED"
+  /** stagetrace broke one of its own rules; a bug to report. */
+  | "INTERNAL";
 
 /**
  * The one error class stagetrace throws. `code` is stable for programs,

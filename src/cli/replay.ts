@@ -2,9 +2,10 @@ import { readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { ATTR, MANIFEST_FILE } from "../conventions.js";
 import { isStageSpan, manifestTextFromSpan } from "../manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
+import { errnoText } from "../fs/errno-text.js";
 
 const USAGE = "stagetrace replay TRACE.json --out DIR";
 
@@ -37,8 +38,7 @@ export const command: Command = {
     try {
       text = readFileSync(file, "utf8");
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      process.stderr.write(`stagetrace replay: cannot read ${file} (${e.code ?? "error"}: ${e.message})\n`);
+      process.stderr.write(`stagetrace replay: cannot read ${file} (${errnoText(err)})\n`);
       return 1;
     }
     let spans;

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, delimiter, join, relative } from "node:path";
 import { ATTR, RUN_SPAN_PREFIX } from "../conventions.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { spanFromManifest } from "../manifest/span-from-manifest.js";
 import { packageRoot } from "../package-root.js";
 import { loadRun, type LoadedRun } from "../run/load-run.js";

@@ -1,52 +1,44 @@
-import { relative } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
+import { statSync } from "node:fs";
+import { firstLine, formatDuration, formatSize, oneLine, plural } from "../format.js";
 import { runRelativePath } from "../report/run-files.js";
 import { loadRun, type LoadedRun, type LoadedStage } from "../run/load-run.js";
-import type { StageState } from "../run/pipeline-summary.js";
+import { PIPELINE_FILE, type StageState } from "../run/pipeline-summary.js";
 import type { ManifestFileEntry } from "../types.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
 
-const USAGE = "stagetrace show RUN_DIR|STAGE_DIR|MANIFEST [--json]";
+const USAGE = "stagetrace show RUN_DIR|STAGE_DIR|MANIFEST|PIPELINE_JSON [--files] [--json]";
 
-const HELP = `Summarises a run directory, one stage directory, or one manifest.json:
-per stage its number, name, status, duration, inputs and outputs, warnings,
-and errors (the first line of each).
+/** How many inputs, outputs, warnings and errors a stage shows without `--files`. */
+export const SHOWN_PER_LIST = 3;
+
+const HELP = `Summarises a run directory (or its pipeline.json), one stage directory, or
+one manifest.json: per stage its number, name, status, duration, reason,
+file counts, the first ${SHOWN_PER_LIST} inputs and outputs (missing ones first), warnings and
+errors (the first line of each).
 
 A stage whose manifest still says "running" while its process is gone from
 this host is shown as "abandoned" (killed, or the machine went down).
+Control characters in names, paths and messages are printed as \\uXXXX, so
+nothing in a manifest can send escape sequences to the terminal.
 
 Options:
-  --json     print the summary as JSON, for scripts
+  --files    list every input and output, warning and error
+  --json     print the summary as JSON, for scripts (always every file)
   -h, --help this text
 
-Exit code: 0, or 1 when a stage failed, was interrupted or was abandoned.
+Exit code: 0; 1 when a stage failed, was interrupted or was abandoned, or
+the path does not exist; 2 when the path is not a run directory, stage
+directory, manifest.json or pipeline.json (or on another usage error).
 Colour is used only when stdout is a terminal (and NO_COLOR is unset).
 `;
 
 const BAD_STATES: ReadonlySet<StageState> = new Set(["failed", "interrupted", "abandoned"]);
 
-function firstLine(text: string): string {
-  const line = text.split("\n", 1)[0] ?? "";
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
-}
-
-function formatDuration(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "-";
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const m = Math.floor(ms / 60_000);
-  return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-
-function formatSize(bytes: number | null): string {
-  if (bytes === null) return "";
-  const units = ["B", "kB", "MB", "GB", "TB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
+interface FileSummary {
+  path: string;
+  exists: boolean;
+  size: number | null;
 }
 
 interface StageSummary {
@@ -56,8 +48,8 @@ interface StageSummary {
   status_reason: string | null;
   duration_ms: number | null;
   started_at: string | null;
-  inputs: { path: string; exists: boolean; size: number | null }[];
-  outputs: { path: string; exists: boolean; size: number | null }[];
+  inputs: FileSummary[];
+  outputs: FileSummary[];
   warnings: string[];
   errors: { type: string; message: string }[];
   manifest: string | null;
@@ -66,19 +58,19 @@ interface StageSummary {
 
 function summariseStage(run: LoadedRun, s: LoadedStage): StageSummary {
   const m = s.manifest;
-  const files = (list: ManifestFileEntry[] | undefined) =>
-    (list ?? []).map((f) => ({ path: runRelativePath(run, s, f.path), exists: f.exists, size: f.size }));
+  const files = (list: ManifestFileEntry[] | undefined): FileSummary[] =>
+    (Array.isArray(list) ? list : []).map((f) => ({ path: runRelativePath(run, s, String(f.path)), exists: f.exists !== false, size: typeof f.size === "number" ? f.size : null }));
   return {
     number: s.number,
     name: s.name,
     status: s.state,
-    status_reason: s.state === "abandoned" ? `process ${m?.process.pid} on ${m?.process.hostname} is gone` : (m?.status_reason ?? null),
+    status_reason: s.state === "abandoned" ? `process ${m?.process?.pid} on ${m?.process?.hostname} is gone` : (m?.status_reason ?? null),
     duration_ms: m?.duration_ms ?? null,
     started_at: m?.started_at ?? null,
     inputs: files(m?.inputs),
     outputs: files(m?.outputs),
-    warnings: (m?.warnings ?? []).map((w) => firstLine(w.message)),
-    errors: (m?.errors ?? []).map((e) => ({ type: e.type, message: firstLine(e.message) })),
+    warnings: (Array.isArray(m?.warnings) ? m.warnings : []).map((w) => firstLine(String(w.message))),
+    errors: (Array.isArray(m?.errors) ? m.errors : []).map((e) => ({ type: String(e.type), message: firstLine(String(e.message)) })),
     manifest: s.manifestPath ? runRelativePath(run, s, s.manifestPath) : null,
     problem: s.problem,
   };
@@ -94,53 +86,119 @@ const COLOURS: Record<string, string> = {
   not_run: "90",
 };
 
-export function renderShow(run: LoadedRun, colour: boolean): string {
-  const paint = (code: string | undefined, text: string) => (colour && code ? `\u001b[${code}m${text}\u001b[0m` : text);
+export interface ShowOptions {
+  /** Colour with ANSI escapes (for a terminal). */
+  colour?: boolean;
+  /** List every file, warning and error instead of the first few. */
+  all?: boolean;
+}
+
+/** The text `stagetrace show` prints. Every value from the run is made one safe line (`oneLine`). */
+export function renderShow(run: LoadedRun, options: ShowOptions = {}): string {
+  const paint = (code: string | undefined, text: string) => (options.colour && code ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const limit = options.all ? Infinity : SHOWN_PER_LIST;
   const out: string[] = [];
   const p = run.pipeline;
   const where = relative(process.cwd(), run.runDir) || ".";
   if (p) {
+    const status = oneLine(String(p.status));
     out.push(
-      `${paint("1", `RUN ${p.pipeline}`)}  ${p.run_id}  ${paint(COLOURS[p.status], p.status)}  ${formatDuration(p.duration_ms)}  trace ${p.trace.trace_id}`,
+      `${paint("1", `RUN ${oneLine(String(p.pipeline))}`)}  ${oneLine(String(p.run_id))}  ${paint(COLOURS[status], status)}  ${formatDuration(p.duration_ms)}  trace ${oneLine(String(p.trace?.trace_id ?? "-"))}`,
     );
   }
-  out.push(`run directory: ${where}`);
+  out.push(`run directory: ${oneLine(where)}`);
   if (run.stages.length === 0) out.push("  (no stage directories with a manifest.json)");
+  let hidden = false;
+  const indent = "       ";
+  /** The first `limit` items, then a line that counts the rest. */
+  const some = <T>(items: T[], noun: string, line: (item: T) => string, extra = ""): void => {
+    for (const item of items.slice(0, limit)) out.push(`${indent}${line(item)}`);
+    if (items.length > limit) {
+      hidden = true;
+      out.push(`${indent}${paint("90", `… ${plural(items.length - limit, `more ${noun}`, `more ${noun}s`)}${extra}`)}`);
+    }
+  };
+  const fileLine = (label: string) => (f: FileSummary) =>
+    `${label} ${oneLine(f.path)}${f.exists ? ` (${formatSize(f.size)})` : paint("31", " (missing)")}`;
+  // Missing files first: they are what a reader looks for.
+  const missingFirst = (files: FileSummary[]) => [...files.filter((f) => !f.exists), ...files.filter((f) => f.exists)];
+  const missingNote = (files: FileSummary[]) => {
+    const hiddenMissing = missingFirst(files).slice(limit).filter((f) => !f.exists).length;
+    return hiddenMissing > 0 ? `, ${hiddenMissing} of them missing` : "";
+  };
   for (const s of run.stages.map((st) => summariseStage(run, st))) {
     const num = s.number === null ? "  " : String(s.number).padStart(2, "0");
-    const files = s.status === "not_run" ? "" : `  in ${s.inputs.length}  out ${s.outputs.length}`;
-    out.push(`  ${num} ${s.name.padEnd(20)} ${paint(COLOURS[s.status], s.status.padEnd(11))} ${formatDuration(s.duration_ms).padStart(9)}${files}`);
-    const indent = "       ";
-    if (s.problem) out.push(`${indent}${paint("31", "! " + s.problem)}`);
-    if (s.status_reason && s.status !== "success") out.push(`${indent}reason: ${firstLine(s.status_reason)}`);
-    for (const f of s.inputs) out.push(`${indent}in   ${f.path}${f.exists ? ` (${formatSize(f.size)})` : paint("31", " (missing)")}`);
-    for (const f of s.outputs) out.push(`${indent}out  ${f.path}${f.exists ? ` (${formatSize(f.size)})` : paint("31", " (missing)")}`);
-    for (const w of s.warnings) out.push(`${indent}${paint("33", "warning:")} ${w}`);
-    for (const e of s.errors) out.push(`${indent}${paint("31", "error:")} ${e.type}: ${e.message}`);
+    const missing = [...s.inputs, ...s.outputs].filter((f) => !f.exists).length;
+    const files = s.status === "not_run" ? "" : `  in ${s.inputs.length}  out ${s.outputs.length}${missing > 0 ? paint("31", `  missing ${missing}`) : ""}`;
+    const name = oneLine(s.name);
+    out.push(`  ${num} ${name.padEnd(20)} ${paint(COLOURS[s.status], String(s.status).padEnd(11))} ${formatDuration(s.duration_ms).padStart(9)}${files}`);
+    if (s.problem) out.push(`${indent}${paint("31", `! ${oneLine(s.problem)}`)}`);
+    if (s.status_reason && s.status !== "success") out.push(`${indent}reason: ${oneLine(firstLine(s.status_reason))}`);
+    some(missingFirst(s.inputs), "input", fileLine("in  "), missingNote(s.inputs));
+    some(missingFirst(s.outputs), "output", fileLine("out "), missingNote(s.outputs));
+    some(s.warnings, "warning", (w) => `${paint("33", "warning:")} ${oneLine(w)}`);
+    some(s.errors, "error", (e) => `${paint("31", "error:")} ${oneLine(e.type)}: ${oneLine(e.message)}`);
   }
+  if (hidden) out.push(paint("90", "(--files lists every file, warning and error)"));
   return out.join("\n") + "\n";
+}
+
+/**
+ * Loads what `show` was pointed at, or says why it is not a run: a
+ * `pipeline.json` stands for its run directory; any other file must be a
+ * stage manifest, and a directory must hold a manifest, a pipeline.json or
+ * stage directories.
+ */
+export function loadShowTarget(path: string): LoadedRun {
+  const target = resolve(path);
+  let isFile = false;
+  try {
+    isFile = !statSync(target).isDirectory();
+  } catch {
+    // loadRun names a path that does not exist (exit 1)
+  }
+  const notARun = (why: string) => new UsageError(`${path}: not a manifest.json, pipeline.json or run directory (${oneLine(why)})`);
+  if (isFile && basename(target) === PIPELINE_FILE) {
+    const run = loadRun(dirname(target));
+    if (!run.pipeline) throw notARun(`${target} is not a stagetrace pipeline.json`);
+    return run;
+  }
+  const run = loadRun(target);
+  const only = run.stages.length === 1 ? run.stages[0]! : null;
+  if (isFile && only && (only.manifest === null || only.problem !== null)) throw notARun(only.problem ?? "unreadable");
+  if (!isFile && run.stages.length === 0 && !run.pipeline) throw notARun("no manifest.json, pipeline.json or stage directory in it");
+  return run;
+}
+
+/** Stops quietly when the reader of stdout goes away (`stagetrace show RUN | head`). */
+function quietOnClosedPipe(): void {
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.stdout.destroy();
+  });
 }
 
 export const command: Command = {
   usage: USAGE,
   help: HELP,
   async main(args) {
-    const parsed = parseArgs(args, { json: "boolean" });
+    const parsed = parseArgs(args, { json: "boolean", files: "boolean" });
     if (parsed.command !== null) throw new UsageError("show takes no command after --");
-    if (parsed.positionals.length !== 1) throw new UsageError("expected one RUN_DIR, STAGE_DIR or MANIFEST");
-    const run = loadRun(parsed.positionals[0]!);
+    if (parsed.positionals.length !== 1) throw new UsageError("expected one RUN_DIR, STAGE_DIR, MANIFEST or PIPELINE_JSON");
+    const run = loadShowTarget(parsed.positionals[0]!);
+    quietOnClosedPipe();
     if (parsed.booleans.has("json")) {
       const json = {
         run_dir: run.runDir,
         pipeline: run.pipeline
-          ? { name: run.pipeline.pipeline, run_id: run.pipeline.run_id, status: run.pipeline.status, trace_id: run.pipeline.trace.trace_id, duration_ms: run.pipeline.duration_ms }
+          ? { name: run.pipeline.pipeline, run_id: run.pipeline.run_id, status: run.pipeline.status, trace_id: run.pipeline.trace?.trace_id ?? null, duration_ms: run.pipeline.duration_ms }
           : null,
         stages: run.stages.map((s) => summariseStage(run, s)),
       };
       process.stdout.write(JSON.stringify(json, null, 2) + "\n");
     } else {
       const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      process.stdout.write(renderShow(run, colour));
+      process.stdout.write(renderShow(run, { colour, all: parsed.booleans.has("files") }));
     }
     return run.stages.some((s) => BAD_STATES.has(s.state)) ? 1 : 0;
   },

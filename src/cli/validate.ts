@@ -4,6 +4,7 @@ import { MANIFEST_FILE } from "../conventions.js";
 import { PIPELINE_FILE } from "../run/pipeline-summary.js";
 import { validateAgainstSchema, type SchemaName } from "../schema/validate.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
+import { errnoText } from "../fs/errno-text.js";
 
 const USAGE = "stagetrace validate PATH...";
 
@@ -59,7 +60,7 @@ export const command: Command = {
         data = JSON.parse(readFileSync(file, "utf8"));
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
-        process.stdout.write(`${shown}: ${e.code ? `cannot read (${e.code}: ${e.message})` : `not valid JSON: ${e.message}`}\n`);
+        process.stdout.write(`${shown}: ${e.code ? `cannot read (${errnoText(e)})` : `not valid JSON: ${e.message}`}\n`);
         bad++;
         continue;
       }

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
-import { errnoText } from "../manifest/write-atomic.js";
+import { errnoText } from "../fs/errno-text.js";
 
 /** How long a written line may sit in memory before it reaches the file. */
 export const LOG_FLUSH_INTERVAL_MS = 100;

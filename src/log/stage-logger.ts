@@ -1,10 +1,15 @@
 import { trace, type Span } from "@opentelemetry/api";
 import pino, { type Logger, type LevelWithSilent } from "pino";
-import { LOG_REDACT_KEYS, REDACTED, type SecretValues } from "../stage/redaction.js";
-import type { LogTransport } from "../telemetry/log-transport.js";
+import { LOG_REDACT_KEYS, REDACTED, type SecretValues } from "../values/redaction.js";
+
 import type { LogFile } from "./log-files.js";
 
 const INFO = 30;
+
+/** Where a stage's lines go besides its files: the OTLP log transport, when an endpoint is set. */
+export interface LineSink {
+  write(line: string): void;
+}
 
 export interface StageLoggerOptions {
   stage: string;
@@ -14,7 +19,7 @@ export interface StageLoggerOptions {
   stageLog: LogFile;
   pipelineLog: LogFile;
   /** The OTLP log transport, when an endpoint is set. */
-  otlp: LogTransport | null;
+  otlp: LineSink | null;
   /** Also write INFO+ (or every line, with "debug") to stderr. */
   console: "off" | "info" | "debug";
   secrets: SecretValues;

@@ -4,7 +4,8 @@
  * path relative to their run directory, so runs in different directories
  * compare.
  */
-import { isSecretKey, REDACTED } from "../stage/redaction.js";
+import { formatDuration, oneLine } from "../format.js";
+import { isSecretKey, REDACTED } from "../values/redaction.js";
 import type { LoadedRun, LoadedStage } from "../run/load-run.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
 import { runRelativePath } from "./run-files.js";
@@ -265,16 +266,6 @@ function ratio(r: number | null): string {
   return r >= 10 || r < 0.1 ? `×${r.toPrecision(2)}` : `×${r.toFixed(2)}`;
 }
 
-function ms(v: number | null): string {
-  if (v === null) return "-";
-  return v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`;
-}
-
-/** Control characters (newlines in file names, escape sequences) shown as escapes, so one item stays one line. */
-function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
-
 function shortHash(h: string | null): string {
   return h ? h.slice(0, 12) : "-";
 }
@@ -291,7 +282,7 @@ export function renderDiffText(diff: RunDiff): string {
     diff.differs ? `${differing.length} of ${diff.stages.length} stages differ` : `no differences in ${diff.stages.length} stages (durations aside)`,
   );
   for (const d of diff.stages) {
-    const head = `${oneLine(d.dir)}: ${d.status.changed ? `${d.status.a ?? "absent"} → ${d.status.b ?? "absent"}` : (d.status.b ?? "-")}, ${ms(d.duration.a)} → ${ms(d.duration.b)} ${ratio(d.duration.ratio)}`.trimEnd();
+    const head = `${oneLine(d.dir)}: ${d.status.changed ? `${d.status.a ?? "absent"} → ${d.status.b ?? "absent"}` : (d.status.b ?? "-")}, ${formatDuration(d.duration.a)} → ${formatDuration(d.duration.b)} ${ratio(d.duration.ratio)}`.trimEnd();
     if (!d.differs) {
       lines.push(`  ${head}  (same)`);
       continue;

@@ -5,6 +5,7 @@ import { MANIFEST_FILE } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import type { ManifestData } from "../types.js";
 import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-summary.js";
+import { errnoText } from "../fs/errno-text.js";
 
 
 /** One stage directory of a run, as found on disk. */
@@ -66,8 +67,7 @@ function readJson<T>(path: string): { value: T | null; problem: string | null } 
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { value: null, problem: `cannot read ${path} (${e.code ?? "error"}: ${e.message})` };
+    return { value: null, problem: `cannot read ${path} (${errnoText(err)})` };
   }
   try {
     return { value: JSON.parse(text) as T, problem: null };

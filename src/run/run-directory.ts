@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { StagetraceError } from "../errors.js";
 
 /** Renders a time for use in a file name: `2026-11-23T21-50-30-123Z`. */
@@ -196,8 +196,4 @@ function applyEnv(state: RunState, env: NodeJS.ProcessEnv): RunState {
 /** The pipeline log as an absolute path. */
 export function pipelineLogPath(runDir: string, state: RunState): string {
   return resolve(runDir, state.pipeline_log);
-}
-
-export function runDirName(runDir: string): string {
-  return basename(runDir);
 }

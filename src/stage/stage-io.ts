@@ -23,7 +23,8 @@ import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
 import { fileEventAttributes, type FileEventFields } from "../manifest/file-event.js";
 import { manifestTextFromSpan } from "../manifest/manifest-from-span.js";
-import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
+import { errnoText } from "../fs/errno-text.js";
 import {
   findStageDir,
   loadOrCreateRunState,
@@ -40,9 +41,9 @@ import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Te
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
-import { fingerprint, FingerprintIndex, resolveHashAlgorithm, type FileFingerprint } from "./file-fingerprint.js";
-import { flattenToAttributes, truncate } from "./recorded-values.js";
-import { SecretValues } from "./redaction.js";
+import { fingerprint, FingerprintIndex, resolveHashAlgorithm, type FileFingerprint } from "../fs/file-fingerprint.js";
+import { flattenToAttributes, truncate } from "../values/recorded-values.js";
+import { SecretValues } from "../values/redaction.js";
 
 /** What is known of a file whose hash was not finished when the stage had to end (`when`: "the process exited"). */
 function stillHashing(t: Tracked, when: string): FileFingerprint {
@@ -423,6 +424,7 @@ export class StageIO implements OpenStage {
       time: Date.now(),
       fingerprint: fingerprint(absolute, algorithm, {
         producerDir: this.reuseHashes ? source?.dir : null,
+        index: this.telemetry.fingerprints,
         keepIdentity: role !== "input" && this.reuseHashes,
       }),
     };
@@ -699,7 +701,7 @@ export class StageIO implements OpenStage {
     this.tracked.length = 0;
     if (this.reuseHashes && this.manifestPath !== null) {
       try {
-        FingerprintIndex.write(this.stageDir, this.written);
+        this.telemetry.fingerprints.write(this.stageDir, this.written);
       } catch (err) {
         this.telemetry.warn(`${messageOf(err)}; later stages hash this stage's outputs again`);
       }
@@ -763,8 +765,7 @@ export class StageIO implements OpenStage {
     try {
       text = readFileSync(path, "utf8");
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new StagetraceError("NOT_FOUND", `loadJson: cannot read ${path} (${e.code ?? "error"}: ${e.message})`, { cause: err });
+      throw new StagetraceError("NOT_FOUND", `loadJson: cannot read ${path} (${errnoText(err)})`, { cause: err });
     }
     try {
       return JSON.parse(text) as T;

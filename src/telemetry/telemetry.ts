@@ -15,6 +15,8 @@ import {
 import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { dieBy, signalExitCode } from "../process-exit.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
+import { VERSION } from "../version.js";
+import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
 import { StageSampler } from "./stage-sampler.js";
@@ -29,7 +31,6 @@ import {
 } from "./telemetry-config.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
 
-const VERSION = "0.1.0";
 /** The part of `exitTimeoutMs` kept for the process to wind down after shutdown has given up on the backend. */
 const EXIT_MARGIN_MS = 300;
 
@@ -103,6 +104,8 @@ export class Telemetry {
   readonly warn: (message: string) => void;
   /** The local log files (stage logs, pipeline log) this process writes, buffered and flushed together. */
   readonly logFiles: LogFiles;
+  /** The fingerprint indexes of the stage directories this telemetry's stages read hashes from or wrote. */
+  readonly fingerprints = new FingerprintIndex();
   /** Heartbeat metrics of open stages; null without an OTLP endpoint or with an interval of 0. */
   readonly heartbeat: Heartbeat | null;
   private readonly openStages = new Map<string, OpenStage>();

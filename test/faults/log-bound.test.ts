@@ -2,16 +2,19 @@
 // LOG_FLUSH_INTERVAL_MS (100 ms) before they are written, so after kill -9
 // only the newest lines may be missing; every other way a process ends
 // writes them all. Checked for stage.log and the pipeline log alike.
+//
+// No test here measures time: the bound's mechanism is checked (the flush
+// is scheduled LOG_FLUSH_INTERVAL_MS after a write, and it runs on its own,
+// with no exit and no further line to push it), and a kill mid-stream can
+// only cost a tail of whole lines. How long a line really waits on a busy
+// machine is a size, not a property, and a loaded machine may stretch it.
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { LOG_FLUSH_INTERVAL_MS } from "../../src/log/log-files.js";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { LOG_FLUSH_INTERVAL_MS, LogFiles } from "../../src/log/log-files.js";
 import { pipelineLogOf, readLogLines, tempDir } from "../support/tmp.js";
 import { start, type Finished } from "./harness.js";
-
-// The bound this suite proves: a line handed to the logger more than
-// 100 ms + 400 ms before the kill is on disk. The 400 ms margin absorbs a
-// flush timer that fires late on a loaded machine; the interval is 100 ms.
-const KILL_BOUND_MS = LOG_FLUSH_INTERVAL_MS + 400;
 
 /** tick number -> when the fixture handed it to the logger (from its stdout). */
 function loggedTicks(r: Finished): Map<number, number> {
@@ -34,25 +37,65 @@ function files(runDir: string): [string, string][] {
   ];
 }
 
+/** Polls until `check` holds; the test's own timeout is the only bound. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setTimeout(r, 20));
+}
+
+describe("the flush deadline", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it(`a buffered line reaches the file ${LOG_FLUSH_INTERVAL_MS} ms after it was written, not before`, () => {
+    vi.useFakeTimers();
+    const path = join(mkdtempSync(join(tmpdir(), "stagetrace-flush-")), "x.log");
+    const logs = new LogFiles(() => {});
+    try {
+      logs.open(path).write("first\n");
+      expect(readFileSync(path, "utf8")).toBe("");
+      vi.advanceTimersByTime(LOG_FLUSH_INTERVAL_MS - 1);
+      expect(readFileSync(path, "utf8")).toBe("");
+      vi.advanceTimersByTime(1);
+      expect(readFileSync(path, "utf8")).toBe("first\n");
+      // The next line gets the same deadline from the same timer.
+      logs.open(path).write("second\n");
+      vi.advanceTimersByTime(LOG_FLUSH_INTERVAL_MS);
+      expect(readFileSync(path, "utf8")).toBe("first\nsecond\n");
+    } finally {
+      logs.close();
+    }
+  });
+});
+
 describe("log lines around a crash", () => {
-  it(`after kill -9, only lines from the last ${KILL_BOUND_MS} ms can be missing, and only the newest`, async () => {
+  it("a stage that stops logging gets every line on disk while it is still alive, so kill -9 then loses none", async () => {
+    const runDir = tempDir();
+    const p = start({ OUTPUT_DIR: runDir, FAULT_MODE: "wait", FAULT_TICK_MS: "2", FAULT_PAUSE_AT: "200" });
+    await p.line(/^PAUSED 200$/);
+    // Nothing else happens in the stage now: only the periodic flush can write these.
+    for (const [, path] of files(runDir)) await until(() => ticksIn(path).length === 200);
+    p.child.kill("SIGKILL");
+    const r = await p.done;
+    expect(r.signal).toBe("SIGKILL");
+    for (const [what, path] of files(runDir)) expect(ticksIn(path), what).toEqual([...Array(200).keys()]);
+  });
+
+  it("after kill -9 mid-stream, what is missing is a tail of whole lines", async () => {
     for (let round = 0; round < 3; round++) {
       const runDir = tempDir();
       const p = start({ OUTPUT_DIR: runDir, FAULT_MODE: "wait", FAULT_TICK_MS: "2" });
       // Let it log for a while (several flush intervals), then kill it mid-stream.
       await p.line(new RegExp(`^LOGGED ${200 + round * 97} `));
-      const killedAt = Date.now();
       p.child.kill("SIGKILL");
       const r = await p.done;
       expect(r.signal).toBe("SIGKILL");
       const logged = loggedTicks(r);
       for (const [what, path] of files(runDir)) {
         const ticks = ticksIn(path);
-        // Whole lines, in order, no gaps: what is missing is a tail.
+        // Whole lines, in order, no gaps, none the stage did not log: what is missing is a tail.
         expect(ticks, what).toEqual(ticks.map((_, i) => i));
-        const missingOld = [...logged].filter(([i, t]) => i >= ticks.length && t < killedAt - KILL_BOUND_MS);
-        expect(missingOld, `${what}: lines older than ${KILL_BOUND_MS} ms missing`).toEqual([]);
-        expect(ticks.length, what).toBeGreaterThan(0);
+        expect(ticks.length, what).toBeLessThanOrEqual(logged.size + 1);
       }
     }
   });

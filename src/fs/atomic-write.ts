@@ -1,14 +1,9 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { StagetraceError } from "../errors.js";
+import { errnoText } from "./errno-text.js";
 
 let counter = 0;
-
-/** `ENOSPC: no space left on device, write` (Node's message already starts with the code). */
-export function errnoText(e: NodeJS.ErrnoException): string {
-  if (!e.code) return e.message;
-  return e.message.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`;
-}
 
 /**
  * Writes `text` to `path` so that a reader sees the old file or the new one,
@@ -29,10 +24,9 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
     } catch {
       // No temp file to remove (its directory cannot even be reached): the first error is the one to report.
     }
-    const e = err as NodeJS.ErrnoException;
     throw new StagetraceError(
       "IO_ERROR",
-      `could not write ${path} (${errnoText(e)}); check that ${dirname(path)} exists, is writable and has free space`,
+      `could not write ${path} (${errnoText(err)}); check that ${dirname(path)} exists, is writable and has free space`,
       { cause: err },
     );
   }

@@ -38,10 +38,6 @@ export const LOG_REDACT_KEYS = [
   "cookie",
 ];
 
-export function logRedactPaths(): string[] {
-  return LOG_REDACT_KEYS.flatMap((k) => [k, `*.${k}`]);
-}
-
 /**
  * Values known to be secrets (learned from redacted keys) are also scrubbed
  * from free text: warnings, error messages. Short values are ignored because
