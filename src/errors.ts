@@ -15,7 +15,15 @@ export type StagetraceErrorCode =
   /** An exporter or gate that has shut down, or whose exit deadline has passed, refused an export. */
   | "EXPORT_REFUSED"
   /** stagetrace broke one of its own rules; a bug to report. */
-  | "INTERNAL";
+  | "INTERNAL"
+  /** A file a reader was pointed at cannot be read safely: a FIFO, a device, too large, outside the run. */
+  | "UNREADABLE"
+  /** A file that should hold JSON does not. */
+  | "INVALID_JSON"
+  /** A run directory whose pipeline.json a reader cannot use. */
+  | "INVALID_RUN"
+  /** The stage is already running in another live process. */
+  | "STAGE_RUNNING";
 
 /**
  * The one error class stagetrace throws. `code` is stable for programs,

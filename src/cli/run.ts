@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, delimiter, join, relative } from "node:path";
 import { ATTR, RUN_SPAN_PREFIX } from "../conventions.js";
+import { redactArgv } from "../values/redaction.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { spanFromManifest } from "../manifest/span-from-manifest.js";
 import { packageRoot } from "../package-root.js";
@@ -108,6 +109,8 @@ export const command: Command = {
   async main(args) {
     const parsed = parseArgs(args, { name: "string", "run-dir": "string", stages: "string" });
     const argv = requireCommand(parsed);
+    // The command line as it is recorded and logged: secrets in it censored.
+    const shownArgv = redactArgv(argv);
     const start = new Date();
     const stagesText = parsed.strings.get("stages");
     const stages = stagesText
@@ -144,7 +147,7 @@ export const command: Command = {
           [ATTR.pipelineLog]: pipelineLog,
           [ATTR.hostName]: hostname(),
           [ATTR.processPid]: process.pid,
-          [ATTR.processArgs]: argv,
+          [ATTR.processArgs]: shownArgv,
         },
       },
       parent,
@@ -164,7 +167,7 @@ export const command: Command = {
       started_at: start.toISOString(),
       ended_at: null,
       duration_ms: null,
-      command: argv,
+      command: shownArgv,
       exit_code: null,
       signal: null,
       host: hostname(),
@@ -188,7 +191,7 @@ export const command: Command = {
       runLog.write(JSON.stringify(line) + "\n");
       runLog.flush();
     };
-    logLine("INFO", `pipeline ${name} started: ${argv.join(" ")}`, { run_dir: runDir });
+    logLine("INFO", `pipeline ${name} started: ${shownArgv.join(" ")}`, { run_dir: runDir });
 
     const env = childEnv(span, {
       OUTPUT_DIR: runDir,
@@ -206,6 +209,8 @@ export const command: Command = {
       env,
       stdio: "inherit",
       group: true,
+      // Killed itself (even by SIGKILL), run takes the pipeline's process group with it.
+      watchdog: true,
       graceMs: killGraceMs(process.env, (m) => process.stderr.write(`stagetrace run: ${m}\n`)),
       onSignal: (signal) => process.stderr.write(`stagetrace run: ${signal}: stopping the pipeline\n`),
     });

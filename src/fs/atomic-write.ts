@@ -6,6 +6,13 @@ import { errnoText } from "./errno-text.js";
 let counter = 0;
 
 /**
+ * The mode of every file stagetrace creates (manifests, logs, pipeline.json,
+ * run state): readable by its owner and group, never by everyone, since a
+ * log may quote what a stage was given. The umask can only make it stricter.
+ */
+export const FILE_MODE = 0o640;
+
+/**
  * Writes `text` to `path` so that a reader sees the old file or the new one,
  * never half of one: the text goes to a sibling temp file first and is then
  * renamed over the target (rename is atomic within a file system). `text`
@@ -15,7 +22,8 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
   const tmp = `${path}.${process.pid}.${++counter}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    if (typeof text === "string") writeFileSync(tmp, text);
+    // "wx": a fresh file, never one (or a symlink) someone put at the temp name.
+    if (typeof text === "string") writeFileSync(tmp, text, { mode: FILE_MODE, flag: "wx" });
     else writePieces(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
@@ -33,7 +41,7 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
 }
 
 function writePieces(path: string, pieces: Iterable<string>): void {
-  const fd = openSync(path, "w");
+  const fd = openSync(path, "wx", FILE_MODE);
   try {
     for (const piece of pieces) {
       // A string is written without a Buffer made of it first; a short write (rare on a

@@ -85,6 +85,33 @@ function missing(path: string, problem?: string): FileFingerprint {
   };
 }
 
+const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+/** True for `s3://bucket/key`, `https://host/path` and other `scheme://` locations: recorded as given, never opened. */
+export function isUri(path: string): boolean {
+  return URI.test(path);
+}
+
+/**
+ * The record of a URI: kind `uri`, its last path segment as its name, and
+ * nothing measured (stagetrace does not fetch it). Pass it with its
+ * credentials already censored.
+ */
+export function uriFingerprint(uri: string): FileFingerprint {
+  const rest = uri.replace(URI, "").replace(/[?#].*$/s, "");
+  const segments = rest.split("/").filter((s) => s !== "");
+  return {
+    path: uri,
+    name: segments.length > 1 ? segments[segments.length - 1]! : (segments[0] ?? uri),
+    kind: "uri",
+    exists: true,
+    size: null,
+    modified: null,
+    hash: null,
+    hashAlgorithm: null,
+  };
+}
+
 let cachedSecond = Number.NaN;
 let cachedPrefix = "";
 

@@ -3,9 +3,10 @@
  * (stages, a table of distinct files, and the file lineage between stages),
  * built from the manifests and stage logs on disk.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedRun } from "../run/load-run.js";
+import { existsInside } from "../fs/safe-read.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
 import { parseTime, runRelativePath } from "./run-files.js";
 
@@ -126,12 +127,15 @@ export function formatLogLine(line: string): string {
 export function tailLines(path: string, n = LOG_TAIL_LINES): string[] | null {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    // Non-blocking: a FIFO at the log's name must not hang the report.
+    fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   } catch {
     return null;
   }
   try {
-    const size = fstatSync(fd).size;
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return null;
+    const size = stats.size;
     const length = Math.min(size, LOG_TAIL_BYTES);
     const buf = Buffer.alloc(length);
     readSync(fd, buf, 0, length, size - length);
@@ -292,7 +296,8 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
     const start = starts[i] ?? null;
     const end = ends[i] ?? null;
     const logPath = s.manifestPath ? join(s.dir, "stage.log") : null;
-    const tail = logPath ? (tailLines(logPath) ?? (m?.logs?.stage_log ? tailLines(m.logs.stage_log) : null)) : null;
+    // Only the run's own files: a manifest's logs.stage_log, or a symlink, cannot bring another file into the report.
+    const tail = logPath && existsInside(run.runDir, logPath) ? tailLines(logPath) : null;
     let reason = m?.status_reason ?? null;
     if (s.state === "abandoned") {
       reason = `still marked running, but its process ${m?.process?.pid ?? "?"} on ${m?.process?.hostname ?? "?"} is gone (killed?)`;

@@ -13,6 +13,7 @@ import {
   TrimmingCountingExporter,
 } from "../../exporters/otlp-span-export.js";
 import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
+import { redactUrl, scrubText } from "../values/redaction.js";
 import { dieBy, signalExitCode } from "../process-exit.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { VERSION } from "../version.js";
@@ -40,7 +41,8 @@ export function warnOnce(): (message: string) => void {
   return (message) => {
     if (said.has(message)) return;
     said.add(message);
-    process.stderr.write(`stagetrace: ${message}\n`);
+    // A warning may name an endpoint whose URL carries credentials.
+    process.stderr.write(`stagetrace: ${scrubText(message)}\n`);
   };
 }
 
@@ -144,7 +146,7 @@ export class Telemetry {
     this.logFiles = new LogFiles(this.warn);
     const ownProvider = options.tracerProvider === undefined;
     this.manifestExporter = new ManifestExporter({
-      endpoint: ownProvider ? this.config.tracesUrl : null,
+      endpoint: ownProvider && this.config.tracesUrl ? redactUrl(this.config.tracesUrl) : null,
       otlpMaxEventsPerSpan: this.config.otlpMaxEventsPerSpan,
       onWriteError: (path, err) =>
         this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
@@ -427,7 +429,7 @@ export class Telemetry {
 
     const logsExported = logs?.exported ?? 0;
     const report: TelemetryReport = {
-      endpoint: this.provider ? this.config.tracesUrl : null,
+      endpoint: this.provider && this.config.tracesUrl ? redactUrl(this.config.tracesUrl) : null,
       exported: this.account.exported,
       dropped: this.account.dropped,
       logRecordsExported: logsExported,
@@ -459,7 +461,7 @@ export class Telemetry {
     const pending = this.account.handed - this.account.exported;
     if (pending > 0) {
       this.warn(
-        `the process exited before shutdownTelemetry() ran: up to ${pending} spans were not sent to ${this.config.tracesUrl}. ` +
+        `the process exited before shutdownTelemetry() ran: up to ${pending} spans were not sent to ${redactUrl(this.config.tracesUrl ?? "")}. ` +
           "Set process.exitCode instead of calling process.exit(), or await shutdownTelemetry() first.",
       );
     }
