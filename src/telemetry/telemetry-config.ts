@@ -55,7 +55,7 @@ export interface ResolvedTelemetryConfig {
   handleSignals: boolean;
 }
 
-type Warn = (message: string) => void;
+export type Warn = (message: string) => void;
 type Signal = "TRACES" | "METRICS" | "LOGS";
 
 export type OtlpProtocol = "http/json" | "http/protobuf" | "grpc";
