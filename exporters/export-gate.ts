@@ -1,4 +1,5 @@
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
+import { StagetraceError } from "../src/errors.js";
 
 /**
  * Counts what an exporter delivers and, once closed, fails new exports at
@@ -39,7 +40,7 @@ export class ExportGate {
   pass(count: number, send: (done: (result: ExportResult) => void) => void, resultCallback: (result: ExportResult) => void): void {
     if (this.closed) {
       this.failed += count;
-      resultCallback({ code: ExportResultCode.FAILED, error: new Error("stagetrace: exit deadline reached, not sent") });
+      resultCallback({ code: ExportResultCode.FAILED, error: new StagetraceError("EXPORT_REFUSED", "stagetrace: exit deadline reached, not sent") });
       return;
     }
     const done = (result: ExportResult) => {

@@ -5,8 +5,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
 import { isStageSpan, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../src/manifest/write-atomic.js";
+import { writeFileAtomic } from "../src/fs/atomic-write.js";
 import type { ManifestData, ManifestTelemetry } from "../src/types.js";
+import { StagetraceError } from "../src/errors.js";
 
 /** The file name of a stage's manifest inside its stage directory. */
 export { MANIFEST_FILE };
@@ -40,7 +41,7 @@ export class ManifestExporter implements SpanExporter {
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     if (this.isShutdown) {
-      resultCallback({ code: ExportResultCode.FAILED, error: new Error("ManifestExporter is shut down") });
+      resultCallback({ code: ExportResultCode.FAILED, error: new StagetraceError("EXPORT_REFUSED", "ManifestExporter is shut down") });
       return;
     }
     let error: Error | undefined;
@@ -61,7 +62,7 @@ export class ManifestExporter implements SpanExporter {
       return path;
     } catch (err) {
       this.onWriteError(path, err);
-      return err instanceof Error ? err : new Error(String(err));
+      return err instanceof Error ? err : new StagetraceError("IO_ERROR", String(err), { cause: err });
     }
   }
 

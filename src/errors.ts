@@ -4,10 +4,26 @@ export type StagetraceErrorCode =
   | "INVALID_PATH"
   | "INVALID_OPTION"
   | "INVALID_STATUS"
+  /** Data that stagetrace reads (an OTLP/JSON export, a manifest to rebuild a span from) is not what it must be. */
+  | "INVALID_INPUT"
   | "STAGE_FINALIZED"
   | "IO_ERROR"
   | "NOT_FOUND"
-  | "NOT_UNDER_EXEC";
+  | "NOT_UNDER_EXEC"
+  /** A `stagetrace` command line that cannot be run as given (the CLI exits 2). */
+  | "USAGE"
+  /** An exporter or gate that has shut down, or whose exit deadline has passed, refused an export. */
+  | "EXPORT_REFUSED"
+  /** stagetrace broke one of its own rules; a bug to report. */
+  | "INTERNAL"
+  /** A file a reader was pointed at cannot be read safely: a FIFO, a device, too large, outside the run. */
+  | "UNREADABLE"
+  /** A file that should hold JSON does not. */
+  | "INVALID_JSON"
+  /** A run directory whose pipeline.json a reader cannot use. */
+  | "INVALID_RUN"
+  /** The stage is already running in another live process. */
+  | "STAGE_RUNNING";
 
 /**
  * The one error class stagetrace throws. `code` is stable for programs,

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { StagetraceError } from "./errors.js";
 
 let root: string | undefined;
 
@@ -11,7 +12,7 @@ export function packageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, "schema", "manifest.schema.json")) && existsSync(join(dir, "package.json"))) return (root = dir);
     const up = dirname(dir);
-    if (up === dir) throw new Error("stagetrace: cannot find the package's root directory (package.json and schema/)");
+    if (up === dir) throw new StagetraceError("NOT_FOUND", "stagetrace: cannot find the package's root directory (package.json and schema/)");
     dir = up;
   }
 }

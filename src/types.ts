@@ -15,7 +15,7 @@ export type ManifestStatus = StageStatus | "running";
 export type FileRole = "input" | "output" | "intermediate";
 
 /** What a tracked path turned out to be when it was fingerprinted. */
-export type FileKind = "file" | "directory" | "symlink" | "fifo" | "socket" | "other" | "missing";
+export type FileKind = "file" | "directory" | "symlink" | "fifo" | "socket" | "other" | "missing" | "uri";
 
 /** Plain values stagetrace records for config, metadata and resources. */
 export type RecordedValue = string | number | boolean | string[] | number[] | boolean[] | null;

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import { readFileSync, renameSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
-import { runStage, StageIO } from "../src/index.js";
-import { FINGERPRINT_INDEX_FILE, FingerprintIndex } from "../src/stage/file-fingerprint.js";
+import { runStage, shutdownTelemetry, StageIO } from "../src/index.js";
+import { FINGERPRINT_INDEX_FILE } from "../src/fs/file-fingerprint.js";
 import { spawnStage } from "./support/spawn-stage.js";
 import { readJson, tempDir } from "./support/tmp.js";
 
@@ -15,15 +15,19 @@ beforeEach(() => {
   run = tempDir();
 });
 
-/** Puts a made-up hash for `path` into a stage's fingerprint index: a stage that reports it took the hash from the index. */
-function plantHash(stageDir: string, path: string): void {
+/**
+ * Puts a made-up hash for `path` into a stage's fingerprint index: a stage
+ * that reports it took the hash from the index. A stage of this process
+ * sees it once telemetry has shut down (the next one reads the index anew).
+ */
+async function plantHash(stageDir: string, path: string): Promise<void> {
   const indexPath = join(stageDir, FINGERPRINT_INDEX_FILE);
   const index = readJson(indexPath);
   const entry = index.files.find((e: unknown[]) => e[0] === path);
   expect(entry, `${path} in ${indexPath}`).toBeDefined();
   entry[7] = FAKE;
   writeFileSync(indexPath, JSON.stringify(index));
-  FingerprintIndex.cache.delete(stageDir);
+  await shutdownTelemetry();
 }
 
 describe("hashing off per file", () => {
@@ -74,7 +78,7 @@ describe("the fingerprint travels with the run", () => {
     expect(index.files[0][0]).toBe(out);
     expect(index.files[0][7]).toBe(sha256("a,b\n1,2\n"));
 
-    plantHash(join(run, "01_produce"), out);
+    await plantHash(join(run, "01_produce"), out);
     await runStage("consume", (io) => {
       io.trackInput(io.getInputPath("data.csv"), "csv");
     }, { outputBase: run, stages: ["produce", "consume"] });
@@ -90,7 +94,7 @@ describe("the fingerprint travels with the run", () => {
     const real = sha256(readFileSync(file));
     expect(readJson(join(run, "01_a", "manifest.json")).outputs[0].hash).toBe(real);
 
-    plantHash(join(run, "01_a"), file);
+    await plantHash(join(run, "01_a"), file);
     const consume = async (extra: Record<string, string> = {}) => {
       const r = await spawnStage({ ...env, FIXTURE_STAGE: "b", FIXTURE_INPUT: "data.txt", FIXTURE_FROM: "a", ...extra });
       expect(r.code, r.stderr).toBe(0);
@@ -108,7 +112,7 @@ describe("the fingerprint travels with the run", () => {
     expect((await consume()).hash).toBe(real);
 
     // Replaced by a new file with the same name, size and mtime: a new inode, hashed again.
-    plantHash(join(run, "01_a"), file);
+    await plantHash(join(run, "01_a"), file);
     const tmp = `${file}.new`;
     writeFileSync(tmp, readFileSync(file, "utf8").toUpperCase());
     utimesSync(tmp, later, later);
@@ -123,7 +127,7 @@ describe("the fingerprint travels with the run", () => {
       writeFileSync(out, "payload");
       io.trackOutput(out);
     }, { outputBase: run, stages: ["p", "q"] });
-    plantHash(join(run, "01_p"), out);
+    await plantHash(join(run, "01_p"), out);
     const io = new StageIO("q", { outputBase: run, stages: ["p", "q"], hashAlgorithm: "sha512" });
     io.trackInput(io.getInputPath("x.bin"));
     await io.finalize();

@@ -16,7 +16,7 @@ describe("credentials in log lines", () => {
       log.info("interpolated %j", { apiKey: secret, n: 1 });
       log.child({ apiKey: secret }).info("child");
       log.error({ err }, "failed");
-      log.info({ nested: { deeper: { password: "kept: only two levels are checked" } } }, "deep");
+      log.info({ nested: { deeper: { password: "hidden three levels down" } } }, "deep");
     }, { outputBase: run });
 
     const text = readFileSync(join(run, "redact", "stage.log"), "utf8");
@@ -28,7 +28,8 @@ describe("credentials in log lines", () => {
     expect(byMsg("child")).toMatchObject({ apiKey: "[REDACTED]" });
     expect(byMsg("failed")!.err).toMatchObject({ message: "boom", token: "[REDACTED]", type: "Error" });
     expect(byMsg("failed")!.err.stack).toContain("boom");
-    expect(byMsg("deep")!.nested.deeper.password).toBe("kept: only two levels are checked");
+    // One rule for config and logs: a credential key is censored at any depth.
+    expect(byMsg("deep")!.nested.deeper.password).toBe("[REDACTED]");
     // The caller's objects are untouched.
     expect(fields.password).toBe(secret);
     expect(fields.headers.authorization).toBe(`Token ${secret}`);

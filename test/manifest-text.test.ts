@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initTelemetry, StageIO } from "../src/index.js";
 import { manifestFromSpan, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
-import { isoTimestamp } from "../src/stage/file-fingerprint.js";
+import { isoTimestamp } from "../src/fs/file-fingerprint.js";
 import { tempDir } from "./support/tmp.js";
 
 beforeAll(() => {

@@ -431,7 +431,7 @@ describe("which config keys are secrets", () => {
     ["authorization", true], ["auth_header", true], ["refresh_token", true], ["credentials", true],
     ["bypass", false], ["author", false], ["max_tokens", false], ["tokenizer", false], ["passes", false], ["model", false],
   ])("%s → %s", async (key, secret) => {
-    const { isSecretKey } = await import("../src/stage/redaction.js");
+    const { isSecretKey } = await import("../src/values/redaction.js");
     expect(isSecretKey(key)).toBe(secret);
   });
 });

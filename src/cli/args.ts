@@ -4,8 +4,13 @@
  * Anything it does not know is a usage error (exit 2), never a guess.
  */
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
+import { StagetraceError } from "../errors.js";
+
+/** A command line that cannot be run as given: a StagetraceError with code `USAGE`, which the CLI prints with the usage line and exits 2 for. */
+export class UsageError extends StagetraceError {
+  constructor(message: string) {
+    super("USAGE", message);
+  }
 }
 
 export type FlagKind = "string" | "list" | "boolean";

@@ -1,6 +1,7 @@
 import { context, trace, type Span } from "@opentelemetry/api";
 import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
+import type { Readable } from "node:stream";
 import { signalExitCode } from "../process-exit.js";
 import { contextFromEnv, envPropagator } from "../telemetry/telemetry.js";
 import { numberFromEnv } from "../telemetry/telemetry-config.js";
@@ -32,6 +33,89 @@ export function childEnv(span: Span, vars: Record<string, string>): NodeJS.Proce
   return Object.assign(env, carrier, vars);
 }
 
+/**
+ * After the command has exited, how long its stdout and stderr may stay
+ * silent before they are closed: a background child that inherited them (a
+ * daemon the command started) could hold them open forever.
+ */
+export const DRAIN_IDLE_MS = 200;
+/** After the command has exited, the longest its output is read (time spent waiting on a slow reader of ours not counted). */
+export const DRAIN_MAX_MS = 2_000;
+
+/**
+ * The watchdog that stands in for Linux's PR_SET_PDEATHSIG, which Node
+ * cannot set: a shell that blocks reading a pipe from this process. When
+ * this process ends normally it first writes "done"; when it is killed
+ * (even by SIGKILL) the kernel closes the pipe, the read returns nothing,
+ * and the watchdog sends SIGTERM to the command ($1: a pid, or -pgid for a
+ * group), then SIGKILL once $2 tenths of a second have passed with it alive.
+ * It ignores SIGINT, SIGTERM and SIGHUP, so a Ctrl-C that reaches its
+ * process group cannot take it away before this process is gone.
+ */
+const WATCHDOG_SCRIPT = [
+  "trap '' INT TERM HUP",
+  "read -r word",
+  '[ "$word" = done ] && exit 0',
+  'kill -TERM "$1" 2>/dev/null || exit 0',
+  "i=0",
+  'while kill -0 "$1" 2>/dev/null; do',
+  '  if [ "$i" -ge "$2" ]; then kill -KILL "$1" 2>/dev/null; exit 0; fi',
+  "  sleep 0.1; i=$((i + 1))",
+  "done",
+].join("\n");
+
+/** Starts the watchdog for `target` (a pid, or -pgid); returns how to stand it down, or null when it could not start. */
+function startWatchdog(target: number, graceMs: number): (() => void) | null {
+  let dog: ChildProcess;
+  try {
+    dog = spawn("/bin/sh", ["-c", WATCHDOG_SCRIPT, "stagetrace-watchdog", String(target), String(Math.ceil(graceMs / 100))], {
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+  } catch {
+    return null;
+  }
+  dog.on("error", () => {}); // no /bin/sh: the command simply has no watchdog
+  dog.stdin!.on("error", () => {});
+  // Neither the watchdog nor its pipe keeps this process alive.
+  dog.unref();
+  (dog.stdin as unknown as { unref?: () => void }).unref?.();
+  return () => dog.stdin!.end("done\n");
+}
+
+/** Resolves once `streams` have ended, or have been silent for DRAIN_IDLE_MS (then they are closed). */
+function drained(streams: (Readable | null | undefined)[]): Promise<void> {
+  const open = streams.filter((s): s is Readable => !!s && !s.readableEnded && !s.destroyed);
+  return Promise.all(
+    open.map(
+      (stream) =>
+        new Promise<void>((resolve) => {
+          let heard = false;
+          let reading = 0;
+          const onData = () => (heard = true);
+          const finish = () => {
+            clearInterval(timer);
+            stream.removeListener("data", onData);
+            resolve();
+          };
+          stream.on("data", onData);
+          stream.once("end", finish);
+          stream.once("close", finish);
+          const timer = setInterval(() => {
+            // Paused: our own reader is slow; everything the command wrote is still owed to it.
+            if (stream.isPaused()) return;
+            reading += DRAIN_IDLE_MS;
+            if (heard && reading < DRAIN_MAX_MS) {
+              heard = false;
+              return;
+            }
+            stream.destroy();
+            finish();
+          }, DRAIN_IDLE_MS);
+        }),
+    ),
+  ).then(() => undefined);
+}
+
 /** How long a command has, after the first SIGINT or SIGTERM it was sent, before it gets SIGKILL (`STAGETRACE_KILL_GRACE_MS`). */
 export const DEFAULT_KILL_GRACE_MS = 10_000;
 
@@ -47,6 +131,11 @@ export function killGraceMs(env: NodeJS.ProcessEnv, warn: (m: string) => void): 
  * group of its own and every signal goes to the whole group, so a pipeline's
  * stages stop with it. `started` sees the child as soon as it is spawned (to
  * read its output); `onSignal` hears of each forwarded signal.
+ *
+ * It resolves when the command has exited, not when its output pipes close:
+ * a background child may hold them open, so they are read until they end or
+ * fall silent (DRAIN_IDLE_MS), then closed. With `watchdog`, a watchdog
+ * process ends the command (or its group) if this process is killed.
  */
 export function runChild(
   argv: readonly string[],
@@ -55,6 +144,7 @@ export function runChild(
     stdio: StdioOptions;
     graceMs: number;
     group?: boolean;
+    watchdog?: boolean;
     started?: (child: ChildProcess) => void;
     onSignal?: (signal: NodeJS.Signals) => void;
   },
@@ -62,6 +152,7 @@ export function runChild(
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: options.env, stdio: options.stdio, detached: options.group === true });
     options.started?.(child);
+    const standDown = options.watchdog && child.pid !== undefined ? startWatchdog(options.group ? -child.pid : child.pid, options.graceMs) : null;
     let forwarded: NodeJS.Signals | null = null;
     let escalation: NodeJS.Timeout | undefined;
     let escalationDeadline = 0;
@@ -91,15 +182,23 @@ export function runChild(
     process.on("SIGTERM", forward);
     let spawnError: NodeJS.ErrnoException | null = null;
     child.on("error", (e) => (spawnError = e));
-    child.on("close", async (code, signal) => {
+    let ended = false;
+    const onEnd = async (code: number | null, signal: NodeJS.Signals | null) => {
+      if (ended) return;
+      ended = true;
+      await drained([child.stdout, child.stderr]);
       // A stopped pipeline's shell may end before its stages have finished writing
       // their records: wait for the rest of the group, until the grace period is over.
       if (options.group && forwarded && child.pid !== undefined) await groupGone(child.pid, escalationDeadline);
+      standDown?.();
       clearTimeout(escalation);
       process.removeListener("SIGINT", forward);
       process.removeListener("SIGTERM", forward);
       resolve({ code, signal, spawnError, forwarded });
-    });
+    };
+    child.on("exit", (code, signal) => void onEnd(code, signal));
+    // A command that never started has no exit event, only close.
+    child.on("close", (code, signal) => void onEnd(code, signal));
   });
 }
 

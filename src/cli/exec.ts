@@ -8,6 +8,8 @@ import { RecordSink } from "../protocol/apply-record.js";
 import { RecordsFile } from "../protocol/records-file.js";
 import { RECORDS_ENV } from "../protocol/stage-record.js";
 import { StageIO } from "../stage/stage-io.js";
+import { isUri } from "../fs/file-fingerprint.js";
+import { argvSecrets, redactArgv } from "../values/redaction.js";
 import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
 import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
@@ -88,9 +90,25 @@ function passThrough(from: Readable, to: NodeJS.WriteStream, lines: CommandOutpu
   from.on("end", () => lines.write(decoder.end()));
 }
 
+/**
+ * `PATH[:TYPE]`. A path may hold colons itself (`/data/a:b.txt`): the value
+ * is taken whole when it exists as it is, or when what follows its last
+ * colon has a dot (a file name, not a type) and what precedes it does not
+ * exist. `/data/a:b.txt:text` is always that path with type `text`.
+ */
 function splitTyped(value: string, defaultType: string): { path: string; type: string } {
   const m = /^(.+):([A-Za-z][\w.-]*)$/.exec(value);
-  return m ? { path: m[1]!, type: m[2]! } : { path: value, type: defaultType };
+  if (!m) return { path: value, type: defaultType };
+  const [, path, type] = m as unknown as [string, string, string];
+  if (!isUri(value) && existsSync(value)) return { path: value, type: defaultType };
+  if (type.includes(".") && !isUri(path) && !existsSync(path)) return { path: value, type: defaultType };
+  return { path, type };
+}
+
+/** A local path made absolute (from the current directory, or `base` when given); a URI as it is. */
+function located(path: string, base?: (p: string) => string): string {
+  if (isUri(path) || isAbsolute(path)) return path;
+  return base ? base(path) : resolve(path);
 }
 
 function typedValue(value: string): string | number | boolean {
@@ -131,17 +149,23 @@ export const command: Command = {
     initTelemetry({ handleSignals: false });
     const io = new StageIO(stage, stageNumber === undefined ? {} : { stageNumber });
     const log = io.getStageLogger();
-    io.span.setAttribute(ATTR.processArgs, argv);
+    // What is recorded and logged of the command line: with its secrets censored.
+    const shownArgv = redactArgv(argv);
+    // A command that echoes its arguments must not put them in clear into the logs either.
+    for (const secret of argvSecrets(argv)) io.rememberSecret(secret);
+    io.span.setAttribute(ATTR.processArgs, shownArgv);
     if (Object.keys(config).length > 0) io.setConfig(config);
     for (const spec of parsed.lists.get("input") ?? []) {
       const { path, type } = splitTyped(spec, "file");
-      io.trackInput(resolve(path), type);
+      io.trackInput(located(path), type);
     }
     const outputs = (parsed.lists.get("output") ?? []).map((spec) => {
       const { path, type } = splitTyped(spec, "file");
-      return { path: isAbsolute(path) ? path : io.getOutputPath(path), type };
+      return { path: located(path, (p) => io.getOutputPath(p)), type };
     });
-    const intermediates = (parsed.lists.get("intermediate") ?? []).map((p) => (isAbsolute(p) ? p : io.getOutputPath(p)));
+    const intermediates = (parsed.lists.get("intermediate") ?? []).map((p) => located(p, (q) => io.getOutputPath(q)));
+    // The docs promise inputs as they were before the command ran: wait for every hash, large files included.
+    await io.filesFingerprinted();
 
     // The command sees the stage span as its parent, plus where its stage lives.
     const env = childEnv(io.span, {
@@ -164,7 +188,7 @@ export const command: Command = {
       io.addWarning(`stage protocol: cannot create the records file (${(e as Error).message}); the command cannot report records`);
     }
 
-    log.info({ command: argv }, `running ${argv.join(" ")}`);
+    log.info({ command: shownArgv }, `running ${shownArgv.join(" ")}`);
     const failure = new OutputFailure();
     const out = new CommandOutputLogger(log, "stdout", failure);
     const err = new CommandOutputLogger(log, "stderr", failure);
@@ -173,6 +197,8 @@ export const command: Command = {
       env,
       graceMs: killGraceMs(process.env, (m) => process.stderr.write(`stagetrace exec: ${m}\n`)),
       stdio: ["inherit", "pipe", "pipe"],
+      // Killed itself (even by SIGKILL), exec takes its command with it.
+      watchdog: true,
       started: (child) => {
         monitor = new ResourceMonitor(child.pid);
         // Without exec, a command whose reader went away dies of SIGPIPE at its next write.
@@ -239,10 +265,10 @@ export const command: Command = {
 
     const missing: string[] = [];
     for (const o of outputs) {
-      if (!existsSync(o.path)) missing.push(o.path);
+      if (!isUri(o.path) && !existsSync(o.path)) missing.push(o.path);
       io.trackOutput(o.path, o.type);
     }
-    for (const p of intermediates) io.trackIntermediate(p, { retained: existsSync(p), reason: "declared with --intermediate" });
+    for (const p of intermediates) io.trackIntermediate(p, { retained: isUri(p) || existsSync(p), reason: "declared with --intermediate" });
     let outputMissing = false;
     if (status === "success" && missing.length > 0) {
       status = "failed";

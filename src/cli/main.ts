@@ -2,8 +2,9 @@
  * The `stagetrace` command. Each subcommand is loaded only when it runs, so
  * `show` or `validate` never pay for the OpenTelemetry SDK.
  */
-import { StagetraceError } from "../errors.js";
-import { UsageError, type Command } from "./args.js";
+import { StagetraceError, type StagetraceErrorCode } from "../errors.js";
+import { VERSION } from "../version.js";
+import type { Command } from "./args.js";
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: "run a pipeline command as one trace and one run directory", load: async () => (await import("./run.js")).command },
@@ -28,6 +29,11 @@ ${Object.entries(COMMANDS)
 Run "stagetrace <command> --help" for a command's options.
 `;
 
+/** The exit code for a command that failed with a StagetraceError: 2 for a usage error, as shells expect, else 1. */
+function exitCodeFor(code: StagetraceErrorCode): number {
+  return code === "USAGE" ? 2 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === "-h" || name === "--help" || name === "help") {
@@ -35,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
-    process.stdout.write("0.1.0\n");
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
@@ -54,15 +60,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await command.main(args);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`stagetrace ${name}: ${err.message}\nUsage: ${command.usage}\n`);
-      return 2;
-    }
-    if (err instanceof StagetraceError) {
-      process.stderr.write(`stagetrace ${name}: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    if (!(err instanceof StagetraceError)) throw err;
+    process.stderr.write(`stagetrace ${name}: ${err.message}\n`);
+    if (err.code === "USAGE") process.stderr.write(`Usage: ${command.usage}\n`);
+    return exitCodeFor(err.code);
   }
 }
 

@@ -1,8 +1,10 @@
-import { readFileSync } from "node:fs";
+import { StagetraceError } from "../errors.js";
+import { segmentProblem } from "../run/run-directory.js";
+import { readFileSafely } from "../fs/safe-read.js";
 import { basename, join, resolve } from "node:path";
 import { ATTR, MANIFEST_FILE } from "../conventions.js";
 import { isStageSpan, manifestTextFromSpan } from "../manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
 
@@ -35,10 +37,11 @@ export const command: Command = {
     const file = resolve(parsed.positionals[0]!);
     let text: string;
     try {
-      text = readFileSync(file, "utf8");
+      // Never blocks on a FIFO or a device, never reads without bound.
+      text = readFileSafely(file);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      process.stderr.write(`stagetrace replay: cannot read ${file} (${e.code ?? "error"}: ${e.message})\n`);
+      if (!(err instanceof StagetraceError)) throw err;
+      process.stderr.write(`stagetrace replay: ${err.message}\n`);
       return 1;
     }
     let spans;
@@ -50,9 +53,18 @@ export const command: Command = {
     }
     const stageSpans = spans.filter(isStageSpan);
     const written = new Map<string, string>();
+    const outDir = resolve(out);
+    let refused = 0;
     for (const span of stageSpans) {
-      const dirName = basename(span.attributes[ATTR.stageDir] as string);
-      const path = join(resolve(out), dirName, MANIFEST_FILE);
+      // The trace names the stage directory; only its last segment is used, and only when it is one plain name.
+      const dirName = basename(String(span.attributes[ATTR.stageDir]));
+      const problem = segmentProblem(dirName);
+      if (problem !== null) {
+        process.stderr.write(`stagetrace replay: span ${span.spanContext().spanId}: ${ATTR.stageDir} ${JSON.stringify(span.attributes[ATTR.stageDir])} ${problem}; not replayed\n`);
+        refused++;
+        continue;
+      }
+      const path = join(outDir, dirName, MANIFEST_FILE);
       if (written.has(path)) {
         process.stderr.write(`stagetrace replay: two stage spans for ${dirName} (spans ${written.get(path)} and ${span.spanContext().spanId}); the later one wins\n`);
       }
@@ -60,6 +72,7 @@ export const command: Command = {
       written.set(path, span.spanContext().spanId);
     }
     process.stdout.write(`replayed ${written.size} stage manifest${written.size === 1 ? "" : "s"} from ${spans.length} spans into ${resolve(out)}\n`);
+    if (refused > 0) return 1;
     if (stageSpans.length === 0) {
       process.stderr.write(`stagetrace replay: ${file} holds no stage spans (spans with ${ATTR.stageDir})\n`);
       return 1;

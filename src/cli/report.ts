@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 import { StagetraceError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { loadRun, type LoadedRun } from "../run/load-run.js";
 import { renderReport } from "../report/report.js";
 import { parseArgs, UsageError, type Command } from "./args.js";

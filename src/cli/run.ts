@@ -3,7 +3,8 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, delimiter, join, relative } from "node:path";
 import { ATTR, RUN_SPAN_PREFIX } from "../conventions.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { redactArgv } from "../values/redaction.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 import { spanFromManifest } from "../manifest/span-from-manifest.js";
 import { packageRoot } from "../package-root.js";
 import { loadRun, type LoadedRun } from "../run/load-run.js";
@@ -106,6 +107,8 @@ export const command: Command = {
   async main(args) {
     const parsed = parseArgs(args, { name: "string", "run-dir": "string", stages: "string" });
     const argv = requireCommand(parsed);
+    // The command line as it is recorded and logged: secrets in it censored.
+    const shownArgv = redactArgv(argv);
     const start = new Date();
     const stagesText = parsed.strings.get("stages");
     const stages = stagesText
@@ -142,7 +145,7 @@ export const command: Command = {
           [ATTR.pipelineLog]: pipelineLog,
           [ATTR.hostName]: hostname(),
           [ATTR.processPid]: process.pid,
-          [ATTR.processArgs]: argv,
+          [ATTR.processArgs]: shownArgv,
         },
       },
       parent,
@@ -162,7 +165,7 @@ export const command: Command = {
       started_at: start.toISOString(),
       ended_at: null,
       duration_ms: null,
-      command: argv,
+      command: shownArgv,
       exit_code: null,
       signal: null,
       host: hostname(),
@@ -186,7 +189,7 @@ export const command: Command = {
       runLog.write(JSON.stringify(line) + "\n");
       runLog.flush();
     };
-    logLine("INFO", `pipeline ${name} started: ${argv.join(" ")}`, { run_dir: runDir });
+    logLine("INFO", `pipeline ${name} started: ${shownArgv.join(" ")}`, { run_dir: runDir });
 
     const env = childEnv(span, {
       OUTPUT_DIR: runDir,
@@ -204,6 +207,8 @@ export const command: Command = {
       env,
       stdio: "inherit",
       group: true,
+      // Killed itself (even by SIGKILL), run takes the pipeline's process group with it.
+      watchdog: true,
       graceMs: killGraceMs(process.env, (m) => process.stderr.write(`stagetrace run: ${m}\n`)),
       onSignal: (signal) => process.stderr.write(`stagetrace run: ${signal}: stopping the pipeline\n`),
     });

@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { StagetraceError } from "../errors.js";
+import { parseJsonSafely, readFileSafely } from "../fs/safe-read.js";
 import { basename, join, relative } from "node:path";
 import { MANIFEST_FILE } from "../conventions.js";
 import { PIPELINE_FILE } from "../run/pipeline-summary.js";
@@ -56,10 +58,12 @@ export const command: Command = {
       const schema: SchemaName = basename(file) === PIPELINE_FILE ? "pipeline" : "manifest";
       let data: unknown;
       try {
-        data = JSON.parse(readFileSync(file, "utf8"));
+        // Never blocks on a FIFO or a device, never reads without bound.
+        data = parseJsonSafely(shown, readFileSafely(file));
       } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        process.stdout.write(`${shown}: ${e.code ? `cannot read (${e.code}: ${e.message})` : `not valid JSON: ${e.message}`}\n`);
+        if (!(err instanceof StagetraceError)) throw err;
+        const why = err.code === "INVALID_JSON" ? err.message.replace(`${shown} is `, "") : err.message;
+        process.stdout.write(`${why.startsWith(shown) ? "" : `${shown}: `}${why}\n`);
         bad++;
         continue;
       }

@@ -1,6 +1,12 @@
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, constants as fsConstants, mkdirSync, openSync, realpathSync, statSync, writeSync } from "node:fs";
+import { StagetraceError } from "../errors.js";
+import { isInside } from "../fs/safe-read.js";
 import { dirname } from "node:path";
-import { errnoText } from "../manifest/write-atomic.js";
+import { errnoText } from "../fs/errno-text.js";
+import { FILE_MODE } from "../fs/atomic-write.js";
+
+/** Append, create if missing, and refuse a symlink (O_NOFOLLOW, where the platform has it). */
+const APPEND_FLAGS = fsConstants.O_WRONLY | fsConstants.O_APPEND | fsConstants.O_CREAT | (fsConstants.O_NOFOLLOW ?? 0);
 
 /** How long a written line may sit in memory before it reaches the file. */
 export const LOG_FLUSH_INTERVAL_MS = 100;
@@ -82,6 +88,26 @@ class StderrFallback implements LogFile {
  * a stage finalizes, and synchronously when the process exits, so a crash or
  * `kill -9` loses at most the last 100 ms of lines.
  */
+/** Opens a log for appending; a symlink at `path` is followed only into `runDir` or to a character device. */
+function openLog(path: string, runDir: string | undefined): number {
+  try {
+    return openSync(path, APPEND_FLAGS, FILE_MODE);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ELOOP") throw err;
+  }
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    throw new StagetraceError("INVALID_PATH", `${path} is a symlink to nothing; not written through`);
+  }
+  const device = statSync(real).isCharacterDevice();
+  if (!device && (runDir === undefined || !isInside(realpathSync(runDir), real))) {
+    throw new StagetraceError("INVALID_PATH", `${path} is a symlink to ${real}, outside the run directory; not written through`);
+  }
+  return openSync(real, fsConstants.O_WRONLY | fsConstants.O_APPEND, FILE_MODE);
+}
+
 export class LogFiles {
   private readonly files = new Map<string, LogFile>();
   private timer: NodeJS.Timeout | undefined;
@@ -89,10 +115,15 @@ export class LogFiles {
 
   constructor(private readonly warn: (message: string) => void) {}
 
-  open(path: string): LogFile {
+  /**
+   * The log file at `path`, opened once. `runDir`, when given, is the only
+   * place a symlink at `path` may lead to (a character device such as
+   * /dev/null aside): a log is never written through a symlink to anywhere else.
+   */
+  open(path: string, runDir?: string): LogFile {
     let file = this.files.get(path);
     if (!file) {
-      file = this.create(path);
+      file = this.create(path, runDir);
       this.files.set(path, file);
       if (!this.timer) {
         this.timer = setInterval(() => this.flushAll(), LOG_FLUSH_INTERVAL_MS).unref();
@@ -102,10 +133,10 @@ export class LogFiles {
     return file;
   }
 
-  private create(path: string): LogFile {
+  private create(path: string, runDir: string | undefined): LogFile {
     try {
       mkdirSync(dirname(path), { recursive: true });
-      return new AppendFile(path, openSync(path, "a"), this.warn);
+      return new AppendFile(path, openLog(path, runDir), this.warn);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const problem = `cannot open log file ${path} (${errnoText(e)}); its lines go to stderr instead`;

@@ -1,10 +1,15 @@
 import { trace, type Span } from "@opentelemetry/api";
 import pino, { type Logger, type LevelWithSilent } from "pino";
-import { LOG_REDACT_KEYS, REDACTED, type SecretValues } from "../stage/redaction.js";
-import type { LogTransport } from "../telemetry/log-transport.js";
+import { isSecretKey, REDACTED, scrubText, type SecretValues } from "../values/redaction.js";
+
 import type { LogFile } from "./log-files.js";
 
 const INFO = 30;
+
+/** Where a stage's lines go besides its files: the OTLP log transport, when an endpoint is set. */
+export interface LineSink {
+  write(line: string): void;
+}
 
 export interface StageLoggerOptions {
   stage: string;
@@ -14,7 +19,7 @@ export interface StageLoggerOptions {
   stageLog: LogFile;
   pipelineLog: LogFile;
   /** The OTLP log transport, when an endpoint is set. */
-  otlp: LogTransport | null;
+  otlp: LineSink | null;
   /** Also write INFO+ (or every line, with "debug") to stderr. */
   console: "off" | "info" | "debug";
   secrets: SecretValues;
@@ -35,7 +40,8 @@ class LineRouter {
 
   write(line: string): void {
     const o = this.o;
-    if (o.secrets.size > 0) line = o.secrets.scrub(line);
+    // Credentials in free text (a URL with a password, `--password=`, a Bearer token) are censored in every line.
+    line = o.secrets.size > 0 ? o.secrets.scrub(line) : scrubText(line);
     o.stageLog.write(line);
     if (this.lastLevel >= INFO) o.pipelineLog.write(line);
     o.otlp?.write(line);
@@ -58,46 +64,51 @@ function traceMixin(stageSpan: Span): () => Record<string, unknown> {
   };
 }
 
-const REDACT_KEYS = new Set(LOG_REDACT_KEYS);
+/** How deep into a line's fields credential keys are looked for. */
+const REDACT_DEPTH = 8;
 
-/** A copy of `value` (an object one level down in a line) with its credential keys censored, or `value` itself when it has none. */
-function redactNested(value: object): object {
-  if (Array.isArray(value)) return value;
+/**
+ * A copy of `value` with the values of credential keys (the rule config
+ * redaction uses, `isSecretKey`) censored, at any depth and inside arrays of
+ * objects, or `value` itself when it has none. Only what changes is copied.
+ */
+function redactValue(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== "object" || depth > REDACT_DEPTH) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const r = redactValue(v, depth + 1);
+      if (r !== v) (out ??= value.slice())[i] = r;
+    }
+    return out ?? value;
+  }
   let out: Record<string, unknown> | undefined;
   for (const key in value) {
-    if (!REDACT_KEYS.has(key) || !Object.hasOwn(value, key)) continue;
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    const r = isSecretKey(key) ? REDACTED : redactValue(v, depth + 1);
+    if (r === v) continue;
     if (out === undefined) {
       out = Object.assign(Object.create(Object.getPrototypeOf(value) as object | null) as Record<string, unknown>, value);
       // An Error's message and stack are not enumerable; keep them on the copy.
       if (value instanceof Error) Object.assign(out, { message: value.message, stack: value.stack });
     }
-    out[key] = REDACTED;
+    out[key] = r;
   }
   return out ?? value;
 }
 
 /**
- * The fields of a line with credentials censored: a key from LOG_REDACT_KEYS
- * at the top level or one level down (pino's `key` and `*.key` paths). It
- * copies only what it changes, so the caller's objects are never modified,
- * and a line without such keys costs one Set lookup per field. (pino's own
- * `redact` option does the same but walks every value of every line, which
- * made it most of the logger's cost.)
+ * The fields of a line with credentials censored: any key that `isSecretKey`
+ * matches (the one rule for config and logs: `password`, `dbPassword`,
+ * `db_password`, `apiKey`...), at any depth and inside arrays. It copies
+ * only what it changes, so the caller's objects are never modified, and a
+ * line of plain fields costs one cached key test per field. (pino's own
+ * `redact` option needs exact paths and walks every value of every line.)
  */
 export function redactFields<T extends object>(fields: T): T {
-  let out: Record<string, unknown> | undefined;
-  for (const key in fields) {
-    if (!Object.hasOwn(fields, key)) continue;
-    const value = (fields as Record<string, unknown>)[key];
-    let replacement = value;
-    if (REDACT_KEYS.has(key)) replacement = REDACTED;
-    else if (value !== null && typeof value === "object") replacement = redactNested(value);
-    if (replacement !== value) {
-      out ??= { ...fields } as Record<string, unknown>;
-      out[key] = replacement;
-    }
-  }
-  return (out ?? fields) as T;
+  return redactValue(fields, 0) as T;
 }
 
 // Objects interpolated into a message (`log.info("%j", obj)`) are censored the same way.

@@ -1,6 +1,6 @@
 import type { Attributes } from "@opentelemetry/api";
 import { FILE_ATTR } from "../conventions.js";
-import type { FileFingerprint } from "../stage/file-fingerprint.js";
+import type { FileFingerprint } from "../fs/file-fingerprint.js";
 import type { FileRole } from "../types.js";
 
 /** What a `stagetrace.file` span event says about one tracked file (its metadata aside): its fingerprint, and how the stage tracked it. */

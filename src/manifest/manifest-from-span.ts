@@ -14,8 +14,9 @@ import {
   WARNING_ATTR,
   WARNING_EVENT,
 } from "../conventions.js";
-import { collectPrefixed } from "../stage/recorded-values.js";
+import { collectPrefixed } from "../values/recorded-values.js";
 import type { FileKind, ManifestData, ManifestFileEntry, ManifestStatus, ManifestTelemetry } from "../types.js";
+import { StagetraceError } from "../errors.js";
 import { StageManifest } from "./stage-manifest.js";
 
 /** True for spans that stagetrace started for a stage (and so have a manifest). */
@@ -105,7 +106,7 @@ export function* manifestTextFromSpan(span: ReadableSpan, telemetry?: Partial<Ma
     if (indices.length === 0) continue;
     const marker = `\n  "${key}": [`;
     const found = text.indexOf(marker, at);
-    if (found < 0) throw new Error(`manifest text has no top-level ${key} list`); // cannot happen: manifestHead always has it
+    if (found < 0) throw new StagetraceError("INTERNAL", `manifest text has no top-level ${key} list`); // cannot happen: manifestHead always has it
     const open = found + marker.length;
     yield text.slice(at, open);
     for (let b = 0; b < indices.length; b += batch) {

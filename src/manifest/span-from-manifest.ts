@@ -15,15 +15,16 @@ import {
   WARNING_EVENT,
 } from "../conventions.js";
 import type { FileRole, ManifestData, ManifestFileEntry, StageStatus } from "../types.js";
+import { StagetraceError } from "../errors.js";
 import { fileEventAttributes } from "./file-event.js";
-import { NULL_MARKER } from "../stage/recorded-values.js";
+import { NULL_MARKER } from "../values/recorded-values.js";
 
 /** An RFC 3339 time with up to nanosecond digits, as an exact HrTime. */
 export function timestampToHrTime(value: string): HrTime {
   const m = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(value);
-  if (!m) throw new Error(`not an RFC 3339 time: ${JSON.stringify(value)}`);
+  if (!m) throw new StagetraceError("INVALID_INPUT", `not an RFC 3339 time: ${JSON.stringify(value)}`);
   const seconds = Date.parse(`${m[1]}${m[3]}`) / 1000;
-  if (Number.isNaN(seconds)) throw new Error(`not an RFC 3339 time: ${JSON.stringify(value)}`);
+  if (Number.isNaN(seconds)) throw new StagetraceError("INVALID_INPUT", `not an RFC 3339 time: ${JSON.stringify(value)}`);
   const nanos = Number((m[2] ?? "").padEnd(9, "0").slice(0, 9));
   return [seconds, nanos];
 }
@@ -55,7 +56,7 @@ function fileEvent(role: FileRole, f: ManifestFileEntry, time: HrTime): TimedEve
  * `manifestFromSpan(spanFromManifest(m))` gives `m` back, `telemetry` aside.
  */
 export function spanFromManifest(m: ManifestData, stageDir: string, resource: Resource = emptyResource()): ReadableSpan {
-  if (!m.ended_at) throw new Error(`the manifest of stage ${m.stage} has no ended_at; set it before rebuilding the span`);
+  if (!m.ended_at) throw new StagetraceError("INVALID_INPUT", `the manifest of stage ${m.stage} has no ended_at; set it before rebuilding the span`);
   const status = m.status as StageStatus;
   const a: Attributes = {
     [ATTR.taskName]: m.stage,

@@ -3,11 +3,11 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { MANIFEST_SCHEMA_VERSION, STAGE_STATUSES } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
-import { fingerprintSync, type FileFingerprint } from "../stage/file-fingerprint.js";
-import { collectPrefixed, flattenToAttributes, truncate } from "../stage/recorded-values.js";
-import { SecretValues } from "../stage/redaction.js";
+import { fingerprintSync, type FileFingerprint } from "../fs/file-fingerprint.js";
+import { collectPrefixed, flattenToAttributes, truncate } from "../values/recorded-values.js";
+import { redactArgv, SecretValues } from "../values/redaction.js";
 import type { FinalizeOptions, ManifestData, ManifestError, ManifestFileEntry, ManifestStatus, ManifestWarning, StageStatus } from "../types.js";
-import { writeFileAtomic } from "./write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
 
 /** Builds a manifest file entry from a fingerprint plus what the stage said about the file. */
 export function fileEntryFrom(
@@ -68,7 +68,7 @@ export class StageManifest {
       errors: [],
       resources: {},
       extra: {},
-      process: { pid: process.pid, hostname: hostname(), command_args: process.argv.slice(), exit_code: null },
+      process: { pid: process.pid, hostname: hostname(), command_args: redactArgv(process.argv), exit_code: null },
       logs: { stage_log: null, pipeline_log: null },
       telemetry: {
         endpoint: null,

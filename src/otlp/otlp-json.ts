@@ -5,6 +5,7 @@ import type { InstrumentationScope } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { DetectedResourceAttributes, Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import { StagetraceError } from "../errors.js";
 
 /** A decoded OTLP `AnyValue`. An empty `AnyValue` (`{}`) decodes to `null`. */
 export type OtlpValue = string | number | boolean | null | OtlpValue[] | { [key: string]: OtlpValue };
@@ -46,7 +47,7 @@ const FLAG_IS_REMOTE = 0x200;
  */
 export function spansFromOtlpJson(payload: unknown): ReadableSpan[] {
   if (typeof payload === "string") {
-    throw new Error("payload: got a string; use spansFromOtlpJsonText for JSON text");
+    throw new StagetraceError("INVALID_INPUT", "payload: got a string; use spansFromOtlpJsonText for JSON text");
   }
   if (!Array.isArray(payload)) return spansFromRequest(payload, "");
   const spans: ReadableSpan[] = [];
@@ -78,12 +79,12 @@ function spansFromJsonLines(text: string): ReadableSpan[] {
     try {
       request = JSON.parse(line);
     } catch (error) {
-      throw new Error(`line ${i + 1}: not valid JSON (${(error as Error).message})`, { cause: error });
+      throw new StagetraceError("INVALID_INPUT", `line ${i + 1}: not valid JSON (${(error as Error).message})`, { cause: error });
     }
     try {
       pushAll(spans, spansFromOtlpJson(request));
     } catch (error) {
-      throw new Error(`line ${i + 1}: ${(error as Error).message}`, { cause: error });
+      throw new StagetraceError("INVALID_INPUT", `line ${i + 1}: ${(error as Error).message}`, { cause: error });
     }
   });
   return spans;
@@ -187,7 +188,7 @@ function decodeKind(value: unknown, path: string): SpanKind {
     // OTLP reserves 0 for "unspecified", so its kinds are the API's plus one.
     return index === 0 ? SpanKind.INTERNAL : ((index - 1) as SpanKind);
   }
-  throw new Error(`${path}: kind must be 0..5 or a SPAN_KIND_* name, got ${JSON.stringify(value)}`);
+  throw new StagetraceError("INVALID_INPUT", `${path}: kind must be 0..5 or a SPAN_KIND_* name, got ${JSON.stringify(value)}`);
 }
 
 function decodeStatus(value: unknown, path: string): SpanStatus {
@@ -196,7 +197,7 @@ function decodeStatus(value: unknown, path: string): SpanStatus {
   const raw = status.code ?? 0;
   const code = typeof raw === "string" ? STATUS_CODE_NAMES.indexOf(raw) : raw;
   if (code !== 0 && code !== 1 && code !== 2) {
-    throw new Error(`${path}.status: code must be 0, 1, 2 or a STATUS_CODE_* name, got ${JSON.stringify(raw)}`);
+    throw new StagetraceError("INVALID_INPUT", `${path}.status: code must be 0, 1, 2 or a STATUS_CODE_* name, got ${JSON.stringify(raw)}`);
   }
   const message = optionalString(status.message, `${path}.status`, "message");
   return message ? { code, message } : { code };
@@ -250,7 +251,8 @@ export function decodeOtlpId(value: unknown, byteLength: 8 | 16, where = "id"): 
       if (bytes.length === byteLength) return bytes.toString("hex");
     }
   }
-  throw new Error(
+  throw new StagetraceError(
+    "INVALID_INPUT",
     `${where} must be ${byteLength * 2} hex digits or base64 of ${byteLength} bytes, got ${JSON.stringify(value)}`,
   );
 }
@@ -271,7 +273,7 @@ export function otlpNanosToHrTime(value: unknown, where = "timeUnixNano"): HrTim
   let nanos: bigint;
   if (typeof value === "string" && /^\d+$/.test(value)) nanos = BigInt(value);
   else if (typeof value === "number" && Number.isInteger(value) && value >= 0) nanos = BigInt(value);
-  else throw new Error(`${where} must be a non-negative integer or a string of digits, got ${JSON.stringify(value)}`);
+  else throw new StagetraceError("INVALID_INPUT", `${where} must be a non-negative integer or a string of digits, got ${JSON.stringify(value)}`);
   return [Number(nanos / NANOS_PER_SECOND), Number(nanos % NANOS_PER_SECOND)];
 }
 
@@ -280,7 +282,7 @@ export function decodeOtlpAttributes(value: unknown, where = "attributes"): Reco
   return Object.fromEntries(
     list(value, where).map((entry, i) => {
       const kv = object(entry, `${where}[${i}]`);
-      if (typeof kv.key !== "string") throw new Error(`${where}[${i}]: key missing or not a string`);
+      if (typeof kv.key !== "string") throw new StagetraceError("INVALID_INPUT", `${where}[${i}]: key missing or not a string`);
       // fromEntries defines properties, so a key like "__proto__" stays data.
       return [kv.key, decodeOtlpAnyValue(kv.value, `${where}[${i}].value`)];
     }),
@@ -328,38 +330,38 @@ export function decodeOtlpAnyValue(value: unknown, where = "value"): OtlpValue {
     case "kvlistValue":
       return decodeOtlpAttributes(object(v, `${where}.kvlistValue`).values, `${where}.kvlistValue.values`);
   }
-  throw new Error(`${where}: ${kind} has the wrong type: ${JSON.stringify(v)}`);
+  throw new StagetraceError("INVALID_INPUT", `${where}: ${kind} has the wrong type: ${JSON.stringify(v)}`);
 }
 
 function object(value: unknown, where: string): JsonObject {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as JsonObject;
-  throw new Error(`${where}: expected an object, got ${describe(value)}`);
+  throw new StagetraceError("INVALID_INPUT", `${where}: expected an object, got ${describe(value)}`);
 }
 
 // Proto3 JSON omits empty repeated fields, so absent means empty.
 function list(value: unknown, where: string): unknown[] {
   if (value === undefined || value === null) return [];
   if (Array.isArray(value)) return value;
-  throw new Error(`${where}: expected an array, got ${describe(value)}`);
+  throw new StagetraceError("INVALID_INPUT", `${where}: expected an array, got ${describe(value)}`);
 }
 
 function required(obj: JsonObject, key: string, where: string): unknown {
   const value = obj[key];
-  if (value === undefined || value === null || value === "") throw new Error(`${where}: ${key} missing`);
+  if (value === undefined || value === null || value === "") throw new StagetraceError("INVALID_INPUT", `${where}: ${key} missing`);
   return value;
 }
 
 function optionalString(value: unknown, where: string, key: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === "string") return value;
-  throw new Error(`${where}: ${key} must be a string, got ${describe(value)}`);
+  throw new StagetraceError("INVALID_INPUT", `${where}: ${key} must be a string, got ${describe(value)}`);
 }
 
 function optionalCount(value: unknown, where: string, key: string): number | undefined {
   if (value === undefined || value === null) return undefined;
   const count = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof count === "number" && Number.isInteger(count) && count >= 0) return count;
-  throw new Error(`${where}: ${key} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  throw new StagetraceError("INVALID_INPUT", `${where}: ${key} must be a non-negative integer, got ${JSON.stringify(value)}`);
 }
 
 function describe(value: unknown): string {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { MAX_RECORD_BYTES } from "./stage-record.js";
 
 const CHUNK = 64 * 1024;
@@ -33,7 +33,9 @@ export class RecordsFile {
     private readonly onLine: (line: string) => void,
     private readonly onProblem: (problem: string) => void,
   ) {
-    writeFileSync(path, "", { mode: 0o600 });
+    // A fresh file: never one (or a symlink) left at that name, which could lead anywhere.
+    rmSync(path, { force: true });
+    writeFileSync(path, "", { mode: 0o600, flag: "wx" });
     this.fd = openSync(path, "r");
   }
 

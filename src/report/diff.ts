@@ -5,7 +5,7 @@
  * compare.
  */
 import { formatDuration, oneLine } from "../format.js";
-import { isSecretKey, REDACTED } from "../stage/redaction.js";
+import { isSecretKey, REDACTED } from "../values/redaction.js";
 import type { LoadedRun, LoadedStage } from "../run/load-run.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
 import { runRelativePath } from "./run-files.js";

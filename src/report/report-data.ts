@@ -3,9 +3,10 @@
  * (stages, a table of distinct files, and the file lineage between stages),
  * built from the manifests and stage logs on disk.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { LoadedRun } from "../run/load-run.js";
+import { existsInside } from "../fs/safe-read.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
 import {
   FILE_FLAG,
@@ -72,14 +73,15 @@ export function parseLogLine(line: string): ReportLogEntry {
 export function readLogTail(path: string, maxBytes: number): ReportLog | null {
   let fd: number;
   try {
-    fd = openSync(path, "r");
+    // Non-blocking: a FIFO at the log's name must not hang the report.
+    fd = openSync(path, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0));
   } catch {
     return null;
   }
   try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) return null;
-    const size = stat.size;
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return null;
+    const size = stats.size;
     const length = Math.min(size, maxBytes);
     const buf = Buffer.alloc(length);
     let got = 0;
@@ -294,7 +296,8 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
     const end = ends[i] ?? null;
     const logPath = s.manifestPath ? join(s.dir, "stage.log") : null;
     const bound = logBudget <= 0 ? LOG_BOUND.afterBudgetBytes : PROBLEM_STATES.has(s.state) ? LOG_BOUND.problemStageBytes : LOG_BOUND.stageBytes;
-    const log = logPath ? (readLogTail(logPath, bound) ?? (m?.logs?.stage_log ? readLogTail(m.logs.stage_log, bound) : null)) : null;
+    // Only the run's own files: a manifest's logs.stage_log, or a symlink, cannot bring another file into the report.
+    const log = logPath && existsInside(run.runDir, logPath) ? readLogTail(logPath, bound) : null;
     if (log) logBudget -= log.shownBytes;
     const cpuUser = numberOr(m?.resources?.cpu_user_ms);
     const cpuSystem = numberOr(m?.resources?.cpu_system_ms);

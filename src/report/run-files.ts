@@ -34,8 +34,3 @@ export function runRelativePath(run: LoadedRun, stage: LoadedStage | null, path:
   }
   return inside(resolve(run.runDir), abs) ?? abs;
 }
-
-/** The stage's directory name (`NN_name`), as used in run-relative paths. */
-export function stageKey(stage: LoadedStage): string {
-  return stage.dirName;
-}

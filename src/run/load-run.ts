@@ -1,10 +1,12 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { MANIFEST_FILE } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import type { ManifestData } from "../types.js";
 import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-summary.js";
+import { manifestShapeProblem, pipelineShapeProblem } from "./run-shape.js";
+import { isInside, parseJsonSafely, readFileSafely } from "../fs/safe-read.js";
 
 
 /** One stage directory of a run, as found on disk. */
@@ -61,25 +63,24 @@ export function stageState(manifest: Pick<ManifestData, "status" | "process">): 
   return "running";
 }
 
-function readJson<T>(path: string): { value: T | null; problem: string | null } {
-  let text: string;
+/** Reads a JSON file of the run: never blocking, never without bound, never outside `inside`. */
+function readJson(path: string, inside: string): { value: unknown; problem: string | null } {
   try {
-    text = readFileSync(path, "utf8");
+    return { value: parseJsonSafely(path, readFileSafely(path, { inside })), problem: null };
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { value: null, problem: `cannot read ${path} (${e.code ?? "error"}: ${e.message})` };
-  }
-  try {
-    return { value: JSON.parse(text) as T, problem: null };
-  } catch (err) {
-    return { value: null, problem: `${path} is not valid JSON: ${(err as Error).message}` };
+    if (err instanceof StagetraceError) return { value: null, problem: err.message };
+    throw err;
   }
 }
 
-function stageFromDir(dir: string, manifestPath = join(dir, MANIFEST_FILE)): LoadedStage {
+function stageFromDir(dir: string, manifestPath = join(dir, MANIFEST_FILE), inside = dirname(dir)): LoadedStage {
   const dirName = basename(dir);
   const m = /^(\d+)_(.+)$/.exec(dirName);
-  const { value, problem } = readJson<ManifestData>(manifestPath);
+  const read = readJson(manifestPath, inside);
+  // A manifest whose fields have the wrong types is reported as such, not handed on to trip a reader.
+  const shape = read.problem === null ? manifestShapeProblem(manifestPath, read.value) : null;
+  const value = read.problem === null && shape === null ? (read.value as ManifestData) : null;
+  const problem = read.problem ?? shape;
   const stage: LoadedStage = {
     dir,
     dirName,
@@ -90,11 +91,7 @@ function stageFromDir(dir: string, manifestPath = join(dir, MANIFEST_FILE)): Loa
     state: "failed",
     problem,
   };
-  if (value && typeof value === "object" && typeof value.status === "string" && value.process) {
-    stage.state = stageState(value);
-  } else if (!problem) {
-    stage.problem = `${manifestPath} is not a stagetrace manifest`;
-  }
+  if (value) stage.state = stageState(value);
   return stage;
 }
 
@@ -106,19 +103,31 @@ export function loadRun(path: string): LoadedRun {
   const target = resolve(path);
   let isDir: boolean;
   try {
-    isDir = statSync(target).isDirectory();
+    const stats = statSync(target);
+    isDir = stats.isDirectory();
+    if (!isDir && !stats.isFile()) throw new StagetraceError("UNREADABLE", `${target}: not a run directory, a stage directory or a manifest.json file; not read`);
   } catch (err) {
+    if (err instanceof StagetraceError) throw err;
     const e = err as NodeJS.ErrnoException;
     throw new StagetraceError("NOT_FOUND", `${target}: ${e.code === "ENOENT" ? "no such file or directory" : e.message}`, { cause: err });
   }
   if (!isDir || existsSync(join(target, MANIFEST_FILE))) {
-    const stage = isDir ? stageFromDir(target) : stageFromDir(dirname(target), target);
-    const runDir = stage.manifest?.pipeline?.run_dir || dirname(stage.dir);
+    // One stage: only files in its own directory are read.
+    const stage = isDir ? stageFromDir(target, join(target, MANIFEST_FILE), target) : stageFromDir(dirname(target), target, dirname(target));
+    // The run directory the manifest recorded, as long as the stage is inside it; else the stage's parent.
+    const recorded = stage.manifest?.pipeline?.run_dir;
+    const runDir = recorded && isInside(resolve(recorded), stage.dir) ? resolve(recorded) : dirname(stage.dir);
     return { runDir, pipeline: null, stages: [stage] };
   }
 
   const pipelinePath = join(target, PIPELINE_FILE);
-  const pipeline = existsSync(pipelinePath) ? readJson<PipelineData>(pipelinePath).value : null;
+  let pipeline: PipelineData | null = null;
+  if (existsSync(pipelinePath)) {
+    const read = readJson(pipelinePath, target);
+    const problem = read.problem ?? pipelineShapeProblem(pipelinePath, read.value);
+    if (problem) throw new StagetraceError("INVALID_RUN", problem);
+    pipeline = read.value as PipelineData;
+  }
   const stages: LoadedStage[] = [];
   for (const entry of readdirSync(target, { withFileTypes: true })) {
     if (entry.isDirectory() && existsSync(join(target, entry.name, MANIFEST_FILE))) {

@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { linkSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { isInside, readFileSafely } from "../fs/safe-read.js";
 import { hostname } from "node:os";
-import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { StagetraceError } from "../errors.js";
+import { FILE_MODE } from "../fs/atomic-write.js";
 
 /** Renders a time for use in a file name: `2026-11-23T21-50-30-123Z`. */
 export function fileTimestamp(date: Date): string {
@@ -33,6 +35,37 @@ export function validateStageName(name: unknown, what = "stage name"): string {
     );
   }
   return name;
+}
+
+/** The longest file name most file systems take (NAME_MAX), in bytes. */
+export const MAX_NAME_BYTES = 255;
+
+/** Names the run itself uses at its top level: a stage directory may not take them. */
+export const RESERVED_RUN_NAMES: ReadonlySet<string> = new Set(["logs", "pipeline.json", "stagetrace.json", ".stagetrace-run.json"]);
+
+
+/**
+ * Why `name` cannot be one directory name inside a run (empty, `.`/`..`, a
+ * separator or control character, one of the run's own names, longer than
+ * the file system allows), or null when it can.
+ */
+export function segmentProblem(name: string): string | null {
+  if (name === "" || name === "." || name === "..") return "is not a directory name";
+  if (name.includes("/") || name.includes("\\") || CONTROL_CHARS.test(name)) return 'holds "/", "\\" or a control character';
+  if (RESERVED_RUN_NAMES.has(name) || name.startsWith(".stagetrace")) return "is a name the run uses for its own files";
+  const bytes = Buffer.byteLength(name);
+  if (bytes > MAX_NAME_BYTES) return `is ${bytes} bytes long, more than the ${MAX_NAME_BYTES} a file name may have`;
+  return null;
+}
+
+/** The stage directory's name, checked: a stage cannot take the run's own names or exceed the name limit. */
+export function checkedStageDirName(name: string, number: number | null): string {
+  const dirName = stageDirName(name, number);
+  const problem = segmentProblem(dirName);
+  if (problem !== null) {
+    throw new StagetraceError("INVALID_STAGE_NAME", `stage name ${JSON.stringify(name)}: its directory ${JSON.stringify(dirName.length > 80 ? `${dirName.slice(0, 77)}...` : dirName)} ${problem}`);
+  }
+  return dirName;
 }
 
 /**
@@ -155,7 +188,7 @@ export function loadOrCreateRunState(runDir: string, env: NodeJS.ProcessEnv, sta
   };
   mkdirSync(runDir, { recursive: true });
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n");
+  writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n", { mode: FILE_MODE, flag: "wx" });
   try {
     linkSync(tmp, file);
   } catch (err) {
@@ -172,7 +205,8 @@ export function loadOrCreateRunState(runDir: string, env: NodeJS.ProcessEnv, sta
 function readRunState(file: string): RunState | null {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    // Never blocks on a FIFO someone put there, never reads without bound.
+    text = readFileSafely(file, { maxBytes: 1 << 20 });
   } catch {
     return null;
   }
@@ -193,11 +227,22 @@ function applyEnv(state: RunState, env: NodeJS.ProcessEnv): RunState {
   };
 }
 
-/** The pipeline log as an absolute path. */
-export function pipelineLogPath(runDir: string, state: RunState): string {
-  return resolve(runDir, state.pipeline_log);
-}
-
-export function runDirName(runDir: string): string {
-  return basename(runDir);
+/**
+ * The pipeline log as an absolute path. It must be inside the run directory
+ * (or a character device such as /dev/null): a `STAGETRACE_PIPELINE_LOG` or
+ * `.stagetrace-run.json` that points elsewhere is said (`warn`) and replaced
+ * by the default name.
+ */
+export function pipelineLogPath(runDir: string, state: RunState, warn?: (message: string) => void): string {
+  const path = resolve(runDir, state.pipeline_log);
+  if (isInside(resolve(runDir), path)) return path;
+  try {
+    if (statSync(path).isCharacterDevice()) return path;
+  } catch {
+    // nothing there: outside, so not used
+  }
+  const started = Date.parse(state.started_at);
+  const fallback = join(resolve(runDir), "logs", `99_pipeline_${Number.isFinite(started) ? fileTimestamp(new Date(started)) : "run"}.log`);
+  warn?.(`the pipeline log ${path} (STAGETRACE_PIPELINE_LOG or ${RUN_STATE_FILE}) is outside the run directory ${resolve(runDir)}; writing ${fallback} instead`);
+  return fallback;
 }

@@ -1,8 +1,9 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { millisToHrTime } from "@opentelemetry/core";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { isInside } from "../fs/safe-read.js";
 import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import type { Logger, LevelWithSilent } from "pino";
 import {
@@ -23,7 +24,8 @@ import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
 import { fileEventAttributes, type FileEventFields } from "../manifest/file-event.js";
 import { manifestTextFromSpan } from "../manifest/manifest-from-span.js";
-import { errnoText, writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
+import { errnoText } from "../fs/errno-text.js";
 import {
   findStageDir,
   loadOrCreateRunState,
@@ -32,6 +34,7 @@ import {
   resolveRunDir,
   resolveStageNumber,
   resolveStages,
+  checkedStageDirName,
   stageDirName,
   validateStageName,
   type RunState,
@@ -40,9 +43,9 @@ import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Te
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
-import { fingerprint, FingerprintIndex, resolveHashAlgorithm, type FileFingerprint } from "./file-fingerprint.js";
-import { flattenToAttributes, truncate } from "./recorded-values.js";
-import { SecretValues } from "./redaction.js";
+import { fingerprint, FingerprintIndex, isUri, resolveHashAlgorithm, uriFingerprint, type FileFingerprint } from "../fs/file-fingerprint.js";
+import { flattenToAttributes, truncate } from "../values/recorded-values.js";
+import { redactArgv, redactUrl, SecretValues } from "../values/redaction.js";
 
 /** What is known of a file whose hash was not finished when the stage had to end (`when`: "the process exited"). */
 function stillHashing(t: Tracked, when: string): FileFingerprint {
@@ -118,6 +121,30 @@ function isReadable(span: Span): span is Span & ReadableSpan {
 }
 
 /** An absolute POSIX path that `resolve` would return unchanged (no `.`, `..`, `//` or trailing `/`); cheaper to check than to resolve. */
+/** The hash algorithm: the option (a bad one throws), else STAGETRACE_HASH (a bad one warns once and falls back to sha256). */
+function hashAlgorithmFor(option: string | undefined, env: NodeJS.ProcessEnv, warn: (message: string) => void): string {
+  if (option !== undefined) return resolveHashAlgorithm(option, "hashAlgorithm");
+  try {
+    return resolveHashAlgorithm(env.STAGETRACE_HASH, "STAGETRACE_HASH");
+  } catch (err) {
+    warn(`${(err as Error).message}; using sha256`);
+    return "sha256";
+  }
+}
+
+/** A stage directory that is a symlink leading out of the run would put every file of the stage elsewhere: refused. */
+function confineStageDir(runDir: string, stageDir: string): void {
+  let real: string;
+  try {
+    if (!lstatSync(stageDir).isSymbolicLink()) return;
+    real = realpathSync(stageDir);
+    if (isInside(realpathSync(runDir), real)) return;
+  } catch {
+    return; // nothing there (it could not be created): said already
+  }
+  throw new StagetraceError("INVALID_PATH", `stage directory ${stageDir} is a symlink to ${real}, outside the run directory ${runDir}; remove it`);
+}
+
 function isPlainAbsolute(path: string): boolean {
   return sep === "/" && path[0] === "/" && !path.includes("/.") && !path.includes("//") && (path.length === 1 || !path.endsWith("/"));
 }
@@ -205,20 +232,21 @@ export class StageIO implements OpenStage {
     this.outputBase = resolveRunDir(options.outputBase, env, start);
     this.stages = resolveStages(options.stages, env, this.outputBase);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
-    this.stageDir = join(this.outputBase, stageDirName(this.stageName, this.stageNumber));
-    this.hashAlgorithm = resolveHashAlgorithm(options.hashAlgorithm ?? env.STAGETRACE_HASH, "hashAlgorithm / STAGETRACE_HASH");
+    this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
+    this.hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
     this.manifestPath = options.enableManifest === false ? null : join(this.stageDir, MANIFEST_FILE);
     this.stageLogPath = join(this.stageDir, "stage.log");
 
     this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, this.telemetry.warn);
     const setupProblems: string[] = [];
     const runState = this.runState(env, start, setupProblems);
-    this.pipelineLogPath = pipelineLogPath(this.outputBase, runState);
+    this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, this.telemetry.warn);
     try {
       mkdirSync(this.stageDir, { recursive: true });
     } catch (err) {
       setupProblems.push(this.ioProblem(`cannot create stage directory ${this.stageDir}`, err));
     }
+    confineStageDir(this.outputBase, this.stageDir);
     if (this.strict && setupProblems.length > 0) {
       throw new StagetraceError("IO_ERROR", `stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
     }
@@ -235,7 +263,7 @@ export class StageIO implements OpenStage {
       [ATTR.pipelineLog]: this.pipelineLogPath,
       [ATTR.pipelineRunId]: runState.run_id,
       [ATTR.processPid]: process.pid,
-      [ATTR.processArgs]: process.argv.slice(),
+      [ATTR.processArgs]: redactArgv(process.argv),
       [ATTR.hostName]: hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
@@ -253,8 +281,8 @@ export class StageIO implements OpenStage {
     this.fileEvents = directEvents(this.span);
 
     this.writeRunningManifest(setupProblems);
-    const stageLog = this.telemetry.logFiles.open(this.stageLogPath);
-    const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath);
+    const stageLog = this.telemetry.logFiles.open(this.stageLogPath, this.outputBase);
+    const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath, this.outputBase);
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);
     if (this.strict && setupProblems.length > 0) {
       // The span has started: end it as failed (the backend hears of it), then refuse to run the stage.
@@ -294,7 +322,7 @@ export class StageIO implements OpenStage {
    */
   private writeRunningManifest(problems: string[]): void {
     if (this.manifestPath === null || !isReadable(this.span)) return;
-    const endpoint = this.telemetry.provider ? this.telemetry.config.tracesUrl : null;
+    const endpoint = this.telemetry.provider && this.telemetry.config.tracesUrl ? redactUrl(this.telemetry.config.tracesUrl) : null;
     try {
       writeFileAtomic(this.manifestPath, manifestTextFromSpan(this.span, { endpoint, state: endpoint === null ? "local" : "pending" }));
     } catch (err) {
@@ -411,6 +439,16 @@ export class StageIO implements OpenStage {
       throw new StagetraceError("INVALID_PATH", `track ${role}: expected a file path, got ${JSON.stringify(path)}`);
     }
     this.heartbeat?.progress();
+    if (isUri(path)) {
+      // A location in object storage or on the web: recorded as given (credentials censored), never read.
+      const uri = redactUrl(path);
+      const t: Tracked = { path: uri, role, type: String(type), metadata, fromStage: null, time: Date.now(), fingerprint: uriFingerprint(uri) };
+      if (extra.retained !== undefined) t.retained = extra.retained;
+      if (extra.reason !== undefined) t.reason = extra.reason;
+      if (this.tracked.length === 0) this.recordFile(t, t.fingerprint as FileFingerprint);
+      else this.tracked.push(t);
+      return;
+    }
     const absolute = isPlainAbsolute(path) ? path : resolve(path);
     const source = this.sourceOf(absolute);
     const algorithm = options.hash === false ? "none" : this.hashAlgorithm;
@@ -423,6 +461,7 @@ export class StageIO implements OpenStage {
       time: Date.now(),
       fingerprint: fingerprint(absolute, algorithm, {
         producerDir: this.reuseHashes ? source?.dir : null,
+        index: this.telemetry.fingerprints,
         keepIdentity: role !== "input" && this.reuseHashes,
       }),
     };
@@ -433,6 +472,26 @@ export class StageIO implements OpenStage {
     // keep every tracked file's record alive, which costs more than the event itself.
     if (this.tracked.length === 0 && !(t.fingerprint instanceof Promise)) this.recordFile(t, t.fingerprint);
     else this.tracked.push(t);
+  }
+
+  /**
+   * Treats `value` as a secret from now on: it is replaced by `[REDACTED]`
+   * in every log line, warning, error and reason of this stage (values under
+   * 6 characters are ignored).
+   * @internal
+   */
+  rememberSecret(value: string): void {
+    this.secrets.remember(value);
+  }
+
+  /**
+   * Resolves once every file tracked so far has its fingerprint, large files
+   * included (`stagetrace exec` waits for its `--input` files before it
+   * starts the command, which may rewrite them).
+   * @internal
+   */
+  async filesFingerprinted(): Promise<void> {
+    for (const t of this.tracked) if (t.fingerprint instanceof Promise) t.fingerprint = await t.fingerprint;
   }
 
   /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */
@@ -700,7 +759,7 @@ export class StageIO implements OpenStage {
     this.tracked.length = 0;
     if (this.reuseHashes && this.manifestPath !== null) {
       try {
-        FingerprintIndex.write(this.stageDir, this.written);
+        this.telemetry.fingerprints.write(this.stageDir, this.written);
       } catch (err) {
         this.telemetry.warn(`${messageOf(err)}; later stages hash this stage's outputs again`);
       }
@@ -764,8 +823,7 @@ export class StageIO implements OpenStage {
     try {
       text = readFileSync(path, "utf8");
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new StagetraceError("NOT_FOUND", `loadJson: cannot read ${path} (${e.code ?? "error"}: ${e.message})`, { cause: err });
+      throw new StagetraceError("NOT_FOUND", `loadJson: cannot read ${path} (${errnoText(err)})`, { cause: err });
     }
     try {
       return JSON.parse(text) as T;

@@ -13,15 +13,17 @@ import {
   TrimmingCountingExporter,
 } from "../../exporters/otlp-span-export.js";
 import { TRACER_NAME } from "../conventions.js";
+import { redactUrl, scrubText } from "../values/redaction.js";
 import { dieBy, signalExitCode } from "../process-exit.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
+import { VERSION } from "../version.js";
+import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
 import { StageSampler } from "./stage-sampler.js";
 import { grpcEndpoint, grpcMetadata, resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
 
-const VERSION = "0.1.0";
 /** The part of `exitTimeoutMs` kept for the process to wind down after shutdown has given up on the backend. */
 const EXIT_MARGIN_MS = 300;
 
@@ -31,7 +33,8 @@ export function warnOnce(): (message: string) => void {
   return (message) => {
     if (said.has(message)) return;
     said.add(message);
-    process.stderr.write(`stagetrace: ${message}\n`);
+    // A warning may name an endpoint whose URL carries credentials.
+    process.stderr.write(`stagetrace: ${scrubText(message)}\n`);
   };
 }
 
@@ -72,6 +75,8 @@ export class Telemetry {
   readonly warn: (message: string) => void;
   /** The local log files (stage logs, pipeline log) this process writes, buffered and flushed together. */
   readonly logFiles: LogFiles;
+  /** The fingerprint indexes of the stage directories this telemetry's stages read hashes from or wrote. */
+  readonly fingerprints = new FingerprintIndex();
   /** Heartbeat metrics of open stages; null without an OTLP endpoint or with an interval of 0. */
   readonly heartbeat: Heartbeat | null;
   private readonly openStages = new Map<string, OpenStage>();
@@ -102,7 +107,7 @@ export class Telemetry {
     this.logFiles = new LogFiles(this.warn);
     const ownProvider = options.tracerProvider === undefined;
     this.manifestExporter = new ManifestExporter({
-      endpoint: ownProvider ? this.config.tracesUrl : null,
+      endpoint: ownProvider && this.config.tracesUrl ? redactUrl(this.config.tracesUrl) : null,
       otlpMaxEventsPerSpan: this.config.otlpMaxEventsPerSpan,
       onWriteError: (path, err) =>
         this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
@@ -385,7 +390,7 @@ export class Telemetry {
 
     const logsExported = logs?.exported ?? 0;
     const report: TelemetryReport = {
-      endpoint: this.provider ? this.config.tracesUrl : null,
+      endpoint: this.provider && this.config.tracesUrl ? redactUrl(this.config.tracesUrl) : null,
       exported: this.account.exported,
       dropped: this.account.dropped,
       logRecordsExported: logsExported,
@@ -417,7 +422,7 @@ export class Telemetry {
     const pending = this.account.handed - this.account.exported;
     if (pending > 0) {
       this.warn(
-        `the process exited before shutdownTelemetry() ran: up to ${pending} spans were not sent to ${this.config.tracesUrl}. ` +
+        `the process exited before shutdownTelemetry() ran: up to ${pending} spans were not sent to ${redactUrl(this.config.tracesUrl ?? "")}. ` +
           "Set process.exitCode instead of calling process.exit(), or await shutdownTelemetry() first.",
       );
     }

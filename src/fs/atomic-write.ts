@@ -1,14 +1,16 @@
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { StagetraceError } from "../errors.js";
+import { errnoText } from "./errno-text.js";
 
 let counter = 0;
 
-/** `ENOSPC: no space left on device, write` (Node's message already starts with the code). */
-export function errnoText(e: NodeJS.ErrnoException): string {
-  if (!e.code) return e.message;
-  return e.message.startsWith(`${e.code}:`) ? e.message : `${e.code}: ${e.message}`;
-}
+/**
+ * The mode of every file stagetrace creates (manifests, logs, pipeline.json,
+ * run state): readable by its owner and group, never by everyone, since a
+ * log may quote what a stage was given. The umask can only make it stricter.
+ */
+export const FILE_MODE = 0o640;
 
 /**
  * Writes `text` to `path` so that a reader sees the old file or the new one,
@@ -20,7 +22,8 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
   const tmp = `${path}.${process.pid}.${++counter}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
-    if (typeof text === "string") writeFileSync(tmp, text);
+    // "wx": a fresh file, never one (or a symlink) someone put at the temp name.
+    if (typeof text === "string") writeFileSync(tmp, text, { mode: FILE_MODE, flag: "wx" });
     else writePieces(tmp, text);
     renameSync(tmp, path);
   } catch (err) {
@@ -29,17 +32,16 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
     } catch {
       // No temp file to remove (its directory cannot even be reached): the first error is the one to report.
     }
-    const e = err as NodeJS.ErrnoException;
     throw new StagetraceError(
       "IO_ERROR",
-      `could not write ${path} (${errnoText(e)}); check that ${dirname(path)} exists, is writable and has free space`,
+      `could not write ${path} (${errnoText(err)}); check that ${dirname(path)} exists, is writable and has free space`,
       { cause: err },
     );
   }
 }
 
 function writePieces(path: string, pieces: Iterable<string>): void {
-  const fd = openSync(path, "w");
+  const fd = openSync(path, "wx", FILE_MODE);
   try {
     for (const piece of pieces) {
       // A string is written without a Buffer made of it first; a short write (rare on a

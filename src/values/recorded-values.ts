@@ -1,10 +1,18 @@
 import type { AttributeValue, Attributes } from "@opentelemetry/api";
 import type { RecordedValue } from "../types.js";
-import { REDACTED, SecretValues, isSecretKey } from "./redaction.js";
+import { REDACTED, SecretValues, isSecretKey, scrubText } from "./redaction.js";
 
 /** Longest string recorded as a config, metadata or resource value. */
 export const MAX_VALUE_LENGTH = 4096;
 const MAX_DEPTH = 8;
+/** Most items of one array recorded; the rest are cut, and the value says how many. */
+export const MAX_ARRAY_ITEMS = 1000;
+/** Most keys of one object recorded; the rest are cut, under the key `<object>.…`. */
+export const MAX_OBJECT_KEYS = 1000;
+/** Most values one call records (config, metadata, extra...); the rest are cut, under the key `…`. */
+export const MAX_VALUES = 10_000;
+/** The key that says how many keys or values were cut. */
+export const CUT_KEY = "…";
 
 export function truncate(text: string, max = MAX_VALUE_LENGTH): string {
   if (text.length <= max) return text;
@@ -50,10 +58,12 @@ function primitiveArray(values: unknown[]): AttributeValue | undefined {
   return undefined;
 }
 
-function safeJson(value: unknown): string {
+function safeJson(value: unknown, redact = true): string {
   const seen = new WeakSet<object>();
   try {
-    const json = JSON.stringify(value, (_k, v: unknown) => {
+    const json = JSON.stringify(value, (k, v: unknown) => {
+      // Keys inside arrays of objects are credentials as much as top-level ones.
+      if (redact && k !== "" && isSecretKey(k)) return REDACTED;
       if (typeof v === "bigint") return v.toString();
       if (typeof v === "object" && v !== null) {
         if (seen.has(v)) return "[Circular]";
@@ -86,8 +96,16 @@ export function flattenToAttributes(
   out: Attributes = {},
 ): Attributes {
   const seen = new WeakSet<object>();
+  const redact = ctx.redact ?? true;
+  const text = (s: string) => (!redact ? s : ctx.secrets ? ctx.secrets.scrub(s) : scrubText(s));
+  let values = 0;
+  let cut = 0;
   const visit = (key: string, value: unknown, depth: number): void => {
-    if ((ctx.redact ?? true) && isSecretKey(lastSegment(key))) {
+    if (++values > MAX_VALUES) {
+      cut++;
+      return;
+    }
+    if (redact && isSecretKey(lastSegment(key))) {
       ctx.secrets?.remember(value);
       out[prefix + key] = REDACTED;
       return;
@@ -98,19 +116,16 @@ export function flattenToAttributes(
       return;
     }
     if (leaf !== undefined) {
-      out[prefix + key] = ctx.secrets && typeof leaf === "string" ? ctx.secrets.scrub(leaf) : leaf;
+      out[prefix + key] = typeof leaf === "string" ? text(leaf) : leaf;
       return;
     }
     if (typeof value !== "object" || value === null) return;
+    if (value instanceof Set) value = [...value];
     if (Array.isArray(value)) {
-      out[prefix + key] = primitiveArray(value) ?? safeJson(value);
+      out[prefix + key] = arrayValue(value, redact, text);
       return;
     }
     if (value instanceof Map) value = Object.fromEntries(value);
-    if (value instanceof Set) {
-      out[prefix + key] = primitiveArray([...value]) ?? safeJson([...value]);
-      return;
-    }
     if (seen.has(value as object) || depth >= MAX_DEPTH) {
       out[prefix + key] = seen.has(value as object) ? "[Circular]" : safeJson(value);
       return;
@@ -121,10 +136,26 @@ export function flattenToAttributes(
       out[prefix + key] = "{}";
       return;
     }
-    for (const [k, v] of entries) visit(`${key}.${k}`, v, depth + 1);
+    visitEntries(entries, `${key}.`, depth + 1);
   };
-  for (const [k, v] of Object.entries(input)) visit(k, v, 0);
+  const visitEntries = (entries: [string, unknown][], keyPrefix: string, depth: number): void => {
+    for (const [k, v] of entries.length > MAX_OBJECT_KEYS ? entries.slice(0, MAX_OBJECT_KEYS) : entries) visit(`${keyPrefix}${k}`, v, depth);
+    if (entries.length > MAX_OBJECT_KEYS) out[`${prefix}${keyPrefix}${CUT_KEY}`] = `[cut ${entries.length - MAX_OBJECT_KEYS} of ${entries.length} keys]`;
+  };
+  visitEntries(Object.entries(input), "", 0);
+  if (cut > 0) out[prefix + CUT_KEY] = `[cut ${cut} values past the first ${MAX_VALUES}]`;
   return out;
+}
+
+/** An array as an attribute value: a homogeneous array of primitives as it is, anything else as JSON; at most MAX_ARRAY_ITEMS items. */
+function arrayValue(value: unknown[], redact: boolean, text: (s: string) => string): AttributeValue {
+  if (value.length > MAX_ARRAY_ITEMS) {
+    const json = safeJson(value.slice(0, MAX_ARRAY_ITEMS), redact);
+    return `${text(json)}…[cut ${value.length - MAX_ARRAY_ITEMS} of ${value.length} items]`;
+  }
+  const primitive = primitiveArray(value);
+  if (primitive === undefined) return text(safeJson(value, redact));
+  return Array.isArray(primitive) && typeof primitive[0] === "string" ? (primitive as string[]).map(text) : primitive;
 }
 
 function lastSegment(key: string): string {

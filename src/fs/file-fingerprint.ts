@@ -4,7 +4,8 @@ import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, re
 import { open } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { StagetraceError } from "../errors.js";
-import { writeFileAtomic } from "../manifest/write-atomic.js";
+import { writeFileAtomic } from "./atomic-write.js";
+import { errnoText } from "./errno-text.js";
 import type { FileKind } from "../types.js";
 
 /**
@@ -84,6 +85,33 @@ function missing(path: string, problem?: string): FileFingerprint {
   };
 }
 
+const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
+
+/** True for `s3://bucket/key`, `https://host/path` and other `scheme://` locations: recorded as given, never opened. */
+export function isUri(path: string): boolean {
+  return URI.test(path);
+}
+
+/**
+ * The record of a URI: kind `uri`, its last path segment as its name, and
+ * nothing measured (stagetrace does not fetch it). Pass it with its
+ * credentials already censored.
+ */
+export function uriFingerprint(uri: string): FileFingerprint {
+  const rest = uri.replace(URI, "").replace(/[?#].*$/s, "");
+  const segments = rest.split("/").filter((s) => s !== "");
+  return {
+    path: uri,
+    name: segments.length > 1 ? segments[segments.length - 1]! : (segments[0] ?? uri),
+    kind: "uri",
+    exists: true,
+    size: null,
+    modified: null,
+    hash: null,
+    hashAlgorithm: null,
+  };
+}
+
 let cachedSecond = Number.NaN;
 let cachedPrefix = "";
 
@@ -133,15 +161,12 @@ function notAFileAnymore(base: FileFingerprint, stats: Stats): FileFingerprint {
   return { ...base, kind, size: null, problem: `${base.path} became a ${kind} while it was being hashed; it was not read` };
 }
 
-function errnoText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message}` : String(err);
-}
-
 /** Where `fingerprint` may find a hash computed earlier for the same, unchanged file. */
 export interface FingerprintOptions {
   /** The directory of the stage that wrote the file, whose fingerprint index is consulted. */
   producerDir?: string | null;
+  /** The indexes to consult for `producerDir`. */
+  index?: FingerprintIndex;
   /** Keep the file's identity on the fingerprint, for this stage's own fingerprint index (outputs, intermediates). */
   keepIdentity?: boolean;
 }
@@ -182,8 +207,8 @@ export function fingerprint(
   // Never open FIFOs, sockets or devices: a read could block forever.
   if (!stats.isFile() || algorithm === "none") return base;
   if (options.keepIdentity) base.identity = identityOf(stats);
-  if (options.producerDir) {
-    const hash = FingerprintIndex.lookup(options.producerDir, path, stats, algorithm); // a Stats is a FileIdentity
+  if (options.producerDir && options.index) {
+    const hash = options.index.lookup(options.producerDir, path, stats, algorithm); // a Stats is a FileIdentity
     if (hash !== null) {
       base.hash = hash;
       base.hashAlgorithm = algorithm;
@@ -372,15 +397,19 @@ interface IndexFile {
   files: IndexEntry[];
 }
 
-/** The fingerprint indexes this process has read or written, one per stage directory. */
-export const FingerprintIndex = {
-  cache: new Map<string, Map<string, IndexEntry> | null>(),
+/**
+ * The fingerprint indexes one process has read or written, one per stage
+ * directory, each read at most once. Telemetry owns the instance its stages
+ * share, so a new telemetry starts with nothing cached.
+ */
+export class FingerprintIndex {
+  private readonly cache = new Map<string, Map<string, IndexEntry> | null>();
 
   /** Whether stages may reuse recorded hashes (`STAGETRACE_REUSE_HASHES`, on unless `off`/`0`/`false`). */
-  enabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  static enabled(env: NodeJS.ProcessEnv = process.env): boolean {
     const v = (env.STAGETRACE_REUSE_HASHES ?? "").trim().toLowerCase();
     return !(v === "off" || v === "0" || v === "false" || v === "no");
-  },
+  }
 
   /** The hash `stageDir` recorded for `path` if the file is still exactly as it was, else null. */
   lookup(stageDir: string, path: string, now: FileIdentity, algorithm: string): string | null {
@@ -402,9 +431,9 @@ export const FingerprintIndex = {
       return null;
     }
     return e[7];
-  },
+  }
 
-  read(stageDir: string): Map<string, IndexEntry> | null {
+  private read(stageDir: string): Map<string, IndexEntry> | null {
     let data: IndexFile;
     try {
       data = JSON.parse(readFileSync(join(stageDir, FINGERPRINT_INDEX_FILE), "utf8")) as IndexFile;
@@ -417,7 +446,7 @@ export const FingerprintIndex = {
       if (Array.isArray(e) && e.length === 8 && typeof e[0] === "string" && typeof e[7] === "string") map.set(e[0], e);
     }
     return map;
-  },
+  }
 
   /**
    * Writes `stageDir`'s index from the fingerprints of the files the stage
@@ -435,5 +464,5 @@ export const FingerprintIndex = {
     const file: IndexFile = { version: 1, files: [...map.values()] };
     writeFileAtomic(join(stageDir, FINGERPRINT_INDEX_FILE), JSON.stringify(file) + "\n");
     this.cache.set(stageDir, map);
-  },
-};
+  }
+}
