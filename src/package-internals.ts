@@ -73,24 +73,3 @@ export function unrefSockets<A extends Agent>(agent: A): A {
   };
   return agent;
 }
-
-/** pino-opentelemetry-transport's building blocks, which its stock worker uses and its package does not export. */
-export interface PinoOtelTransportParts {
-  toOpenTelemetry: (obj: unknown, opts: { messageKey: string; levels: unknown; severityNumberMap?: Record<string, number> }) => unknown;
-  createExporter: (opts: unknown) => unknown;
-  loadContext: (record: unknown) => unknown;
-}
-
-/**
- * pino-opentelemetry-transport (4.x): its record mapper and exporter factory,
- * from `lib/` (the package has no exports map), so stagetrace's own log
- * worker maps records exactly as the stock transport does.
- */
-export function pinoOtelTransportParts(): PinoOtelTransportParts {
-  const { toOpenTelemetry } = require("pino-opentelemetry-transport/lib/opentelemetry-mapper.js") as Pick<PinoOtelTransportParts, "toOpenTelemetry">;
-  const { createExporter, loadContext } = require("pino-opentelemetry-transport/lib/otlp-logger-shim.js") as Omit<
-    PinoOtelTransportParts,
-    "toOpenTelemetry"
-  >;
-  return { toOpenTelemetry, createExporter, loadContext };
-}

@@ -7,7 +7,6 @@ import pino from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   PINO_NEEDS_METADATA,
-  pinoOtelTransportParts,
   sdkSpanEventList,
   setPinoInterpolationStringify,
   threadStreamWorker,
@@ -83,21 +82,6 @@ describe("pino internals", () => {
     expect(typeof worker?.postMessage).toBe("function");
     worker!.postMessage({ code: "IGNORED" });
     stream.end();
-  });
-});
-
-describe("pino-opentelemetry-transport's building blocks", () => {
-  it("maps a pino line to a log record and makes an exporter", () => {
-    const parts = pinoOtelTransportParts();
-    const record = parts.toOpenTelemetry({ msg: "hi", level: 30, time: 5, x: 1 }, { messageKey: "msg", levels: pino.levels });
-    expect(record).toMatchObject({ body: "hi", severityNumber: 9, severityText: "info", attributes: { x: 1 }, timestamp: 5 });
-    expect(typeof parts.loadContext).toBe("function");
-    const exporter = parts.createExporter({ protocol: "http", httpExporterOptions: { url: "http://127.0.0.1:9/v1/logs" } }) as {
-      export: unknown;
-      shutdown: () => Promise<void>;
-    };
-    expect(typeof exporter.export).toBe("function");
-    return exporter.shutdown();
   });
 });
 

@@ -187,9 +187,8 @@ export class StageEnd {
     if (status === "failed" || status === "interrupted") {
       span.setAttribute(ATTR.errorType, this.p.values.firstErrorType ?? status);
       span.setStatus({ code: SpanStatusCode.ERROR, message: reason ?? `stage ${status}` });
-    } else {
-      span.setStatus({ code: SpanStatusCode.OK });
     }
+    // A stage that did its job leaves the status unset, as the conventions ask of instrumentation.
     span.end();
     this.p.lease()?.stop();
     this.p.heartbeat()?.end();

@@ -2,6 +2,8 @@ import { inspect } from "node:util";
 import type { ExportAccount } from "../../exporters/otlp-span-export.js";
 import type { LogFiles } from "../log/log-files.js";
 import { dieBy, signalExitCode } from "../process-exit.js";
+import type { TelemetryReport } from "../types.js";
+import { EXIT_MARGIN_MS, lastExportMs } from "./shutdown.js";
 import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 /** What telemetry needs of a stage that is still open when the process ends. */
@@ -24,7 +26,7 @@ export interface LifecycleParts {
   account: ExportAccount;
   warn: (message: string) => void;
   /** The bounded shutdown of telemetry (runs once). */
-  shutdown: () => Promise<unknown>;
+  shutdown: () => Promise<TelemetryReport>;
   /** At `exit`, after the open stages ended: says what the process leaves unsent. */
   atExit: () => void;
 }
@@ -50,7 +52,15 @@ export class ProcessLifecycle {
   private readonly onSignal = (signal: NodeJS.Signals) => this.handleSignal(signal);
   private readonly onCrashMonitor = (error: unknown, origin: string) => this.finalizeCrashed(error, origin);
   private readonly onUncaught = (error: unknown, origin: string) => this.exitAfterCrash(error, origin);
-  private readonly onBeforeExit = () => void this.finalizeAbandoned().then(() => this.o.shutdown());
+  // The process is ending on its own. If the backend outlasted the exit
+  // bound, an export still under way (a gRPC call, a retry timer) must not
+  // hold the process: it then exits once the bound's margin has passed.
+  private readonly onBeforeExit = () =>
+    void this.finalizeAbandoned()
+      .then(() => this.o.shutdown())
+      .then((report) => {
+        if (report.timedOut) setTimeout(() => process.exit(), EXIT_MARGIN_MS).unref();
+      });
   private readonly onExit = (code: number) => {
     for (const stage of [...this.open]) stage.finalizeAbandonedSync(code);
     this.o.atExit();
@@ -102,7 +112,7 @@ export class ProcessLifecycle {
    */
   private closeGateWhenIdle(): void {
     if (this.cancelIdleGate !== undefined || !this.o.config.tracesUrl) return;
-    this.cancelIdleGate = this.o.account.closeWhenOneExportLeft(this.o.config.exitTimeoutMs, this.o.config.exportTimeoutMs);
+    this.cancelIdleGate = this.o.account.closeWhenOneExportLeft(this.o.config.exitTimeoutMs, lastExportMs(this.o.config.exitTimeoutMs, this.o.config.exportTimeoutMs));
   }
 
   /**

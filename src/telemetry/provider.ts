@@ -1,8 +1,8 @@
-import { context, type Context, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { context, type Context, type TextMapPropagator, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import type { Resource } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
 import {
@@ -11,15 +11,40 @@ import {
   type ExportAccount,
   TrimmingCountingExporter,
 } from "../../exporters/otlp-span-export.js";
-import { TRACER_NAME } from "../conventions.js";
+import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { VERSION } from "../version.js";
 import { StageSampler } from "./stage-sampler.js";
-import { grpcEndpoint, grpcMetadata, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { otlpAgentFactory } from "./otlp-agent.js";
+import { grpcEndpoint, grpcMetadata, resolvePropagators, type Propagator, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { warnOnce } from "./warn-once.js";
 
-/** The W3C trace-context + baggage propagator stagetrace reads TRACEPARENT/BAGGAGE with. */
-export const envPropagator = new CompositePropagator({
-  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-});
+/** The W3C propagators `names` lists (`OTEL_PROPAGATORS`), in that order; none for an empty list. */
+export function propagatorFor(names: readonly Propagator[]): TextMapPropagator {
+  return new CompositePropagator({
+    propagators: names.map((n) => (n === "tracecontext" ? new W3CTraceContextPropagator() : new W3CBaggagePropagator())),
+  });
+}
+
+const envWarn = warnOnce();
+let envPropagatorCache: { raw: string | undefined; propagator: TextMapPropagator } | undefined;
+function currentEnvPropagator(): TextMapPropagator {
+  const raw = process.env.OTEL_PROPAGATORS;
+  if (envPropagatorCache?.raw !== raw || envPropagatorCache === undefined) {
+    envPropagatorCache = { raw, propagator: propagatorFor(resolvePropagators(process.env, envWarn)) };
+  }
+  return envPropagatorCache.propagator;
+}
+
+/**
+ * The propagator stagetrace reads TRACEPARENT/TRACESTATE/BAGGAGE with and
+ * passes them on to commands with: W3C trace context and baggage, or what
+ * `OTEL_PROPAGATORS` names of those two (`none`: neither).
+ */
+export const envPropagator: TextMapPropagator = {
+  inject: (ctx, carrier, setter) => currentEnvPropagator().inject(ctx, carrier, setter),
+  extract: (ctx, carrier, getter) => currentEnvPropagator().extract(ctx, carrier, getter),
+  fields: () => currentEnvPropagator().fields(),
+};
 
 /** Reads TRACEPARENT/TRACESTATE/BAGGAGE from the process environment (W3C env carrier) into a context. */
 export function contextFromEnv(base: Context = context.active()): Context {
@@ -45,16 +70,18 @@ export function stageTracing(
   manifests: ManifestExporter,
   account: ExportAccount,
   options: { tracerProvider?: TracerProvider; spanProcessors?: SpanProcessor[] },
+  warn: (message: string) => void,
 ): StageTracing {
   if (options.tracerProvider !== undefined) {
-    return { provider: null, tracer: options.tracerProvider.getTracer(TRACER_NAME, VERSION), processors: [] };
+    return { provider: null, tracer: options.tracerProvider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors: [] };
   }
   const processors: SpanProcessor[] = [new ManifestSpanProcessor(manifests)];
-  if (config.tracesUrl) processors.push(otlpSpanProcessor(config.tracesUrl, config, account));
+  if (config.tracesUrl) processors.push(otlpSpanProcessor(config.tracesUrl, config, account, warn));
+  if (config.tracesConsole) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
   processors.push(...(options.spanProcessors ?? []));
   const provider = new NodeTracerProvider({
     resource,
-    sampler: new StageSampler(),
+    sampler: new StageSampler(config.sampler),
     spanProcessors: processors,
     // The manifest is built from the span, so the span must keep every file
     // event and config attribute; what goes over OTLP is trimmed separately.
@@ -67,18 +94,19 @@ export function stageTracing(
     },
     generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
   });
-  if (config.registerGlobal) provider.register({ propagator: envPropagator });
-  return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION), processors };
+  if (config.registerGlobal) provider.register({ propagator: propagatorFor(config.propagators) });
+  return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors };
 }
 
 /** The OTLP side of the spans: trimmed for the wire, batched, counted. */
-export function otlpSpanProcessor(url: string, config: ResolvedTelemetryConfig, account: ExportAccount): SpanProcessor {
+export function otlpSpanProcessor(url: string, config: ResolvedTelemetryConfig, account: ExportAccount, warn: (message: string) => void): SpanProcessor {
   const options = {
     url,
     timeoutMillis: config.exportTimeoutMs,
     ...(config.tracesHeaders ? { headers: config.tracesHeaders } : {}),
   };
   const protocol = config.tracesProtocol;
+  const httpOptions = { ...options, httpAgentOptions: otlpAgentFactory(config.tracesTls, warn) };
   // Only the exporter of the protocol in use is loaded, and only when the first span is exported.
   const exporter = new DeferredSpanExporter(async () => {
     if (protocol === "grpc") {
@@ -88,16 +116,13 @@ export function otlpSpanProcessor(url: string, config: ResolvedTelemetryConfig, 
     }
     if (protocol === "http/protobuf") {
       const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
-      return new OTLPTraceExporter(options);
+      return new OTLPTraceExporter(httpOptions);
     }
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
-    return new OTLPTraceExporter(options);
+    return new OTLPTraceExporter(httpOptions);
   });
   const trimming = new TrimmingCountingExporter(exporter, account, config.otlpMaxEventsPerSpan, config.otlpAttributeValueLengthLimit);
-  const batch = new BatchSpanProcessor(trimming, {
-    exportTimeoutMillis: config.exportTimeoutMs,
-    scheduledDelayMillis: 500,
-  });
+  const batch = new BatchSpanProcessor(trimming, { ...config.bsp });
   return new CountingSpanProcessor(batch, account);
 }
 

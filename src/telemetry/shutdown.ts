@@ -36,7 +36,7 @@ export async function shutdownWithin(p: ShutdownParts): Promise<TelemetryReport>
   const budget = Math.max(0, exitTimeoutMs - EXIT_MARGIN_MS);
   const exitBy = Date.now() + budget;
   // Queued batches then fail at once instead of each waiting out a timeout.
-  const cancelGate = p.account.closeWhenOneExportLeft(budget, exportTimeoutMs);
+  const cancelGate = p.account.closeWhenOneExportLeft(budget, lastExportMs(budget, exportTimeoutMs));
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<"timeout">((resolve) => {
     timer = setTimeout(() => resolve("timeout"), budget);
@@ -57,6 +57,7 @@ export async function shutdownWithin(p: ShutdownParts): Promise<TelemetryReport>
   const logs: LogDelivery | null = p.logTransport ? await p.logTransport.end(p.warn, exitBy) : null;
   const outcome = await Promise.race([Promise.all([spans, beats]).then(() => "done" as const), deadline]);
   clearTimeout(timer);
+  if (outcome === "timeout") p.account.abandon();
   cancelGate();
 
   const logsExported = logs?.exported ?? 0;
@@ -86,4 +87,14 @@ export async function shutdownWithin(p: ShutdownParts): Promise<TelemetryReport>
     log_records_dropped: report.logRecordsDropped,
   });
   return report;
+}
+
+/**
+ * How much of an exit budget the last export gets: its whole timeout when
+ * that fits in half the budget, else half the budget. Exports under way
+ * when the budget runs out are abandoned (and counted as dropped), not cut
+ * short: each one has the full timeout the user set until then.
+ */
+export function lastExportMs(budgetMs: number, exportTimeoutMs: number): number {
+  return Math.min(exportTimeoutMs, Math.floor(budgetMs / 2));
 }

@@ -6,7 +6,7 @@ import { ManifestExporter } from "../../exporters/manifest-exporter.js";
 import { ExportAccount } from "../../exporters/otlp-span-export.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
 import { VERSION } from "../version.js";
-import { redactUrl, scrubText } from "../values/redaction.js";
+import { redactUrl } from "../values/redaction.js";
 import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
@@ -17,18 +17,10 @@ import { shutdownWithin } from "./shutdown.js";
 import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 export type { OpenStage } from "./process-lifecycle.js";
-export { contextFromEnv, envPropagator, stageSpanProcessors } from "./provider.js";
-
-/** Says a telemetry problem once on stderr; it never changes what the stage does. */
-export function warnOnce(): (message: string) => void {
-  const said = new Set<string>();
-  return (message) => {
-    if (said.has(message)) return;
-    said.add(message);
-    // A warning may name an endpoint whose URL carries credentials.
-    process.stderr.write(`stagetrace: ${scrubText(message)}\n`);
-  };
-}
+export { contextFromEnv, envPropagator, propagatorFor, stageSpanProcessors } from "./provider.js";
+export { lastExportMs } from "./shutdown.js";
+export { warnOnce } from "./warn-once.js";
+import { warnOnce } from "./warn-once.js";
 
 /**
  * One process's telemetry: the tracer provider and its exporters (provider.ts),
@@ -81,7 +73,7 @@ export class Telemetry {
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
     const beats = resolveHeartbeatConfig(options, env, this.config, this.warn);
     this.heartbeat = beats ? new Heartbeat(beats, this.resource, VERSION, this.warn) : null;
-    const tracing = stageTracing(this.config, this.resource, this.manifestExporter, this.account, options);
+    const tracing = stageTracing(this.config, this.resource, this.manifestExporter, this.account, options, this.warn);
     this.provider = tracing.provider;
     this.tracer = tracing.tracer;
     this.processors = tracing.processors;
@@ -122,7 +114,7 @@ export class Telemetry {
   logDestination(): LogTransport | null {
     if (this.logTransport === undefined) {
       this.logTransport = null;
-      if (this.config.logsUrl) {
+      if (this.config.logsUrl || this.config.logsConsole) {
         const attributes: Record<string, string> = {};
         for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = String(v);
         this.logTransport = LogTransport.start(this.config, VERSION, attributes);
