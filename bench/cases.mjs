@@ -128,8 +128,16 @@ const loggingOtlp = {
       ],
       targets: [
         { text: "≥ 0.8× of no endpoint", value: x(ratio), pass: ratio >= 0.8 },
-        { text: `exit within the bound (${EXIT_BOUND_MS} ms), worst round`, value: `${Math.round(worstExit)} ms`, pass: worstExit <= EXIT_BOUND_MS },
-        { text: "local files complete", value: incomplete ? `${incomplete} rounds incomplete` : "all rounds complete", pass: incomplete === 0 },
+        {
+          text: `exit within the bound (${EXIT_BOUND_MS} ms), worst round`,
+          value: `${Math.round(worstExit)} ms`,
+          pass: worstExit <= EXIT_BOUND_MS,
+        },
+        {
+          text: "local files complete",
+          value: incomplete ? `${incomplete} rounds incomplete` : "all rounds complete",
+          pass: incomplete === 0,
+        },
       ],
     };
   },
@@ -139,7 +147,7 @@ function makeBigFile(path, bytes) {
   const fd = openSync(path, "w");
   const buf = Buffer.allocUnsafe(8 << 20);
   randomFillSync(buf);
-  for (let done = 0; done < bytes; ) {
+  for (let done = 0; done < bytes;) {
     const n = Math.min(buf.length, bytes - done);
     writeSync(fd, buf, 0, n);
     buf[done % 4096] ^= 0xff; // not the same 8 MiB over and over
@@ -377,7 +385,10 @@ const pipeline = {
       for (let r = 0; r < ROUNDS; r++) {
         plain.push((await runNode(driver, ["plain", STAGES])).wallMs);
         // The floors: one empty process around the driver (as `stagetrace run` is one), and stages that do the least.
-        for (const [mode, into] of [["floor-api", floorApi], ["floor-none", floorNone]]) {
+        for (const [mode, into] of [
+          ["floor-api", floorApi],
+          ["floor-none", floorNone],
+        ]) {
           const fdir = join(work, `${mode}-${r}`);
           into.push((await runNode(wrap, [process.execPath, driver, mode, STAGES], { OUTPUT_DIR: fdir })).wallMs);
         }
@@ -498,8 +509,16 @@ const exit = {
         measure("endpoint hanging", "ms", hung),
       ],
       targets: [
-        { text: `refusing: exit ≤ ${EXIT_BOUND_MS} ms (worst round)`, value: `${Math.round(worst(refused))} ms`, pass: worst(refused) <= EXIT_BOUND_MS },
-        { text: `hanging: exit ≤ ${EXIT_BOUND_MS} ms (worst round)`, value: `${Math.round(worst(hung))} ms`, pass: worst(hung) <= EXIT_BOUND_MS },
+        {
+          text: `refusing: exit ≤ ${EXIT_BOUND_MS} ms (worst round)`,
+          value: `${Math.round(worst(refused))} ms`,
+          pass: worst(refused) <= EXIT_BOUND_MS,
+        },
+        {
+          text: `hanging: exit ≤ ${EXIT_BOUND_MS} ms (worst round)`,
+          value: `${Math.round(worst(hung))} ms`,
+          pass: worst(hung) <= EXIT_BOUND_MS,
+        },
         {
           text: "local files complete, exit code 0",
           value: incomplete || badCode ? `${incomplete} incomplete, ${badCode} bad exit codes` : "all rounds",

@@ -73,7 +73,15 @@ export function runNode(script, args = [], env = {}, nodeArgs = []) {
       } catch {
         result = null;
       }
-      const out = { wallMs: end - start, exitAfterOutputMs: lastLineAt === null ? null : end - lastLineAt, code, signal, stderr, stdout, result };
+      const out = {
+        wallMs: end - start,
+        exitAfterOutputMs: lastLineAt === null ? null : end - lastLineAt,
+        code,
+        signal,
+        stderr,
+        stdout,
+        result,
+      };
       if (code !== 0 && !env.BENCH_ALLOW_FAIL) reject(new Error(`${script} exited with ${code ?? signal}: ${stderr.slice(-2000)}`));
       else resolve(out);
     });

@@ -33,7 +33,9 @@ for (const c of selected) {
     results.push({ case: c, ...r });
     for (const m of r.measurements) {
       const s = m.summary;
-      process.stdout.write(`  ${m.label.padEnd(46)} median ${fmtNum(s.median)} ${m.unit}  (min ${fmtNum(s.min)}, max ${fmtNum(s.max)}, spread ${Math.round(s.spread * 100)}%, n=${s.n})\n`);
+      process.stdout.write(
+        `  ${m.label.padEnd(46)} median ${fmtNum(s.median)} ${m.unit}  (min ${fmtNum(s.min)}, max ${fmtNum(s.max)}, spread ${Math.round(s.spread * 100)}%, n=${s.n})\n`,
+      );
     }
     for (const t of r.targets) process.stdout.write(`  ${t.pass ? "PASS" : "FAIL"}  ${t.text}: ${t.value}\n`);
     for (const n of r.notes ?? []) process.stdout.write(`  note: ${n}\n`);
@@ -66,7 +68,10 @@ function report() {
   );
   lines.push("## Machine", "");
   lines.push(`- CPU: ${m.cpu}, ${m.cores} cores`, `- Memory: ${m.memoryGiB} GiB`, `- Node.js: ${m.node}`, `- OS: ${m.os}`);
-  lines.push(`- Run: ${started.toISOString()}, ${QUICK ? "quick sizes (BENCH_QUICK=1)" : "full sizes"}, ${ROUNDS} rounds unless a case says otherwise`, "");
+  lines.push(
+    `- Run: ${started.toISOString()}, ${QUICK ? "quick sizes (BENCH_QUICK=1)" : "full sizes"}, ${ROUNDS} rounds unless a case says otherwise`,
+    "",
+  );
   lines.push("## Results against the targets", "");
   if (QUICK) {
     lines.push(
@@ -89,7 +94,9 @@ function report() {
       lines.push("| measurement | median | min | max | spread | rounds |", "| --- | --- | --- | --- | --- | --- |");
       for (const x of r.measurements) {
         const s = x.summary;
-        lines.push(`| ${x.label} | ${fmtNum(s.median)} ${x.unit} | ${fmtNum(s.min)} | ${fmtNum(s.max)} | ${Math.round(s.spread * 100)}% | ${s.n} |`);
+        lines.push(
+          `| ${x.label} | ${fmtNum(s.median)} ${x.unit} | ${fmtNum(s.min)} | ${fmtNum(s.max)} | ${Math.round(s.spread * 100)}% | ${s.n} |`,
+        );
       }
       lines.push("");
     }

@@ -30,7 +30,8 @@ export class ExportGate {
    */
   abandon(): void {
     this.closed = true;
-    for (const done of [...this.inFlight]) done({ code: ExportResultCode.FAILED, error: new Error("stagetrace: exit deadline reached while waiting for the backend") });
+    for (const done of [...this.inFlight])
+      done({ code: ExportResultCode.FAILED, error: new Error("stagetrace: exit deadline reached while waiting for the backend") });
   }
 
   /** Lets exports through again (a new stage started after the gate was closed for an idle process). */
@@ -60,7 +61,10 @@ export class ExportGate {
   pass(count: number, send: (done: (result: ExportResult) => void) => void, resultCallback: (result: ExportResult) => void): void {
     if (this.closed) {
       this.failed += count;
-      resultCallback({ code: ExportResultCode.FAILED, error: new StagetraceError("EXPORT_REFUSED", "stagetrace: exit deadline reached, not sent") });
+      resultCallback({
+        code: ExportResultCode.FAILED,
+        error: new StagetraceError("EXPORT_REFUSED", "stagetrace: exit deadline reached, not sent"),
+      });
       return;
     }
     let settled = false;

@@ -30,7 +30,9 @@ function anchor(text) {
 }
 
 function cell(text) {
-  return String(text).replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ");
+  return String(text)
+    .replace(/\|/g, "\\|")
+    .replace(/\s*\n\s*/g, " ");
 }
 
 function defName(ref) {
@@ -125,8 +127,8 @@ export function renderManifestDoc() {
     "`stagetrace validate PATH...` checks files against the same schemas (see [cli.md](cli.md)).",
     "",
     "A dotted key (`pipeline.name`) is a key of a nested object; `stages[].name` is",
-    "a key of each item of the `stages` list. \"or null\" means the key is always",
-    "present and may hold `null`; \"(optional)\" means the key may be absent.",
+    'a key of each item of the `stages` list. "or null" means the key is always',
+    'present and may hold `null`; "(optional)" means the key may be absent.',
     "",
     schemaSection(manifest, "manifest.json", SCHEMAS.manifest),
     "",

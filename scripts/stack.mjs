@@ -13,7 +13,19 @@
 // Everything but those lines goes to stderr. See docs/observability.md.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, closeSync, cpSync, readdirSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  readdirSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,7 +88,9 @@ function goVersion() {
   if (cachedGoVersion) return cachedGoVersion;
   const r = spawnSync("go", ["env", "GOVERSION"], { encoding: "utf8" });
   if (r.error || r.status !== 0) {
-    throw new StackError("cannot run `go` (Go 1.21 or newer is needed to build the stack; it fetches the toolchain stack/build/*/go.mod name): install Go from go.dev or your distribution (Debian's golang-go is too old), or put it on PATH");
+    throw new StackError(
+      "cannot run `go` (Go 1.21 or newer is needed to build the stack; it fetches the toolchain stack/build/*/go.mod name): install Go from go.dev or your distribution (Debian's golang-go is too old), or put it on PATH",
+    );
   }
   cachedGoVersion = r.stdout.trim();
   return cachedGoVersion;
@@ -128,7 +142,10 @@ function copyOfModule(m) {
   chmodRecursive(copy);
   for (const f of m.placeholders) {
     mkdirSync(dirname(join(copy, f)), { recursive: true });
-    writeFileSync(join(copy, f), "<!doctype html><title>UI not built</title><p>This build has no web UI; the API answers under /api/v2/.\n");
+    writeFileSync(
+      join(copy, f),
+      "<!doctype html><title>UI not built</title><p>This build has no web UI; the API answers under /api/v2/.\n",
+    );
   }
   return copy;
 }
@@ -194,7 +211,9 @@ async function waitReady(name, url, started, expect = (res) => res.ok) {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new StackError(`${name} did not answer ${url} within ${READY_TIMEOUT_MS / 1000} s (${last}); see ${started.log}:\n${tail(started.log)}`);
+  throw new StackError(
+    `${name} did not answer ${url} within ${READY_TIMEOUT_MS / 1000} s (${last}); see ${started.log}:\n${tail(started.log)}`,
+  );
 }
 
 function tail(path) {
@@ -218,13 +237,23 @@ function stateFile(dir) {
 export async function up({ dir = DEFAULT_DIR, webhookUrl = process.env.ALERT_WEBHOOK_URL } = {}) {
   dir = resolve(dir);
   if (existsSync(stateFile(dir))) {
-    throw new StackError(`a stack already runs from ${dir} (${stateFile(dir)} exists): stop it with \`npm run stack:down\`${dir === DEFAULT_DIR ? "" : ` -- --dir ${dir}`}`);
+    throw new StackError(
+      `a stack already runs from ${dir} (${stateFile(dir)} exists): stop it with \`npm run stack:down\`${dir === DEFAULT_DIR ? "" : ` -- --dir ${dir}`}`,
+    );
   }
   const bin = build();
   const p = await ports([
-    "otlpHttp", "otlpGrpc", "collectorPrometheus", "collectorTelemetry",
-    "jaegerOtlp", "jaegerQuery", "jaegerQueryGrpc", "jaegerHealth", "jaegerTelemetry",
-    "prometheus", "alertmanager",
+    "otlpHttp",
+    "otlpGrpc",
+    "collectorPrometheus",
+    "collectorTelemetry",
+    "jaegerOtlp",
+    "jaegerQuery",
+    "jaegerQueryGrpc",
+    "jaegerHealth",
+    "jaegerTelemetry",
+    "prometheus",
+    "alertmanager",
   ]);
   const at = (port) => `127.0.0.1:${port}`;
   for (const sub of ["jaeger", "otelcol", "prometheus/targets", "alertmanager"]) mkdirSync(join(dir, sub), { recursive: true });

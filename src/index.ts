@@ -6,13 +6,7 @@ export { spanFromManifest } from "./manifest/span-from-manifest.js";
 export { loadRun, stageState } from "./run/load-run.js";
 export type { LoadedRun, LoadedStage } from "./run/load-run.js";
 export type { PipelineData, PipelineStageEntry, RunStatus, StageState } from "./run/pipeline-summary.js";
-export {
-  initTelemetry,
-  shutdownTelemetry,
-  stageSpanProcessors,
-  contextFromEnv,
-  Telemetry,
-} from "./telemetry/telemetry.js";
+export { initTelemetry, shutdownTelemetry, stageSpanProcessors, contextFromEnv, Telemetry } from "./telemetry/telemetry.js";
 export { ManifestExporter, ManifestSpanProcessor, MANIFEST_FILE } from "../exporters/manifest-exporter.js";
 export { spansFromOtlpJson, spansFromOtlpJsonText } from "./otlp/otlp-json.js";
 export { StagetraceError } from "./errors.js";

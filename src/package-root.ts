@@ -12,7 +12,8 @@ export function packageRoot(): string {
   for (;;) {
     if (existsSync(join(dir, "schema", "manifest.schema.json")) && existsSync(join(dir, "package.json"))) return (root = dir);
     const up = dirname(dir);
-    if (up === dir) throw new StagetraceError("NOT_FOUND", "stagetrace: cannot find the package's root directory (package.json and schema/)");
+    if (up === dir)
+      throw new StagetraceError("NOT_FOUND", "stagetrace: cannot find the package's root directory (package.json and schema/)");
     dir = up;
   }
 }

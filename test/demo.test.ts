@@ -40,7 +40,9 @@ describe("npm run demo (the subtitle pipeline)", { timeout: 120_000 }, () => {
     const pipeline = readJson(join(run, "pipeline.json"));
     expect(pipeline.status).toBe("success");
     expect(pipeline.stages.map((s: { name: string }) => s.name)).toEqual(STAGES);
-    expect(pipeline.stages.map((s: { status: string }) => s.status)).toEqual(STAGES.map((s) => (s === "lyrics_detection" ? "skipped" : "success")));
+    expect(pipeline.stages.map((s: { status: string }) => s.status)).toEqual(
+      STAGES.map((s) => (s === "lyrics_detection" ? "skipped" : "success")),
+    );
     const traces = new Set([pipeline.trace.trace_id, ...STAGES.map((s) => manifests[s].trace.trace_id)]);
     expect(traces.size).toBe(1);
 
@@ -50,7 +52,8 @@ describe("npm run demo (the subtitle pipeline)", { timeout: 120_000 }, () => {
     expect(outputs("pyannote_vad")).toEqual(["segments.tsv"]);
     expect(outputs("mux")).toEqual(["movie.subtitled.stc"]);
     for (const s of SHELL_STAGES) {
-      for (const o of manifests[s].outputs) expect(o).toMatchObject({ exists: true, hash_algorithm: "sha256", hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      for (const o of manifests[s].outputs)
+        expect(o).toMatchObject({ exists: true, hash_algorithm: "sha256", hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     }
 
     // lineage: what a stage read is byte for byte what an earlier stage wrote
@@ -59,9 +62,14 @@ describe("npm run demo (the subtitle pipeline)", { timeout: 120_000 }, () => {
     expect(input("source_separation", "audio.track")).toMatchObject({ from_stage: "demux", hash: output("demux", "audio.track").hash });
     expect(input("asr", "segments.tsv")).toMatchObject({ from_stage: "pyannote_vad", hash: output("pyannote_vad", "segments.tsv").hash });
     expect(input("translation", "aligned.json")).toMatchObject({ from_stage: "alignment", hash: output("alignment", "aligned.json").hash });
-    expect(input("mux", "subtitles.srt")).toMatchObject({ from_stage: "subtitle_generation", hash: output("subtitle_generation", "subtitles.srt").hash });
+    expect(input("mux", "subtitles.srt")).toMatchObject({
+      from_stage: "subtitle_generation",
+      hash: output("subtitle_generation", "subtitles.srt").hash,
+    });
     // asr is a Python stage: outputs found at run time, a retained model cache, a temp file that is not retained.
-    expect(manifests.asr.intermediate_files.map((f: { name: string; retained: boolean; exists: boolean }) => [f.name, f.retained, f.exists])).toEqual([
+    expect(
+      manifests.asr.intermediate_files.map((f: { name: string; retained: boolean; exists: boolean }) => [f.name, f.retained, f.exists]),
+    ).toEqual([
       ["toy-asr-en-v1.bin", true, true],
       ["frames.tsv", false, true],
     ]);
@@ -95,7 +103,9 @@ describe("npm run demo (the subtitle pipeline)", { timeout: 120_000 }, () => {
     expect(asr.errors[0].message).toBe("FAIL_STAGE=asr: failing on purpose");
     // asr is a Python stage: the error is its exception, with the Python traceback.
     expect(asr.errors[0].type).toBe("RuntimeError");
-    expect(asr.errors[0].stack).toMatch(/^Traceback \(most recent call last\):[\s\S]*asr\.py[\s\S]*RuntimeError: FAIL_STAGE=asr: failing on purpose$/);
+    expect(asr.errors[0].stack).toMatch(
+      /^Traceback \(most recent call last\):[\s\S]*asr\.py[\s\S]*RuntimeError: FAIL_STAGE=asr: failing on purpose$/,
+    );
     expect(manifest("pyannote_vad").status).toBe("success");
 
     const pipeline = readJson(join(run, "pipeline.json"));

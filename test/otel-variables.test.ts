@@ -42,7 +42,14 @@ async function stage(
   const run = tempDir();
   const extra = typeof env === "function" ? env(receiver.url) : env;
   const r = await spawnStage(
-    { OUTPUT_DIR: run, FIXTURE_STAGE: "proto", FIXTURE_LINES: "3", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, STAGETRACE_HEARTBEAT_INTERVAL_MS: "200", ...extra },
+    {
+      OUTPUT_DIR: run,
+      FIXTURE_STAGE: "proto",
+      FIXTURE_LINES: "3",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      STAGETRACE_HEARTBEAT_INTERVAL_MS: "200",
+      ...extra,
+    },
     script,
   );
   expect(r.code, r.stderr).toBe(0);
@@ -52,7 +59,10 @@ async function stage(
     run,
     receiver: rec,
     manifest: (s = "proto") => readJson(join(run, s, "manifest.json")),
-    logLines: (s = "proto") => readFileSync(join(run, s, "stage.log"), "utf8").split("\n").filter(Boolean).length,
+    logLines: (s = "proto") =>
+      readFileSync(join(run, s, "stage.log"), "utf8")
+        .split("\n")
+        .filter(Boolean).length,
     paths: (path) => rec.requests.filter((q) => q.path === path && q.rawBody.length > 0),
   };
 }
@@ -102,7 +112,8 @@ const ROWS: Row[] = [
   {
     variables: "`OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_PROTOCOL`",
     spec: "`http/protobuf` (default), `http/json`, `grpc`; the per-signal variable wins",
-    stagetrace: "the same (the `otlpProtocol` option beats both); `http/json` spans go through `@opentelemetry/exporter-trace-otlp-http`; only the exporter in use is loaded",
+    stagetrace:
+      "the same (the `otlpProtocol` option beats both); `http/json` spans go through `@opentelemetry/exporter-trace-otlp-http`; only the exporter in use is loaded",
     why: "",
     async check() {
       const r = await stage({ OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "http/json" });
@@ -113,7 +124,11 @@ const ROWS: Row[] = [
       // Every scope carries the semantic conventions' schema URL; a stage that succeeded leaves its status unset.
       const scopes = (path: string, key: string, inner: string) =>
         r.paths(path).flatMap((q) => (q.body as any)[key].flatMap((x: any) => x[inner]));
-      for (const [path, key, inner] of [["/v1/traces", "resourceSpans", "scopeSpans"], ["/v1/metrics", "resourceMetrics", "scopeMetrics"], ["/v1/logs", "resourceLogs", "scopeLogs"]] as const) {
+      for (const [path, key, inner] of [
+        ["/v1/traces", "resourceSpans", "scopeSpans"],
+        ["/v1/metrics", "resourceMetrics", "scopeMetrics"],
+        ["/v1/logs", "resourceLogs", "scopeLogs"],
+      ] as const) {
         const found = scopes(path, key, inner);
         expect(found.length, path).toBeGreaterThan(0);
         for (const scope of found) expect(scope.schemaUrl, path).toMatch(/^https:\/\/opentelemetry\.io\/schemas\/1\.\d+\.\d+$/);
@@ -139,21 +154,29 @@ const ROWS: Row[] = [
     stagetrace: "the same",
     why: "",
     async check() {
-      const r = await stage({ OTEL_EXPORTER_OTLP_HEADERS: "x-team=media,x-key=general", OTEL_EXPORTER_OTLP_METRICS_HEADERS: "x-key=metrics%20only" });
+      const r = await stage({
+        OTEL_EXPORTER_OTLP_HEADERS: "x-team=media,x-key=general",
+        OTEL_EXPORTER_OTLP_METRICS_HEADERS: "x-key=metrics%20only",
+      });
       for (const q of r.paths("/v1/metrics")) expect(q.headers).toMatchObject({ "x-team": "media", "x-key": "metrics only" });
-      for (const q of [...r.paths("/v1/traces"), ...r.paths("/v1/logs")]) expect(q.headers).toMatchObject({ "x-team": "media", "x-key": "general" });
+      for (const q of [...r.paths("/v1/traces"), ...r.paths("/v1/logs")])
+        expect(q.headers).toMatchObject({ "x-team": "media", "x-key": "general" });
       expect(r.paths("/v1/metrics").length * r.paths("/v1/traces").length).toBeGreaterThan(0);
     },
   },
   {
     variables: "`OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_TIMEOUT`",
     spec: "10000 ms for one export; the per-signal variable wins",
-    stagetrace: "as set. Unset: 10000 ms, but at most half of `STAGETRACE_EXIT_TIMEOUT_MS` (so 1500 ms by default). At exit an export still waiting when the exit bound is spent is abandoned and counted as dropped. A heartbeat export takes at most 750 ms",
+    stagetrace:
+      "as set. Unset: 10000 ms, but at most half of `STAGETRACE_EXIT_TIMEOUT_MS` (so 1500 ms by default). At exit an export still waiting when the exit bound is spent is abandoned and counted as dropped. A heartbeat export takes at most 750 ms",
     why: "a finished stage must not hold a pipeline for a backend: the exporter's retries end within the unset timeout, so within the exit bound; a heartbeat is never retried (the next one replaces it)",
     async check() {
       // A backend that answers after more than half the exit bound: with the timeout as set
       // (not cut to half the bound), every span, log record and beat arrives.
-      const r = await stage({ STAGETRACE_EXIT_TIMEOUT_MS: "6000", OTEL_EXPORTER_OTLP_TIMEOUT: "10000" }, undefined, { behaviour: "slow", delayMs: 3500 });
+      const r = await stage({ STAGETRACE_EXIT_TIMEOUT_MS: "6000", OTEL_EXPORTER_OTLP_TIMEOUT: "10000" }, undefined, {
+        behaviour: "slow",
+        delayMs: 3500,
+      });
       expect(r.manifest().telemetry).toMatchObject({ exported: 1, dropped: 0, log_records_exported: r.logLines(), log_records_dropped: 0 });
       const c = resolveTelemetryConfig({}, { OTEL_EXPORTER_OTLP_TIMEOUT: "20000", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "15000" }, () => {});
       expect(c).toMatchObject({ exportTimeoutMs: 15_000, metricsTimeoutMs: 20_000, logsTimeoutMs: 20_000 });
@@ -169,7 +192,11 @@ const ROWS: Row[] = [
       const files = makeTlsFiles();
       const tls = { key: files.read(files.serverKey), cert: files.read(files.serverCert), ca: files.read(files.caCert) };
       const r = await stage(
-        { OTEL_EXPORTER_OTLP_CERTIFICATE: files.caCert, OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: files.clientCert, OTEL_EXPORTER_OTLP_CLIENT_KEY: files.clientKey },
+        {
+          OTEL_EXPORTER_OTLP_CERTIFICATE: files.caCert,
+          OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: files.clientCert,
+          OTEL_EXPORTER_OTLP_CLIENT_KEY: files.clientKey,
+        },
         undefined,
         { tls },
       );
@@ -178,7 +205,11 @@ const ROWS: Row[] = [
         for (const q of r.paths(path)) expect(q.clientCertificateCN).toBe("stagetrace-client");
       }
       // Without the CA the receiver's certificate is not trusted: nothing arrives, the stage still succeeds.
-      const untrusted = await stage({ OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: files.clientCert, OTEL_EXPORTER_OTLP_CLIENT_KEY: files.clientKey }, undefined, { tls });
+      const untrusted = await stage(
+        { OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE: files.clientCert, OTEL_EXPORTER_OTLP_CLIENT_KEY: files.clientKey },
+        undefined,
+        { tls },
+      );
       expect(untrusted.receiver.requests).toEqual([]);
       expect(untrusted.manifest().status).toBe("success");
     },
@@ -199,7 +230,8 @@ const ROWS: Row[] = [
   {
     variables: "`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`",
     spec: "`parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_always_off`, `parentbased_traceidratio`; the ratio from 0 to 1",
-    stagetrace: "the same (`jaeger_remote`, `xray` and others warn and use the default); a stage span the sampler drops is still recorded, but not exported",
+    stagetrace:
+      "the same (`jaeger_remote`, `xray` and others warn and use the default); a stage span the sampler drops is still recorded, but not exported",
     why: "the manifest is built from the stage's span, so every stage must have a complete one",
     async check() {
       const r = await stage({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" });
@@ -215,7 +247,8 @@ const ROWS: Row[] = [
   {
     variables: "`OTEL_PROPAGATORS`",
     spec: "`tracecontext,baggage` (default); also `b3`, `b3multi`, `jaeger`, `xray`, `ottrace`, `none`",
-    stagetrace: "`tracecontext`, `baggage` and `none`, read from and passed on in `TRACEPARENT`, `TRACESTATE` and `BAGGAGE`; the others warn and are ignored",
+    stagetrace:
+      "`tracecontext`, `baggage` and `none`, read from and passed on in `TRACEPARENT`, `TRACESTATE` and `BAGGAGE`; the others warn and are ignored",
     why: "stagetrace carries context in environment variables, which W3C trace context defines; the other formats would need packages stagetrace does not bundle",
     async check() {
       const joined = await stage({ TRACEPARENT });
@@ -233,7 +266,9 @@ const ROWS: Row[] = [
     why: "a stage process is often short-lived, and its span is worth seeing while the pipeline still runs",
     async check() {
       const r = await stage({ FIXTURE_LINES: "0", OTEL_BSP_SCHEDULE_DELAY: "60000", OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "1" }, MULTI);
-      const batches = r.paths("/v1/traces").map((q) => (q.body as any).resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans)).length);
+      const batches = r
+        .paths("/v1/traces")
+        .map((q) => (q.body as any).resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans)).length);
       expect(batches).toEqual([1, 1, 1]);
     },
   },
@@ -244,7 +279,9 @@ const ROWS: Row[] = [
     why: "a stage writes log lines in bursts; the local stage.log and pipeline log always keep every line",
     async check() {
       const r = await stage({ FIXTURE_LINES: "4", OTEL_BLRP_MAX_EXPORT_BATCH_SIZE: "2", OTEL_BLRP_SCHEDULE_DELAY: "60000" });
-      const sizes = r.paths("/v1/logs").map((q) => (q.body as any).resourceLogs.flatMap((rl: any) => rl.scopeLogs.flatMap((sl: any) => sl.logRecords)).length);
+      const sizes = r
+        .paths("/v1/logs")
+        .map((q) => (q.body as any).resourceLogs.flatMap((rl: any) => rl.scopeLogs.flatMap((sl: any) => sl.logRecords)).length);
       expect(Math.max(...sizes)).toBeLessThanOrEqual(2);
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(r.logLines());
       expect(sizes.length).toBeGreaterThanOrEqual(r.logLines() / 2);
@@ -264,12 +301,19 @@ const ROWS: Row[] = [
     },
   },
   {
-    variables: "`OTEL_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, ...",
+    variables:
+      "`OTEL_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, `OTEL_SPAN_EVENT_COUNT_LIMIT`, `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, ...",
     spec: "most attributes and events a span keeps (128 by default)",
-    stagetrace: "not applied to stage spans; `STAGETRACE_OTLP_MAX_EVENTS` (1000) bounds the file events sent over OTLP, and the manifest counts the rest in `telemetry.events_omitted`",
+    stagetrace:
+      "not applied to stage spans; `STAGETRACE_OTLP_MAX_EVENTS` (1000) bounds the file events sent over OTLP, and the manifest counts the rest in `telemetry.events_omitted`",
     why: "a stage's manifest lists every file it tracked, and it is built from the span",
     async check() {
-      const r = await stage({ OTEL_SPAN_EVENT_COUNT_LIMIT: "2", OTEL_ATTRIBUTE_COUNT_LIMIT: "3", FIXTURE_FILES: "5", STAGETRACE_OTLP_MAX_EVENTS: "4" });
+      const r = await stage({
+        OTEL_SPAN_EVENT_COUNT_LIMIT: "2",
+        OTEL_ATTRIBUTE_COUNT_LIMIT: "3",
+        FIXTURE_FILES: "5",
+        STAGETRACE_OTLP_MAX_EVENTS: "4",
+      });
       const m = r.manifest();
       expect(m.outputs).toHaveLength(6);
       expect(m.config).toMatchObject({ model: "large-v2", batchSize: 16 });

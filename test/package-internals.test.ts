@@ -25,7 +25,10 @@ const unbounded = {
 
 describe("OpenTelemetry SDK span internals", () => {
   it("an unbounded SDK span hands out its own event list; what is appended is the ended span's event", () => {
-    const provider = new NodeTracerProvider({ spanLimits: unbounded, generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity } });
+    const provider = new NodeTracerProvider({
+      spanLimits: unbounded,
+      generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
+    });
     const span = provider.getTracer("t").startSpan("s");
     const list = sdkSpanEventList(span);
     expect(list).not.toBeNull();

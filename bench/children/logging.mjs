@@ -53,7 +53,12 @@ async function winston() {
     new w.transports.File({ filename: join(dir, "stage.log"), level: "debug" }),
     new w.transports.File({ filename: join(dir, "pipeline.log"), level: "info" }),
   ];
-  const log = w.createLogger({ level: "debug", format: w.format.combine(w.format.timestamp(), w.format.json()), defaultMeta: ids, transports });
+  const log = w.createLogger({
+    level: "debug",
+    format: w.format.combine(w.format.timestamp(), w.format.json()),
+    defaultMeta: ids,
+    transports,
+  });
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
     if (i & 1) log.info("an info line", { i });

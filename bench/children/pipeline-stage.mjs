@@ -24,10 +24,17 @@ if (mode === "stagetrace") {
   const traceId = randomBytes(16).toString("hex");
   const spanId = randomBytes(8).toString("hex");
   const started = new Date().toISOString();
-  const line = JSON.stringify({ level: 30, time: Date.now(), stage: name, trace_id: traceId, span_id: spanId, msg: `stage ${name} finished` }) + "\n";
+  const line =
+    JSON.stringify({ level: 30, time: Date.now(), stage: name, trace_id: traceId, span_id: spanId, msg: `stage ${name} finished` }) + "\n";
   appendFileSync(join(dir, "stage.log"), line);
   appendFileSync(join(run, "pipeline.log"), line);
-  const manifest = { stage: name, status: "success", trace: { trace_id: traceId, span_id: spanId }, started_at: started, ended_at: new Date().toISOString() };
+  const manifest = {
+    stage: name,
+    status: "success",
+    trace: { trace_id: traceId, span_id: spanId },
+    started_at: started,
+    ended_at: new Date().toISOString(),
+  };
   writeFileSync(join(dir, "manifest.json.tmp"), JSON.stringify(manifest, null, 2) + "\n");
   renameSync(join(dir, "manifest.json.tmp"), join(dir, "manifest.json"));
 }

@@ -20,7 +20,8 @@ const show = (p) => {
 
 // A fresh run: nothing inherited from a run this process may itself be part of.
 const env = { ...process.env, OUTPUT_DIR: runDir };
-for (const key of ["STAGETRACE_RUN_ID", "STAGETRACE_RUN_DIR", "STAGETRACE_PIPELINE_LOG", "STAGETRACE_STAGES", "STAGETRACE_PIPELINE"]) delete env[key];
+for (const key of ["STAGETRACE_RUN_ID", "STAGETRACE_RUN_DIR", "STAGETRACE_PIPELINE_LOG", "STAGETRACE_STAGES", "STAGETRACE_PIPELINE"])
+  delete env[key];
 
 console.log(`subtitle-pipeline: running into ${show(runDir)}\n`);
 const pipeline = spawnSync("bash", [join(here, "run-pipeline.sh")], { env, stdio: "inherit" });
@@ -34,7 +35,11 @@ spawnSync(process.execPath, [cli, "show", runDir], { stdio: "inherit" });
 if (spawnSync(process.execPath, [cli, "report", "--help"], { stdio: "ignore" }).status === 0) {
   const report = spawnSync(process.execPath, [cli, "report", runDir], { encoding: "utf8" });
   const said = (report.stdout ?? "").trim();
-  const path = said.split("\n").reverse().find((l) => existsSync(resolve(l.trim())))?.trim();
+  const path = said
+    .split("\n")
+    .reverse()
+    .find((l) => existsSync(resolve(l.trim())))
+    ?.trim();
   if (report.status === 0) console.log(`\nReport: ${path ? show(resolve(path)) : said}`);
   else console.error(`\nstagetrace report failed (${report.status}): ${(report.stderr ?? "").trim()}`);
 }

@@ -152,7 +152,8 @@ export function runChild(
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: options.env, stdio: options.stdio, detached: options.group === true });
     options.started?.(child);
-    const standDown = options.watchdog && child.pid !== undefined ? startWatchdog(options.group ? -child.pid : child.pid, options.graceMs) : null;
+    const standDown =
+      options.watchdog && child.pid !== undefined ? startWatchdog(options.group ? -child.pid : child.pid, options.graceMs) : null;
     let forwarded: NodeJS.Signals | null = null;
     let escalation: NodeJS.Timeout | undefined;
     let escalationDeadline = 0;

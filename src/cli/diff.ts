@@ -48,7 +48,11 @@ export const command: Command = {
     }
     if (parsed.command !== null) throw new UsageError("unexpected --");
     if (parsed.positionals.length !== 2) {
-      throw new UsageError(parsed.positionals.length < 2 ? "needs two run directories, RUN_A and RUN_B" : `unexpected argument ${JSON.stringify(parsed.positionals[2])}`);
+      throw new UsageError(
+        parsed.positionals.length < 2
+          ? "needs two run directories, RUN_A and RUN_B"
+          : `unexpected argument ${JSON.stringify(parsed.positionals[2])}`,
+      );
     }
     const diff = diffRuns(load("RUN_A", parsed.positionals[0]!), load("RUN_B", parsed.positionals[1]!));
     process.stdout.write(parsed.booleans.has("json") ? `${JSON.stringify(diff, null, 2)}\n` : renderDiffText(diff));

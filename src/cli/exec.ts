@@ -183,7 +183,11 @@ export const command: Command = {
     const sink = new RecordSink(io, log, (line) => process.stderr.write(line));
     let records: RecordsFile | undefined;
     try {
-      records = new RecordsFile(join(io.stageDir, RECORDS_FILE), (line) => sink.line(line), (problem) => sink.problem(problem));
+      records = new RecordsFile(
+        join(io.stageDir, RECORDS_FILE),
+        (line) => sink.line(line),
+        (problem) => sink.problem(problem),
+      );
       env[RECORDS_ENV] = records.path;
       records.start();
     } catch (e) {

@@ -9,9 +9,15 @@ import type { Command } from "./args.js";
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: "run a pipeline command as one trace and one run directory", load: async () => (await import("./run.js")).command },
   exec: { summary: "run any command as a stage (manifest.json, stage.log, span)", load: async () => (await import("./exec.js")).command },
-  track: { summary: "report a file, config, warning, error or status to the stage around it", load: async () => (await import("./track.js")).command },
+  track: {
+    summary: "report a file, config, warning, error or status to the stage around it",
+    load: async () => (await import("./track.js")).command,
+  },
   show: { summary: "summarise a run, a stage or a manifest", load: async () => (await import("./show.js")).command },
-  validate: { summary: "check manifests and pipeline.json against the JSON Schemas", load: async () => (await import("./validate.js")).command },
+  validate: {
+    summary: "check manifests and pipeline.json against the JSON Schemas",
+    load: async () => (await import("./validate.js")).command,
+  },
   replay: { summary: "rebuild manifests from an OTLP/JSON trace export", load: async () => (await import("./replay.js")).command },
   report: { summary: "write a self-contained HTML report of a run", load: async () => (await import("./report.js")).command },
   diff: { summary: "what changed between two runs, and where it started", load: async () => (await import("./diff.js")).command },

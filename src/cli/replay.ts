@@ -60,18 +60,24 @@ export const command: Command = {
       const dirName = basename(String(span.attributes[ATTR.stageDir]));
       const problem = segmentProblem(dirName);
       if (problem !== null) {
-        process.stderr.write(`stagetrace replay: span ${span.spanContext().spanId}: ${ATTR.stageDir} ${JSON.stringify(span.attributes[ATTR.stageDir])} ${problem}; not replayed\n`);
+        process.stderr.write(
+          `stagetrace replay: span ${span.spanContext().spanId}: ${ATTR.stageDir} ${JSON.stringify(span.attributes[ATTR.stageDir])} ${problem}; not replayed\n`,
+        );
         refused++;
         continue;
       }
       const path = join(outDir, dirName, MANIFEST_FILE);
       if (written.has(path)) {
-        process.stderr.write(`stagetrace replay: two stage spans for ${dirName} (spans ${written.get(path)} and ${span.spanContext().spanId}); the later one wins\n`);
+        process.stderr.write(
+          `stagetrace replay: two stage spans for ${dirName} (spans ${written.get(path)} and ${span.spanContext().spanId}); the later one wins\n`,
+        );
       }
       writeFileAtomic(path, manifestTextFromSpan(span)); // makes the stage directory too
       written.set(path, span.spanContext().spanId);
     }
-    process.stdout.write(`replayed ${written.size} stage manifest${written.size === 1 ? "" : "s"} from ${spans.length} spans into ${resolve(out)}\n`);
+    process.stdout.write(
+      `replayed ${written.size} stage manifest${written.size === 1 ? "" : "s"} from ${spans.length} spans into ${resolve(out)}\n`,
+    );
     if (refused > 0) return 1;
     if (stageSpans.length === 0) {
       process.stderr.write(`stagetrace replay: ${file} holds no stage spans (spans with ${ATTR.stageDir})\n`);

@@ -47,7 +47,9 @@ export const command: Command = {
     }
     if (parsed.command !== null) throw new UsageError("unexpected --");
     if (parsed.positionals.length !== 1) {
-      throw new UsageError(parsed.positionals.length === 0 ? "missing RUN_DIR" : `unexpected argument ${JSON.stringify(parsed.positionals[1])}`);
+      throw new UsageError(
+        parsed.positionals.length === 0 ? "missing RUN_DIR" : `unexpected argument ${JSON.stringify(parsed.positionals[1])}`,
+      );
     }
     const run = load(parsed.positionals[0]!);
     const jaegerUrl = parsed.strings.get("jaeger-url") ?? (process.env.STAGETRACE_JAEGER_URL || undefined);

@@ -14,7 +14,15 @@ import type { ManifestData } from "../types.js";
 import { readLease, sameProcessTable } from "../run/lease.js";
 import { loadRun, type LoadedRun } from "../run/load-run.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type RunStatus } from "../run/pipeline-summary.js";
-import { fileTimestamp, pipelineLogPath, readRunStateOf, RUN_STATE_FILE, runParentContext, writeRunState, type RunState } from "../run/run-directory.js";
+import {
+  fileTimestamp,
+  pipelineLogPath,
+  readRunStateOf,
+  RUN_STATE_FILE,
+  runParentContext,
+  writeRunState,
+  type RunState,
+} from "../run/run-directory.js";
 import { BAD, notRunEntry, ofRun, readPipeline, stageEntries } from "../run/pipeline-update.js";
 
 export interface BeginRunOptions {
@@ -65,7 +73,14 @@ export function runEnvironment(begun: Pick<BegunRun, "state">, runDir: string): 
 }
 
 /** A line of the run's own in the pipeline log, in the stages' format. */
-export function runLogLine(telemetry: Telemetry, state: BegunRun["state"], runDir: string, level: "INFO" | "WARN" | "ERROR", msg: string, extra: Record<string, unknown> = {}): void {
+export function runLogLine(
+  telemetry: Telemetry,
+  state: BegunRun["state"],
+  runDir: string,
+  level: "INFO" | "WARN" | "ERROR",
+  msg: string,
+  extra: Record<string, unknown> = {},
+): void {
   const file = telemetry.logFiles.open(pipelineLogPath(runDir, state), runDir);
   const line = {
     level,
@@ -149,7 +164,9 @@ export function beginRun(o: BeginRunOptions): BegunRun {
   };
   writePipelineSummary(o.runDir, summary, o.tool);
   const begun: BegunRun = { state, summary, pipelineLog: pipelineLogPath(o.runDir, state), parent: runParentContext(state.trace) };
-  runLogLine(o.telemetry, state, o.runDir, "INFO", `pipeline ${o.name} ${resumed ? "resumed" : "started"}: ${o.command.join(" ")}`, { run_dir: o.runDir });
+  runLogLine(o.telemetry, state, o.runDir, "INFO", `pipeline ${o.name} ${resumed ? "resumed" : "started"}: ${o.command.join(" ")}`, {
+    run_dir: o.runDir,
+  });
   return begun;
 }
 
@@ -167,7 +184,13 @@ export function writePipelineSummary(runDir: string, summary: PipelineData, tool
  * `running` and whose process is gone (by the local process table for a stage
  * of this host, by its lease for a stage of another host).
  */
-export function closeAbandonedStages(run: LoadedRun, runId: string, telemetry: Telemetry, tool: string, runTrace?: { trace_id: string; trace_flags: number }): void {
+export function closeAbandonedStages(
+  run: LoadedRun,
+  runId: string,
+  telemetry: Telemetry,
+  tool: string,
+  runTrace?: { trace_id: string; trace_flags: number },
+): void {
   const now = new Date();
   for (const stage of run.stages) {
     if (!stage.manifest || !ofRun(stage, runId)) continue;
@@ -254,7 +277,11 @@ export function endRun(o: EndRunOptions): EndedRun {
       : (o.exitCode !== null && o.exitCode !== 0) || o.requested === "failed" || stageProblem
         ? "failed"
         : "success";
-  const begunBy = state.begun_by ?? { host: state.host, pid: previous?.pid ?? process.pid, command: previous?.command ?? ["stagetrace", "run"] };
+  const begunBy = state.begun_by ?? {
+    host: state.host,
+    pid: previous?.pid ?? process.pid,
+    command: previous?.command ?? ["stagetrace", "run"],
+  };
   const summary: PipelineData = {
     schema_version: PIPELINE_SCHEMA_VERSION,
     pipeline: state.pipeline ?? previous?.pipeline ?? "pipeline",
@@ -280,10 +307,17 @@ export function endRun(o: EndRunOptions): EndedRun {
     process.stderr.write(`${o.tool}: could not record the run's end in ${join(o.runDir, RUN_STATE_FILE)}: ${(err as Error).message}\n`);
   }
   const how = o.exitCode === null ? "" : ` (exit code ${o.exitCode})`;
-  runLogLine(o.telemetry, state, o.runDir, status === "success" ? "INFO" : "ERROR", `pipeline ${summary.pipeline} ${status}${how} after ${summary.duration_ms} ms`, {
-    status,
-    exit_code: o.exitCode,
-  });
+  runLogLine(
+    o.telemetry,
+    state,
+    o.runDir,
+    status === "success" ? "INFO" : "ERROR",
+    `pipeline ${summary.pipeline} ${status}${how} after ${summary.duration_ms} ms`,
+    {
+      status,
+      exit_code: o.exitCode,
+    },
+  );
   return { summary, run, state };
 }
 
@@ -303,13 +337,21 @@ function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Tel
     // SIGKILL is how the system (the OOM killer, a CI runner's timeout) ends a
     // pipeline: the conventions call that `error`; a forwarded SIGINT/SIGTERM is a `cancellation`.
     [ATTR.pipelineResult]:
-      summary.status === "success" ? "success" : summary.signal === "SIGKILL" ? "error" : summary.status === "interrupted" ? "cancellation" : "failure",
+      summary.status === "success"
+        ? "success"
+        : summary.signal === "SIGKILL"
+          ? "error"
+          : summary.status === "interrupted"
+            ? "cancellation"
+            : "failure",
   };
   if (summary.exit_code !== null) a[ATTR.processExitCode] = summary.exit_code;
   const bad = summary.stages.find((s) => BAD.has(s.status));
   // A failed run says why in error.type: the signal, the exit code, or a stage that did not succeed.
   if (summary.status !== "success") {
-    a[ATTR.errorType] = summary.signal ?? (summary.exit_code !== null && summary.exit_code !== 0 ? String(summary.exit_code) : bad ? "stage_failed" : summary.status);
+    a[ATTR.errorType] =
+      summary.signal ??
+      (summary.exit_code !== null && summary.exit_code !== 0 ? String(summary.exit_code) : bad ? "stage_failed" : summary.status);
   }
   const message = summary.signal
     ? `killed by ${summary.signal}`
@@ -327,7 +369,9 @@ function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Tel
       traceFlags: t.trace_flags,
       ...(t.tracestate ? { traceState: new TraceState(t.tracestate) } : {}),
     }),
-    parentSpanContext: t.parent_span_id ? { traceId: t.trace_id, spanId: t.parent_span_id, traceFlags: t.trace_flags & TraceFlags.SAMPLED, isRemote: true } : undefined,
+    parentSpanContext: t.parent_span_id
+      ? { traceId: t.trace_id, spanId: t.parent_span_id, traceFlags: t.trace_flags & TraceFlags.SAMPLED, isRemote: true }
+      : undefined,
     startTime,
     endTime,
     duration: hrTimeDuration(startTime, endTime),
@@ -344,4 +388,3 @@ function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Tel
     droppedLinksCount: 0,
   };
 }
-

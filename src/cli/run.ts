@@ -123,7 +123,15 @@ async function shutdown(tool: string): Promise<void> {
 
 async function begin(args: string[]): Promise<number> {
   const tool = "stagetrace run begin";
-  const parsed = parseArgs(args, { name: "string", "run-dir": "string", stages: "string", "run-id": "string", resume: "boolean", format: "string", "env-file": "string" });
+  const parsed = parseArgs(args, {
+    name: "string",
+    "run-dir": "string",
+    stages: "string",
+    "run-id": "string",
+    resume: "boolean",
+    format: "string",
+    "env-file": "string",
+  });
   noPositionals(parsed);
   const format = parsed.strings.get("format") ?? "env";
   if (!["env", "sh", "json"].includes(format)) throw new UsageError(`--format must be env, sh or json, got ${JSON.stringify(format)}`);
@@ -148,11 +156,17 @@ async function begin(args: string[]): Promise<number> {
   });
   const env = runEnvironment(begun, runDir);
   const lines = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-  if (lines.some((l) => l.includes("\n"))) throw new UsageError("the run directory's path holds a newline; it cannot be passed as an environment line");
+  if (lines.some((l) => l.includes("\n")))
+    throw new UsageError("the run directory's path holds a newline; it cannot be passed as an environment line");
   const envFile = parsed.strings.get("env-file");
   if (envFile !== undefined) appendFileSync(envFile, lines.join("\n") + "\n");
   if (format === "json") process.stdout.write(JSON.stringify(env) + "\n");
-  else if (format === "sh") process.stdout.write(Object.entries(env).map(([k, v]) => `export ${k}=${quoteSh(v)}`).join("\n") + "\n");
+  else if (format === "sh")
+    process.stdout.write(
+      Object.entries(env)
+        .map(([k, v]) => `export ${k}=${quoteSh(v)}`)
+        .join("\n") + "\n",
+    );
   else process.stdout.write(lines.join("\n") + "\n");
   await shutdown(tool);
   return 0;
@@ -169,7 +183,8 @@ async function end(args: string[]): Promise<number> {
     throw new UsageError(`--status must be success, failed or interrupted, got ${JSON.stringify(requested)}`);
   }
   const exitText = parsed.strings.get("exit-code");
-  if (exitText !== undefined && !/^\d{1,3}$/.test(exitText)) throw new UsageError(`--exit-code must be a whole number 0-255, got ${JSON.stringify(exitText)}`);
+  if (exitText !== undefined && !/^\d{1,3}$/.test(exitText))
+    throw new UsageError(`--exit-code must be a whole number 0-255, got ${JSON.stringify(exitText)}`);
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, new Date());
   const telemetry = initTelemetry({ handleSignals: false });
   const ended = endRun({
@@ -182,7 +197,12 @@ async function end(args: string[]): Promise<number> {
     tool,
   });
   await shutdown(tool);
-  process.stderr.write(runOutcomeText(tool, ended.summary, ended.run, { colour: colourFor(process.stderr, process.env), always: parsed.booleans.has("summary") }));
+  process.stderr.write(
+    runOutcomeText(tool, ended.summary, ended.run, {
+      colour: colourFor(process.stderr, process.env),
+      always: parsed.booleans.has("summary"),
+    }),
+  );
   return ended.summary.status === "success" ? 0 : 1;
 }
 
@@ -203,7 +223,16 @@ export const command: Command = {
 
     const telemetry = initTelemetry({ handleSignals: false });
     // The command line as it is recorded and logged: secrets in it censored.
-    const begun: BegunRun = beginRun({ runDir, name, stages, command: redactArgv(argv), resume: parsed.booleans.has("resume"), start, telemetry, tool });
+    const begun: BegunRun = beginRun({
+      runDir,
+      name,
+      stages,
+      command: redactArgv(argv),
+      resume: parsed.booleans.has("resume"),
+      start,
+      telemetry,
+      tool,
+    });
     const runCtx = trace.getSpan(begun.parent)!;
     const vars: Record<string, string> = {
       ...runEnvironment(begun, runDir),
@@ -230,7 +259,12 @@ export const command: Command = {
 
     const ended = endRun({ runDir, telemetry, end: new Date(), exitCode, signal: outcome.signal, tool });
     await shutdown(tool);
-    process.stderr.write(runOutcomeText(tool, ended.summary, ended.run, { colour: colourFor(process.stderr, process.env), always: parsed.booleans.has("summary") }));
+    process.stderr.write(
+      runOutcomeText(tool, ended.summary, ended.run, {
+        colour: colourFor(process.stderr, process.env),
+        always: parsed.booleans.has("summary"),
+      }),
+    );
     // Die as the pipeline died, so the calling shell stops as it would without run.
     // A command that needed SIGKILL after a forwarded signal ends us by the signal we were sent.
     if (outcome.signal) dieBy(outcome.forwarded && outcome.signal === "SIGKILL" ? outcome.forwarded : outcome.signal);

@@ -59,7 +59,11 @@ interface StageSummary {
 function summariseStage(run: LoadedRun, s: LoadedStage): StageSummary {
   const m = s.manifest;
   const files = (list: ManifestFileEntry[] | undefined): FileSummary[] =>
-    (Array.isArray(list) ? list : []).map((f) => ({ path: runRelativePath(run, s, String(f.path)), exists: f.exists !== false, size: typeof f.size === "number" ? f.size : null }));
+    (Array.isArray(list) ? list : []).map((f) => ({
+      path: runRelativePath(run, s, String(f.path)),
+      exists: f.exists !== false,
+      size: typeof f.size === "number" ? f.size : null,
+    }));
   return {
     number: s.number,
     name: s.name,
@@ -123,15 +127,22 @@ export function renderShow(run: LoadedRun, options: ShowOptions = {}): string {
   // Missing files first: they are what a reader looks for.
   const missingFirst = (files: FileSummary[]) => [...files.filter((f) => !f.exists), ...files.filter((f) => f.exists)];
   const missingNote = (files: FileSummary[]) => {
-    const hiddenMissing = missingFirst(files).slice(limit).filter((f) => !f.exists).length;
+    const hiddenMissing = missingFirst(files)
+      .slice(limit)
+      .filter((f) => !f.exists).length;
     return hiddenMissing > 0 ? `, ${hiddenMissing} of them missing` : "";
   };
   for (const s of run.stages.map((st) => summariseStage(run, st))) {
     const num = s.number === null ? "  " : String(s.number).padStart(2, "0");
     const missing = [...s.inputs, ...s.outputs].filter((f) => !f.exists).length;
-    const files = s.status === "not_run" ? "" : `  in ${s.inputs.length}  out ${s.outputs.length}${missing > 0 ? paint("31", `  missing ${missing}`) : ""}`;
+    const files =
+      s.status === "not_run"
+        ? ""
+        : `  in ${s.inputs.length}  out ${s.outputs.length}${missing > 0 ? paint("31", `  missing ${missing}`) : ""}`;
     const name = oneLine(s.name);
-    out.push(`  ${num} ${name.padEnd(20)} ${paint(COLOURS[s.status], String(s.status).padEnd(11))} ${formatDuration(s.duration_ms).padStart(9)}${files}`);
+    out.push(
+      `  ${num} ${name.padEnd(20)} ${paint(COLOURS[s.status], String(s.status).padEnd(11))} ${formatDuration(s.duration_ms).padStart(9)}${files}`,
+    );
     if (s.problem) out.push(`${indent}${paint("31", `! ${oneLine(s.problem)}`)}`);
     if (s.status_reason && s.status !== "success") out.push(`${indent}reason: ${oneLine(firstLine(s.status_reason))}`);
     some(missingFirst(s.inputs), "input", fileLine("in  "), missingNote(s.inputs));
@@ -191,7 +202,13 @@ export const command: Command = {
       const json = {
         run_dir: run.runDir,
         pipeline: run.pipeline
-          ? { name: run.pipeline.pipeline, run_id: run.pipeline.run_id, status: run.pipeline.status, trace_id: run.pipeline.trace?.trace_id ?? null, duration_ms: run.pipeline.duration_ms }
+          ? {
+              name: run.pipeline.pipeline,
+              run_id: run.pipeline.run_id,
+              status: run.pipeline.status,
+              trace_id: run.pipeline.trace?.trace_id ?? null,
+              duration_ms: run.pipeline.duration_ms,
+            }
           : null,
         stages: run.stages.map((s) => summariseStage(run, s)),
       };

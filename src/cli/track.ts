@@ -93,7 +93,11 @@ export const command: Command = {
         }
         break;
       default:
-        throw new UsageError(kind === undefined ? "what to track? input, output, intermediate, config, warning, error or status" : `cannot track ${JSON.stringify(kind)}`);
+        throw new UsageError(
+          kind === undefined
+            ? "what to track? input, output, intermediate, config, warning, error or status"
+            : `cannot track ${JSON.stringify(kind)}`,
+        );
     }
     const path = process.env[RECORDS_ENV];
     if (!path) {

@@ -52,7 +52,7 @@ function writePieces(path: string, pieces: Iterable<string>): void {
       const written = writeSync(fd, piece);
       if (written === Buffer.byteLength(piece)) continue;
       const rest = Buffer.from(piece, "utf8").subarray(written);
-      for (let done = 0; done < rest.length; ) done += writeSync(fd, rest, done);
+      for (let done = 0; done < rest.length;) done += writeSync(fd, rest, done);
     }
   } finally {
     closeSync(fd);

@@ -177,11 +177,7 @@ export interface FingerprintOptions {
  * a promise for other large files, whose hash is computed without blocking
  * the event loop. `algorithm` `"none"` records size and mtime only.
  */
-export function fingerprint(
-  path: string,
-  algorithm: string,
-  options: FingerprintOptions = {},
-): FileFingerprint | Promise<FileFingerprint> {
+export function fingerprint(path: string, algorithm: string, options: FingerprintOptions = {}): FileFingerprint | Promise<FileFingerprint> {
   // A file from another stage of the run is first looked up in that stage's
   // index, which needs only a stat; everything else is opened straight away.
   if (algorithm !== "none" && OPEN_NOFOLLOW !== undefined && !options.producerDir) {

@@ -72,7 +72,8 @@ export function readFileSafely(path: string, options: SafeReadOptions = {}): str
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile()) throw new StagetraceError("UNREADABLE", `${path}: is ${kindOf(stats)}; not read`);
-    if (stats.size > max) throw new StagetraceError("UNREADABLE", `${path}: ${stats.size} bytes, more than the ${max} a reader takes; not read`);
+    if (stats.size > max)
+      throw new StagetraceError("UNREADABLE", `${path}: ${stats.size} bytes, more than the ${max} a reader takes; not read`);
     // The file may grow while it is read: never more than max + 1 bytes.
     const buf = Buffer.allocUnsafe(Math.min(max + 1, Math.max(stats.size, 64 * 1024)));
     let n = 0;

@@ -4,8 +4,10 @@ import type { FileFingerprint } from "../fs/file-fingerprint.js";
 import type { FileRole } from "../types.js";
 
 /** What a `stagetrace.file` span event says about one tracked file (its metadata aside): its fingerprint, and how the stage tracked it. */
-export interface FileEventFields
-  extends Pick<FileFingerprint, "path" | "name" | "kind" | "exists" | "size" | "modified" | "hash" | "hashAlgorithm"> {
+export interface FileEventFields extends Pick<
+  FileFingerprint,
+  "path" | "name" | "kind" | "exists" | "size" | "modified" | "hash" | "hashAlgorithm"
+> {
   role: FileRole;
   type: string;
   fromStage: string | null;

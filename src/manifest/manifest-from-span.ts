@@ -24,8 +24,8 @@ export function isStageSpan(span: Pick<ReadableSpan, "attributes">): boolean {
   return typeof span.attributes[ATTR.stageDir] === "string";
 }
 
-const str = (a: Attributes, k: string): string | null => (typeof a[k] === "string" ? (a[k]) : null);
-const num = (a: Attributes, k: string): number | null => (typeof a[k] === "number" ? (a[k]) : null);
+const str = (a: Attributes, k: string): string | null => (typeof a[k] === "string" ? a[k] : null);
+const num = (a: Attributes, k: string): number | null => (typeof a[k] === "number" ? a[k] : null);
 
 function fileEntry(event: TimedEvent): { role: string; entry: ManifestFileEntry } {
   const a = event.attributes ?? {};

@@ -68,7 +68,8 @@ export function spanFromManifest(
   } = {},
 ): ReadableSpan {
   const traceFlags = options.traceFlags ?? TraceFlags.SAMPLED;
-  if (!m.ended_at) throw new StagetraceError("INVALID_INPUT", `the manifest of stage ${m.stage} has no ended_at; set it before rebuilding the span`);
+  if (!m.ended_at)
+    throw new StagetraceError("INVALID_INPUT", `the manifest of stage ${m.stage} has no ended_at; set it before rebuilding the span`);
   const status = m.status as StageStatus;
   const a: Attributes = {
     [ATTR.taskName]: m.stage,
@@ -110,7 +111,11 @@ export function spanFromManifest(
       droppedAttributesCount: 0,
     })),
     ...m.errors.map((e) => {
-      const ea: Attributes = { [EXCEPTION_ATTR.type]: e.type, [EXCEPTION_ATTR.message]: e.message, [EXCEPTION_ATTR.stageMessage]: e.message };
+      const ea: Attributes = {
+        [EXCEPTION_ATTR.type]: e.type,
+        [EXCEPTION_ATTR.message]: e.message,
+        [EXCEPTION_ATTR.stageMessage]: e.message,
+      };
       if (e.stack !== null) ea[EXCEPTION_ATTR.stacktrace] = e.stack;
       return { name: EXCEPTION_EVENT, attributes: ea, time: timestampToHrTime(e.timestamp), droppedAttributesCount: 0 };
     }),

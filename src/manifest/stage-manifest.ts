@@ -6,7 +6,15 @@ import { StagetraceError } from "../errors.js";
 import { fingerprintSync, type FileFingerprint } from "../fs/file-fingerprint.js";
 import { collectPrefixed, flattenToAttributes, truncate } from "../values/recorded-values.js";
 import { redactArgv, SecretValues } from "../values/redaction.js";
-import type { FinalizeOptions, ManifestData, ManifestError, ManifestFileEntry, ManifestStatus, ManifestWarning, StageStatus } from "../types.js";
+import type {
+  FinalizeOptions,
+  ManifestData,
+  ManifestError,
+  ManifestFileEntry,
+  ManifestStatus,
+  ManifestWarning,
+  StageStatus,
+} from "../types.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 
 /** Builds a manifest file entry from a fingerprint plus what the stage said about the file. */
@@ -152,7 +160,10 @@ export class StageManifest {
    */
   finalize(status: StageStatus = "success", options: FinalizeOptions = {}): void {
     if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
-      throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
+      throw new StagetraceError(
+        "INVALID_STATUS",
+        `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`,
+      );
     }
     const { reason, error, saveManifest: _saveManifest, ...extra } = options;
     if (error !== undefined) this.addError(typeof error === "string" ? error : error.message, error);

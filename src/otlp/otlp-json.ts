@@ -24,15 +24,7 @@ const SPAN_KIND_NAMES = [
   "SPAN_KIND_CONSUMER",
 ];
 const STATUS_CODE_NAMES = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"];
-const ANY_VALUE_KINDS = [
-  "stringValue",
-  "boolValue",
-  "intValue",
-  "doubleValue",
-  "arrayValue",
-  "kvlistValue",
-  "bytesValue",
-] as const;
+const ANY_VALUE_KINDS = ["stringValue", "boolValue", "intValue", "doubleValue", "arrayValue", "kvlistValue", "bytesValue"] as const;
 
 // Bits above the W3C trace flags in OTLP `flags` (trace.proto SpanFlags).
 const FLAG_HAS_IS_REMOTE = 0x100;
@@ -186,7 +178,7 @@ function decodeKind(value: unknown, path: string): SpanKind {
   const index = typeof value === "string" ? SPAN_KIND_NAMES.indexOf(value) : value;
   if (typeof index === "number" && Number.isInteger(index) && index >= 0 && index <= 5) {
     // OTLP reserves 0 for "unspecified", so its kinds are the API's plus one.
-    return index === 0 ? SpanKind.INTERNAL : ((index - 1));
+    return index === 0 ? SpanKind.INTERNAL : index - 1;
   }
   throw new StagetraceError("INVALID_INPUT", `${path}: kind must be 0..5 or a SPAN_KIND_* name, got ${JSON.stringify(value)}`);
 }
@@ -273,7 +265,11 @@ export function otlpNanosToHrTime(value: unknown, where = "timeUnixNano"): HrTim
   let nanos: bigint;
   if (typeof value === "string" && /^\d+$/.test(value)) nanos = BigInt(value);
   else if (typeof value === "number" && Number.isInteger(value) && value >= 0) nanos = BigInt(value);
-  else throw new StagetraceError("INVALID_INPUT", `${where} must be a non-negative integer or a string of digits, got ${JSON.stringify(value)}`);
+  else
+    throw new StagetraceError(
+      "INVALID_INPUT",
+      `${where} must be a non-negative integer or a string of digits, got ${JSON.stringify(value)}`,
+    );
   return [Number(nanos / NANOS_PER_SECOND), Number(nanos % NANOS_PER_SECOND)];
 }
 
@@ -323,9 +319,7 @@ export function decodeOtlpAnyValue(value: unknown, where = "value"): OtlpValue {
       break;
     case "arrayValue": {
       const values = object(v, `${where}.arrayValue`).values;
-      return list(values, `${where}.arrayValue.values`).map((item, i) =>
-        decodeOtlpAnyValue(item, `${where}.arrayValue.values[${i}]`),
-      );
+      return list(values, `${where}.arrayValue.values`).map((item, i) => decodeOtlpAnyValue(item, `${where}.arrayValue.values[${i}]`));
     }
     case "kvlistValue":
       return decodeOtlpAttributes(object(v, `${where}.kvlistValue`).values, `${where}.kvlistValue.values`);

@@ -113,7 +113,8 @@ export class RecordSink {
 
   /** Before the stage is finalized: says what was counted instead of kept. */
   end(): void {
-    if (this.problems > MAX_PROBLEMS) this.io.addWarning(`stage protocol: ${this.problems - MAX_PROBLEMS} more problems with records not listed`);
+    if (this.problems > MAX_PROBLEMS)
+      this.io.addWarning(`stage protocol: ${this.problems - MAX_PROBLEMS} more problems with records not listed`);
     if (this.droppedRecords > 0) {
       this.io.addWarning(`stage protocol: ${this.droppedRecords} records over the limit of ${MAX_SPAN_RECORDS} per stage were dropped`);
     }

@@ -74,7 +74,10 @@ export class RecordsFile {
       } else if (this.pendingBytes + (nl - start) > MAX_RECORD_BYTES) {
         this.tooLong(this.position - chunk.length + start - this.pendingBytes);
       } else {
-        const line = this.pendingBytes === 0 ? chunk.toString("utf8", start, nl) : Buffer.concat([...this.pending, chunk.subarray(start, nl)]).toString("utf8");
+        const line =
+          this.pendingBytes === 0
+            ? chunk.toString("utf8", start, nl)
+            : Buffer.concat([...this.pending, chunk.subarray(start, nl)]).toString("utf8");
         if (line.trim() !== "") this.onLine(line);
       }
       this.pending = [];

@@ -57,7 +57,8 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
     return { problem: `not JSON (${(e as Error).message})` };
   }
   if (!isObject(o)) return { problem: "not a JSON object" };
-  if (o.v !== PROTOCOL_VERSION) return { problem: `unsupported protocol version ${JSON.stringify(o.v)} (this stagetrace reads "v": ${PROTOCOL_VERSION})` };
+  if (o.v !== PROTOCOL_VERSION)
+    return { problem: `unsupported protocol version ${JSON.stringify(o.v)} (this stagetrace reads "v": ${PROTOCOL_VERSION})` };
   const kind = o.record;
   const check = (...problems: (string | null)[]) => problems.find((p) => p !== null) ?? null;
   let problem: string | null;
@@ -85,7 +86,9 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
       problem = check(
         typeof o.message === "string" ? null : `"message" must be a string`,
         o.exception === undefined || isObject(o.exception) ? null : `"exception" must be an object`,
-        ...(isObject(o.exception) ? ["type", "message", "stack"].map((k) => optionalString(o.exception as Record<string, unknown>, k)) : []),
+        ...(isObject(o.exception)
+          ? ["type", "message", "stack"].map((k) => optionalString(o.exception as Record<string, unknown>, k))
+          : []),
       );
       break;
     case "status":
@@ -96,7 +99,11 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
       break;
     case "log": {
       const level = typeof o.level === "string" ? LEVELS[o.level.toLowerCase()] : undefined;
-      problem = check(level ? null : `unknown log level ${JSON.stringify(o.level)}`, typeof o.message === "string" ? null : `"message" must be a string`, optionalString(o, "logger"));
+      problem = check(
+        level ? null : `unknown log level ${JSON.stringify(o.level)}`,
+        typeof o.message === "string" ? null : `"message" must be a string`,
+        optionalString(o, "logger"),
+      );
       if (problem === null) o.level = level;
       break;
     }

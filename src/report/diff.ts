@@ -82,7 +82,11 @@ function fileFingerprint(e: ManifestFileEntry): string {
   return `size:${e.size ?? "?"}:${e.kind ?? ""}`;
 }
 
-function filesByPath(run: LoadedRun, stage: LoadedStage | undefined, list: ManifestFileEntry[] | undefined): Map<string, ManifestFileEntry> {
+function filesByPath(
+  run: LoadedRun,
+  stage: LoadedStage | undefined,
+  list: ManifestFileEntry[] | undefined,
+): Map<string, ManifestFileEntry> {
   const out = new Map<string, ManifestFileEntry>();
   if (!stage || !Array.isArray(list)) return out;
   for (const e of list) out.set(runRelativePath(run, stage, e.path), e);
@@ -145,7 +149,8 @@ function diffStage(runA: LoadedRun, sa: LoadedStage | undefined, runB: LoadedRun
   const config: StageDiff["config"] = { added: [], removed: [], changed: [] };
   for (const key of Object.keys(ca).sort()) {
     if (!Object.hasOwn(cb, key)) config.removed.push({ key, a: configValue(key, ca[key]), b: undefined });
-    else if (JSON.stringify(ca[key]) !== JSON.stringify(cb[key])) config.changed.push({ key, a: configValue(key, ca[key]), b: configValue(key, cb[key]) });
+    else if (JSON.stringify(ca[key]) !== JSON.stringify(cb[key]))
+      config.changed.push({ key, a: configValue(key, ca[key]), b: configValue(key, cb[key]) });
   }
   for (const key of Object.keys(cb).sort()) {
     if (!Object.hasOwn(ca, key)) config.added.push({ key, a: undefined, b: configValue(key, cb[key]) });
@@ -196,7 +201,11 @@ export function findFirstDivergence(stages: readonly StageDiff[]): FirstDivergen
   for (const d of stages) {
     if (d.onlyIn !== null || d.status.a === "not_run" || d.status.b === "not_run") continue;
     // A stage that fails from the same inputs is where the trouble starts, whatever it wrote.
-    if (d.status.changed && (d.status.b === "failed" || d.status.b === "interrupted" || d.status.b === "abandoned") && fileChangeCount(d.inputs) === 0) {
+    if (
+      d.status.changed &&
+      (d.status.b === "failed" || d.status.b === "interrupted" || d.status.b === "abandoned") &&
+      fileChangeCount(d.inputs) === 0
+    ) {
       return { stage: d.stage, dir: d.dir, number: d.number, rule: "status", why: `same inputs, status ${d.status.a} → ${d.status.b}` };
     }
     const outputs = fileChangeCount(d.outputs);
@@ -215,7 +224,13 @@ export function findFirstDivergence(stages: readonly StageDiff[]): FirstDivergen
   }
   const first = stages.find((d) => d.differs);
   if (!first) return null;
-  return { stage: first.stage, dir: first.dir, number: first.number, rule: "first-difference", why: `no stage changed its outputs from the same inputs; ${describe(first)}` };
+  return {
+    stage: first.stage,
+    dir: first.dir,
+    number: first.number,
+    rule: "first-difference",
+    why: `no stage changed its outputs from the same inputs; ${describe(first)}`,
+  };
 }
 
 function describe(d: StageDiff): string {
@@ -279,10 +294,13 @@ export function renderDiffText(diff: RunDiff): string {
   lines.push(`B: ${oneLine(diff.b.runDir)}${diff.b.runId ? ` (run ${oneLine(diff.b.runId)})` : ""}`);
   const differing = diff.stages.filter((s) => s.differs);
   lines.push(
-    diff.differs ? `${differing.length} of ${diff.stages.length} stages differ` : `no differences in ${diff.stages.length} stages (durations aside)`,
+    diff.differs
+      ? `${differing.length} of ${diff.stages.length} stages differ`
+      : `no differences in ${diff.stages.length} stages (durations aside)`,
   );
   for (const d of diff.stages) {
-    const head = `${oneLine(d.dir)}: ${d.status.changed ? `${d.status.a ?? "absent"} → ${d.status.b ?? "absent"}` : (d.status.b ?? "-")}, ${formatDuration(d.duration.a)} → ${formatDuration(d.duration.b)} ${ratio(d.duration.ratio)}`.trimEnd();
+    const head =
+      `${oneLine(d.dir)}: ${d.status.changed ? `${d.status.a ?? "absent"} → ${d.status.b ?? "absent"}` : (d.status.b ?? "-")}, ${formatDuration(d.duration.a)} → ${formatDuration(d.duration.b)} ${ratio(d.duration.ratio)}`.trimEnd();
     if (!d.differs) {
       lines.push(`  ${head}  (same)`);
       continue;
@@ -293,7 +311,10 @@ export function renderDiffText(diff: RunDiff): string {
     for (const c of d.config.changed) lines.push(`    config ${oneLine(c.key)}: ${oneLine(show(c.a))} → ${oneLine(show(c.b))}`);
     for (const c of d.config.added) lines.push(`    config + ${oneLine(c.key)} = ${oneLine(show(c.b))}`);
     for (const c of d.config.removed) lines.push(`    config - ${oneLine(c.key)} (was ${oneLine(show(c.a))})`);
-    for (const [label, changes] of [["input", d.inputs], ["output", d.outputs]] as const) {
+    for (const [label, changes] of [
+      ["input", d.inputs],
+      ["output", d.outputs],
+    ] as const) {
       for (const f of changes.changed) lines.push(`    ${label} changed: ${oneLine(f.path)} (${shortHash(f.a)} → ${shortHash(f.b)})`);
       for (const f of changes.appeared) lines.push(`    ${label} appeared: ${oneLine(f.path)}`);
       for (const f of changes.disappeared) lines.push(`    ${label} disappeared: ${oneLine(f.path)}`);

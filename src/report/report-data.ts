@@ -41,7 +41,20 @@ function entries(obj: Record<string, RecordedValue> | null | undefined): [string
   return Object.entries(obj ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-const LOG_STANDARD_KEYS = new Set(["level", "time", "msg", "pid", "hostname", "stage", "stage_number", "trace_id", "span_id", "trace_flags", "stage_dir", "err"]);
+const LOG_STANDARD_KEYS = new Set([
+  "level",
+  "time",
+  "msg",
+  "pid",
+  "hostname",
+  "stage",
+  "stage_number",
+  "trace_id",
+  "span_id",
+  "trace_flags",
+  "stage_dir",
+  "err",
+]);
 
 function clip(text: string): string {
   return text.length > LOG_BOUND.messageChars ? `${text.slice(0, LOG_BOUND.messageChars)}…` : text;
@@ -62,7 +75,9 @@ export function parseLogLine(line: string): ReportLogEntry {
   const err = rec.err && typeof rec.err === "object" ? (rec.err as Record<string, unknown>) : null;
   return {
     t: typeof rec.time === "number" ? rec.time : null,
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a line from another program may have anything there; it is shown as text
     l: typeof rec.level === "string" ? rec.level.toUpperCase() : String(rec.level ?? ""),
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- as for the level
     m: clip(String(rec.msg ?? "")),
     x: Object.keys(extra).length > 0 ? clip(JSON.stringify(extra)) : "",
     s: err && typeof err.stack === "string" ? clip(err.stack) : "",
@@ -128,7 +143,9 @@ function problemOf(stage: ReportStage, index: number): ReportProblem {
   if (e) {
     const headline = errorHeadline(e.type, e.message);
     const rest = e.message.split("\n").slice(1);
-    const { lines, more } = e.stack ? stackExcerpt(e.stack, headline) : { lines: rest.slice(0, BANNER_STACK_LINES), more: Math.max(0, rest.length - BANNER_STACK_LINES) };
+    const { lines, more } = e.stack
+      ? stackExcerpt(e.stack, headline)
+      : { lines: rest.slice(0, BANNER_STACK_LINES), more: Math.max(0, rest.length - BANNER_STACK_LINES) };
     return { stage: index, state: stage.state, reason: stage.reason, headline, lines, moreLines: more };
   }
   // No error in the manifest: the last ERROR record of its log (a command's traceback is logged as one).
@@ -137,7 +154,14 @@ function problemOf(stage: ReportStage, index: number): ReportProblem {
     const text = logged.s ? `${logged.m}\n${logged.s}` : logged.m;
     const all = text.split("\n");
     const { lines, more } = stackExcerpt(all.slice(1).join("\n"), null);
-    return { stage: index, state: stage.state, reason: stage.reason, headline: all[0] ?? "", lines: all.length > 1 ? lines : [], moreLines: all.length > 1 ? more : 0 };
+    return {
+      stage: index,
+      state: stage.state,
+      reason: stage.reason,
+      headline: all[0] ?? "",
+      lines: all.length > 1 ? lines : [],
+      moreLines: all.length > 1 ? more : 0,
+    };
   }
   return { stage: index, state: stage.state, reason: stage.reason, headline: null, lines: [], moreLines: 0 };
 }
@@ -295,7 +319,8 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
     const start = starts[i] ?? null;
     const end = ends[i] ?? null;
     const logPath = s.manifestPath ? join(s.dir, "stage.log") : null;
-    const bound = logBudget <= 0 ? LOG_BOUND.afterBudgetBytes : PROBLEM_STATES.has(s.state) ? LOG_BOUND.problemStageBytes : LOG_BOUND.stageBytes;
+    const bound =
+      logBudget <= 0 ? LOG_BOUND.afterBudgetBytes : PROBLEM_STATES.has(s.state) ? LOG_BOUND.problemStageBytes : LOG_BOUND.stageBytes;
     // Only the run's own files: a manifest's logs.stage_log, or a symlink, cannot bring another file into the report.
     const log = logPath && existsInside(run.runDir, logPath) ? readLogTail(logPath, bound) : null;
     if (log) logBudget -= log.shownBytes;
@@ -320,7 +345,8 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
       end: end === null ? null : end - t0,
       startedAt: m?.started_at ?? null,
       endedAt: s.state === "running" || s.state === "abandoned" ? null : (m?.ended_at ?? null),
-      durationMs: s.state === "running" || s.state === "abandoned" ? (start !== null && end !== null ? end - start : null) : (m?.duration_ms ?? null),
+      durationMs:
+        s.state === "running" || s.state === "abandoned" ? (start !== null && end !== null ? end - start : null) : (m?.duration_ms ?? null),
       cpuMs: cpuUser === null && cpuSystem === null ? null : (cpuUser ?? 0) + (cpuSystem ?? 0),
       rssMb: numberOr(m?.resources?.peak_rss_mb),
       traceId: m?.trace?.trace_id ?? null,
@@ -332,7 +358,12 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
       config: entries(m?.config),
       resources: entries(m?.resources),
       warnings: (m?.warnings ?? []).map((w) => ({ message: String(w.message), timestamp: String(w.timestamp) })),
-      errors: (m?.errors ?? []).map((e) => ({ type: String(e.type), message: String(e.message), stack: e.stack ?? null, timestamp: String(e.timestamp) })),
+      errors: (m?.errors ?? []).map((e) => ({
+        type: String(e.type),
+        message: String(e.message),
+        stack: e.stack ?? null,
+        timestamp: String(e.timestamp),
+      })),
       inputs: inputs[i]!,
       outputs: outputs[i]!,
       intermediates: intermediates[i]!,
@@ -356,6 +387,9 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
     span: Math.max(lastEnd - t0, 1),
     stages: reportStages,
     files,
-    problems: reportStages.map((st, i) => [st, i] as const).filter(([st]) => PROBLEM_STATES.has(st.state)).map(([st, i]) => problemOf(st, i)),
+    problems: reportStages
+      .map((st, i) => [st, i] as const)
+      .filter(([st]) => PROBLEM_STATES.has(st.state))
+      .map(([st, i]) => problemOf(st, i)),
   };
 }

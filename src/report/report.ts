@@ -28,7 +28,11 @@ export function reportScript(): string {
   try {
     script = readFileSync(path, "utf8");
   } catch (err) {
-    throw new StagetraceError("IO_ERROR", `cannot read the report's page script ${path} (${(err as Error).message}); build it with npm run build`, { cause: err });
+    throw new StagetraceError(
+      "IO_ERROR",
+      `cannot read the report's page script ${path} (${(err as Error).message}); build it with npm run build`,
+      { cause: err },
+    );
   }
   return script;
 }

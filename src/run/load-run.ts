@@ -9,7 +9,6 @@ import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-su
 import { manifestShapeProblem, pipelineShapeProblem } from "./run-shape.js";
 import { isInside, parseJsonSafely, readFileSafely } from "../fs/safe-read.js";
 
-
 /** One stage directory of a run, as found on disk. */
 export interface LoadedStage {
   /** The stage directory. */
@@ -119,7 +118,8 @@ export function loadRun(path: string): LoadedRun {
   try {
     const stats = statSync(target);
     isDir = stats.isDirectory();
-    if (!isDir && !stats.isFile()) throw new StagetraceError("UNREADABLE", `${target}: not a run directory, a stage directory or a manifest.json file; not read`);
+    if (!isDir && !stats.isFile())
+      throw new StagetraceError("UNREADABLE", `${target}: not a run directory, a stage directory or a manifest.json file; not read`);
   } catch (err) {
     if (err instanceof StagetraceError) throw err;
     const e = err as NodeJS.ErrnoException;
@@ -127,7 +127,9 @@ export function loadRun(path: string): LoadedRun {
   }
   if (!isDir || existsSync(join(target, MANIFEST_FILE))) {
     // One stage: only files in its own directory are read.
-    const stage = isDir ? stageFromDir(target, join(target, MANIFEST_FILE), target) : stageFromDir(dirname(target), target, dirname(target));
+    const stage = isDir
+      ? stageFromDir(target, join(target, MANIFEST_FILE), target)
+      : stageFromDir(dirname(target), target, dirname(target));
     // The run directory the manifest recorded, as long as the stage is inside it; else the stage's parent.
     const recorded = stage.manifest?.pipeline?.run_dir;
     const runDir = recorded && isInside(resolve(recorded), stage.dir) ? resolve(recorded) : dirname(stage.dir);
@@ -166,4 +168,3 @@ export function loadRun(path: string): LoadedRun {
   stages.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || a.dirName.localeCompare(b.dirName));
   return { runDir: target, pipeline, stages };
 }
-

@@ -102,7 +102,10 @@ export function refreshPipelineAfterRerun(runDir: string, runId: string): "updat
     const listed = state?.stages ?? pipeline.stages.filter((s) => s.number !== null).map((s) => s.name);
     const stages = stageEntries(loadRun(runDir), listed, runId);
     const status: RunStatus = stages.some((s) => BAD.has(s.status)) ? "failed" : "success";
-    writeFileAtomic(join(runDir, PIPELINE_FILE), JSON.stringify({ ...pipeline, stages, status, updated_at: new Date().toISOString() }, null, 2) + "\n");
+    writeFileAtomic(
+      join(runDir, PIPELINE_FILE),
+      JSON.stringify({ ...pipeline, stages, status, updated_at: new Date().toISOString() }, null, 2) + "\n",
+    );
     result = "updated";
   });
   return ok ? result : "locked";

@@ -45,7 +45,6 @@ export const MAX_NAME_BYTES = 255;
 /** Names the run itself uses at its top level: a stage directory may not take them. */
 export const RESERVED_RUN_NAMES: ReadonlySet<string> = new Set(["logs", "pipeline.json", "stagetrace.json", ".stagetrace-run.json"]);
 
-
 /**
  * Why `name` cannot be one directory name inside a run (empty, `.`/`..`, a
  * separator or control character, one of the run's own names, longer than
@@ -65,7 +64,10 @@ export function checkedStageDirName(name: string, number: number | null): string
   const dirName = stageDirName(name, number);
   const problem = segmentProblem(dirName);
   if (problem !== null) {
-    throw new StagetraceError("INVALID_STAGE_NAME", `stage name ${JSON.stringify(name)}: its directory ${JSON.stringify(dirName.length > 80 ? `${dirName.slice(0, 77)}...` : dirName)} ${problem}`);
+    throw new StagetraceError(
+      "INVALID_STAGE_NAME",
+      `stage name ${JSON.stringify(name)}: its directory ${JSON.stringify(dirName.length > 80 ? `${dirName.slice(0, 77)}...` : dirName)} ${problem}`,
+    );
   }
   return dirName;
 }
@@ -293,7 +295,9 @@ export function pipelineLogPath(runDir: string, state: RunState, warn?: (message
   }
   const started = Date.parse(state.started_at);
   const fallback = join(resolve(runDir), "logs", `99_pipeline_${Number.isFinite(started) ? fileTimestamp(new Date(started)) : "run"}.log`);
-  warn?.(`the pipeline log ${path} (STAGETRACE_PIPELINE_LOG or ${RUN_STATE_FILE}) is outside the run directory ${resolve(runDir)}; writing ${fallback} instead`);
+  warn?.(
+    `the pipeline log ${path} (STAGETRACE_PIPELINE_LOG or ${RUN_STATE_FILE}) is outside the run directory ${resolve(runDir)}; writing ${fallback} instead`,
+  );
   return fallback;
 }
 

@@ -42,7 +42,8 @@ export function runOutcomeText(tool: string, summary: PipelineData, run: LoadedR
   const out: string[] = [`${tool}: pipeline ${summary.pipeline} ${paint("1;31", summary.status)}${how}${seconds}, run ${summary.run_id}`];
   const bad = summary.stages.filter((s) => BAD.has(s.status));
   if (bad.length === 0 && summary.exit_code === 0) out.push("  every stage succeeded, but the run was ended as not successful");
-  if (bad.length === 0 && summary.exit_code !== 0 && summary.exit_code !== null) out.push("  no stage failed: the pipeline's command itself did not succeed");
+  if (bad.length === 0 && summary.exit_code !== 0 && summary.exit_code !== null)
+    out.push("  no stage failed: the pipeline's command itself did not succeed");
   for (const s of bad.slice(0, MAX_STAGES)) {
     const loaded = run.stages.find((l) => l.name === s.name && l.number === s.number);
     const m = loaded?.manifest ?? null;
@@ -58,6 +59,8 @@ export function runOutcomeText(tool: string, summary: PipelineData, run: LoadedR
     if (m?.logs?.stage_log) out.push(`    stage.log: ${m.logs.stage_log}`);
   }
   if (bad.length > MAX_STAGES) out.push(`  and ${bad.length - MAX_STAGES} more stage(s); see pipeline.json`);
-  out.push(`  look: stagetrace show ${summary.run_dir}  |  stagetrace report ${summary.run_dir}  |  ${join(summary.run_dir, "pipeline.json")}`);
+  out.push(
+    `  look: stagetrace show ${summary.run_dir}  |  stagetrace report ${summary.run_dir}  |  ${join(summary.run_dir, "pipeline.json")}`,
+  );
   return out.join("\n") + "\n";
 }

@@ -97,9 +97,29 @@ export function manifestShapeProblem(file: string, value: unknown): string | nul
   ]);
   if (proc) return proc;
   for (const [key, fields] of [
-    ["pipeline", [["run_dir", OPTIONAL_STRING_OR_NULL], ["run_id", OPTIONAL_STRING_OR_NULL], ["name", OPTIONAL_STRING_OR_NULL]]],
-    ["trace", [["trace_id", OPTIONAL_STRING_OR_NULL], ["span_id", OPTIONAL_STRING_OR_NULL], ["parent_span_id", OPTIONAL_STRING_OR_NULL]]],
-    ["logs", [["stage_log", OPTIONAL_STRING_OR_NULL], ["pipeline_log", OPTIONAL_STRING_OR_NULL]]],
+    [
+      "pipeline",
+      [
+        ["run_dir", OPTIONAL_STRING_OR_NULL],
+        ["run_id", OPTIONAL_STRING_OR_NULL],
+        ["name", OPTIONAL_STRING_OR_NULL],
+      ],
+    ],
+    [
+      "trace",
+      [
+        ["trace_id", OPTIONAL_STRING_OR_NULL],
+        ["span_id", OPTIONAL_STRING_OR_NULL],
+        ["parent_span_id", OPTIONAL_STRING_OR_NULL],
+      ],
+    ],
+    [
+      "logs",
+      [
+        ["stage_log", OPTIONAL_STRING_OR_NULL],
+        ["pipeline_log", OPTIONAL_STRING_OR_NULL],
+      ],
+    ],
   ] as [string, [string, Check][]][]) {
     if (m[key] === null || m[key] === undefined) continue;
     const p = checkFields(file, `${key}.`, m[key] as Record<string, unknown>, fields);

@@ -13,8 +13,7 @@ export interface SchemaProblem {
 
 export type SchemaName = "manifest" | "pipeline" | "stage-record";
 
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:(?:[0-5]\d|60)(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
 /** RFC 3339 date-time, including the day-of-month check a pattern cannot express. */
 function isDateTime(value: string): boolean {

@@ -94,7 +94,15 @@ export class FileTracking {
     if (isUri(path)) {
       // A location in object storage or on the web: recorded as given (credentials censored), never read.
       const uri = redactUrl(path);
-      const t: Tracked = { path: uri, role, type: String(type), metadata, fromStage: null, time: Date.now(), fingerprint: uriFingerprint(uri) };
+      const t: Tracked = {
+        path: uri,
+        role,
+        type: String(type),
+        metadata,
+        fromStage: null,
+        time: Date.now(),
+        fingerprint: uriFingerprint(uri),
+      };
       if (extra.retained !== undefined) t.retained = extra.retained;
       if (extra.reason !== undefined) t.reason = extra.reason;
       if (this.tracked.length === 0) this.recordFile(t, t.fingerprint as FileFingerprint);

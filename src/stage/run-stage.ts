@@ -8,11 +8,7 @@ import { StageIO } from "./stage-io.js";
  * once (if the body finalized it itself, that stands). Returns the exit code
  * for the stage: 0 for success or skipped, 1 otherwise. Never exits the process.
  */
-export async function runStage(
-  name: string,
-  body: (io: StageIO) => unknown,
-  options: StageOptions = {},
-): Promise<number> {
+export async function runStage(name: string, body: (io: StageIO) => unknown, options: StageOptions = {}): Promise<number> {
   const io = new StageIO(name, options);
   try {
     await context.with(trace.setSpan(context.active(), io.span), () => body(io));

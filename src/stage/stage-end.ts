@@ -94,7 +94,10 @@ export class StageEnd {
       return this.finalizing;
     }
     if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
-      throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
+      throw new StagetraceError(
+        "INVALID_STATUS",
+        `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`,
+      );
     }
     this.finalStatus = status;
     this.finalReason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);

@@ -86,7 +86,10 @@ function confineStageDir(runDir: string, stageDir: string): void {
   } catch {
     return; // nothing there (it could not be created): said already
   }
-  throw new StagetraceError("INVALID_PATH", `stage directory ${stageDir} is a symlink to ${real}, outside the run directory ${runDir}; remove it`);
+  throw new StagetraceError(
+    "INVALID_PATH",
+    `stage directory ${stageDir} is a symlink to ${real}, outside the run directory ${runDir}; remove it`,
+  );
 }
 
 /**
@@ -217,7 +220,8 @@ export class StageIO implements OpenStage {
     this.writeRunningManifest(setupProblems);
     // Readers on other hosts cannot see this process: the lease says it is still here.
     // Only a stage with a running manifest on disk has anything for a reader to judge.
-    if (this.manifestPath !== null && existsSync(this.manifestPath)) this.lease = holdLease(this.stageDir, leaseTimeoutS(env, this.telemetry.warn), this.telemetry.warn);
+    if (this.manifestPath !== null && existsSync(this.manifestPath))
+      this.lease = holdLease(this.stageDir, leaseTimeoutS(env, this.telemetry.warn), this.telemetry.warn);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath, this.outputBase);
     const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath, this.outputBase);
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);

@@ -18,7 +18,14 @@ import { StagetraceError } from "../errors.js";
 import { ATTR, METRIC, METRIC_ATTR, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import type { TelemetryOptions } from "../types.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
-import { grpcEndpoint, grpcMetadata, numberFromEnv, type OtlpProtocol, type ResolvedTelemetryConfig, type TlsFiles } from "./telemetry-config.js";
+import {
+  grpcEndpoint,
+  grpcMetadata,
+  numberFromEnv,
+  type OtlpProtocol,
+  type ResolvedTelemetryConfig,
+  type TlsFiles,
+} from "./telemetry-config.js";
 
 const SECONDS = { min: 0, above: true, unit: "seconds" } as const;
 
@@ -55,7 +62,6 @@ export interface HeartbeatConfig {
 }
 
 type Warn = (message: string) => void;
-
 
 /**
  * Where and how often stages beat, or null when they do not: no OTLP
@@ -262,10 +268,14 @@ export class Heartbeat {
     if (url !== null && protocol === "grpc") {
       // gRPC keeps its connection referenced only while a call is under way.
       const { OTLPMetricExporter } = await import("@opentelemetry/exporter-metrics-otlp-grpc");
-      exporters.push(new OTLPMetricExporter({ url: grpcEndpoint(url), timeoutMillis, ...(headers ? { metadata: await grpcMetadata(headers) } : {}) }));
+      exporters.push(
+        new OTLPMetricExporter({ url: grpcEndpoint(url), timeoutMillis, ...(headers ? { metadata: await grpcMetadata(headers) } : {}) }),
+      );
     } else if (url !== null) {
       const { OTLPMetricExporter } =
-        protocol === "http/protobuf" ? await import("@opentelemetry/exporter-metrics-otlp-proto") : await import("@opentelemetry/exporter-metrics-otlp-http");
+        protocol === "http/protobuf"
+          ? await import("@opentelemetry/exporter-metrics-otlp-proto")
+          : await import("@opentelemetry/exporter-metrics-otlp-http");
       // Unreferenced sockets: a beat under way never keeps the process alive.
       const httpAgentOptions = otlpAgentFactory(this.config.tls ?? {}, this.warn);
       exporters.push(new OTLPMetricExporter({ url, timeoutMillis, httpAgentOptions, ...(headers ? { headers } : {}) }));
@@ -284,13 +294,35 @@ export class Heartbeat {
     // Each gauge and what it reads for one beat (null: not sent).
     const gauges: [string, string | undefined, string, (b: Beat) => number | null][] = [
       [METRIC.stageActive, undefined, "1 while the stage runs, 0 once it has ended", (b) => (b.endedAt === null ? 1 : 0)],
-      [METRIC.stageHeartbeat, "s", "Unix time of the stage's last heartbeat; its end time once it has ended", (b) => b.endedAt ?? now.seconds],
+      [
+        METRIC.stageHeartbeat,
+        "s",
+        "Unix time of the stage's last heartbeat; its end time once it has ended",
+        (b) => b.endedAt ?? now.seconds,
+      ],
       [METRIC.stageStartTime, "s", "Unix time the stage started", (b) => b.startedAt],
-      [METRIC.stageProgress, "s", "Unix time of the stage's last progress: a log line, a tracked file, a warning", (b) => b.endedAt ?? b.progressAt],
-      [METRIC.stageStallAfter, "s", "How long the stage may go without progress before it counts as stalled (STAGETRACE_STALL_AFTER_S)", () => stallAfterS],
-      [METRIC.stageExpectedDuration, "s", "How long the stage is expected to take at most (STAGETRACE_EXPECTED_DURATION_S)", () => expectedDurationS],
+      [
+        METRIC.stageProgress,
+        "s",
+        "Unix time of the stage's last progress: a log line, a tracked file, a warning",
+        (b) => b.endedAt ?? b.progressAt,
+      ],
+      [
+        METRIC.stageStallAfter,
+        "s",
+        "How long the stage may go without progress before it counts as stalled (STAGETRACE_STALL_AFTER_S)",
+        () => stallAfterS,
+      ],
+      [
+        METRIC.stageExpectedDuration,
+        "s",
+        "How long the stage is expected to take at most (STAGETRACE_EXPECTED_DURATION_S)",
+        () => expectedDurationS,
+      ],
     ];
-    const observables = gauges.map(([name, unit, description]) => meter.createObservableGauge(name, { description, ...(unit ? { unit } : {}) }));
+    const observables = gauges.map(([name, unit, description]) =>
+      meter.createObservableGauge(name, { description, ...(unit ? { unit } : {}) }),
+    );
     meter.addBatchObservableCallback((result: BatchObservableResult) => {
       now.seconds = nowSeconds();
       for (const beat of this.beats) {

@@ -33,9 +33,7 @@ export interface LogDelivery {
  */
 function workerPath(): string {
   const here = import.meta.url;
-  const url = here.endsWith(".ts")
-    ? new URL("../../dist/src/telemetry/otlp-log-worker.js", here)
-    : new URL("./otlp-log-worker.js", here);
+  const url = here.endsWith(".ts") ? new URL("../../dist/src/telemetry/otlp-log-worker.js", here) : new URL("./otlp-log-worker.js", here);
   return fileURLToPath(url);
 }
 

@@ -22,7 +22,9 @@ export function readTlsFiles(files: TlsFiles, warn: (m: string) => void): { ca?:
     try {
       out[k] = readFileSync(resolve(path));
     } catch (err) {
-      warn(`cannot read the OTLP TLS file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); exporting without it`);
+      warn(
+        `cannot read the OTLP TLS file ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); exporting without it`,
+      );
     }
   }
   return out;

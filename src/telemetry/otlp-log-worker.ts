@@ -7,7 +7,7 @@
  * within the exit bound however the backend behaves, and a count of the
  * records that were not delivered, sent back to the stage's thread.
  */
-import { context, trace, type Attributes, type AttributeValue } from "@opentelemetry/api";
+import { context, trace, type AttributeValue } from "@opentelemetry/api";
 import type { AnyValueMap, LogAttributes, LogRecord } from "@opentelemetry/api-logs";
 import type { ExportResult } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -20,11 +20,7 @@ import {
   type LogRecordProcessor,
   type ReadableLogRecord,
 } from "@opentelemetry/sdk-logs";
-import {
-  ATTR_EXCEPTION_MESSAGE,
-  ATTR_EXCEPTION_STACKTRACE,
-  ATTR_EXCEPTION_TYPE,
-} from "@opentelemetry/semantic-conventions";
+import { ATTR_EXCEPTION_MESSAGE, ATTR_EXCEPTION_STACKTRACE, ATTR_EXCEPTION_TYPE } from "@opentelemetry/semantic-conventions";
 import { parentPort } from "node:worker_threads";
 import build from "pino-abstract-transport";
 import { ExportGate } from "../../exporters/export-gate.js";
@@ -74,7 +70,10 @@ class GatedLogExporter implements LogRecordExporter {
 async function otlpExporter(o: LogWorkerOptions, url: string): Promise<LogRecordExporter> {
   const base = { timeoutMillis: o.exportTimeoutMs, ...(o.headers ? { headers: o.headers } : {}) };
   if (o.protocol === "grpc") {
-    const [{ OTLPLogExporter }, { Metadata }] = await Promise.all([import("@opentelemetry/exporter-logs-otlp-grpc"), import("@grpc/grpc-js")]);
+    const [{ OTLPLogExporter }, { Metadata }] = await Promise.all([
+      import("@opentelemetry/exporter-logs-otlp-grpc"),
+      import("@grpc/grpc-js"),
+    ]);
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(o.headers ?? {})) metadata.set(k, v);
     const u = new URL(url);
@@ -159,7 +158,7 @@ export default async function logWorker(options: LogWorkerOptions) {
     processors.push(new BatchLogRecordProcessor({ exporter, ...options.batch }));
   }
   if (options.console) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
-  const provider = new LoggerProvider({ resource: resourceFromAttributes(options.resourceAttributes as Attributes), processors });
+  const provider = new LoggerProvider({ resource: resourceFromAttributes(options.resourceAttributes), processors });
   const logger = provider.getLogger("stagetrace", options.version, { schemaUrl: SCHEMA_URL });
 
   return build(

@@ -112,7 +112,10 @@ export class ProcessLifecycle {
    */
   private closeGateWhenIdle(): void {
     if (this.cancelIdleGate !== undefined || !this.o.config.tracesUrl) return;
-    this.cancelIdleGate = this.o.account.closeWhenOneExportLeft(this.o.config.exitTimeoutMs, lastExportMs(this.o.config.exitTimeoutMs, this.o.config.exportTimeoutMs));
+    this.cancelIdleGate = this.o.account.closeWhenOneExportLeft(
+      this.o.config.exitTimeoutMs,
+      lastExportMs(this.o.config.exitTimeoutMs, this.o.config.exportTimeoutMs),
+    );
   }
 
   /**

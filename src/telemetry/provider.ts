@@ -99,7 +99,12 @@ export function stageTracing(
 }
 
 /** The OTLP side of the spans: trimmed for the wire, batched, counted. */
-export function otlpSpanProcessor(url: string, config: ResolvedTelemetryConfig, account: ExportAccount, warn: (message: string) => void): SpanProcessor {
+export function otlpSpanProcessor(
+  url: string,
+  config: ResolvedTelemetryConfig,
+  account: ExportAccount,
+  warn: (message: string) => void,
+): SpanProcessor {
   const options = {
     url,
     timeoutMillis: config.exportTimeoutMs,

@@ -14,7 +14,11 @@ import type { SamplerSetting } from "./telemetry-config.js";
 /** The specification's built-in sampler that `OTEL_TRACES_SAMPLER` (and `_ARG`) names. */
 export function samplerFor(setting: SamplerSetting): Sampler {
   const root = (name: string): Sampler =>
-    name.endsWith("always_off") ? new AlwaysOffSampler() : name.endsWith("traceidratio") ? new TraceIdRatioBasedSampler(setting.ratio) : new AlwaysOnSampler();
+    name.endsWith("always_off")
+      ? new AlwaysOffSampler()
+      : name.endsWith("traceidratio")
+        ? new TraceIdRatioBasedSampler(setting.ratio)
+        : new AlwaysOnSampler();
   return setting.name.startsWith("parentbased_") ? new ParentBasedSampler({ root: root(setting.name) }) : root(setting.name);
 }
 

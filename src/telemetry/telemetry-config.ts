@@ -93,13 +93,23 @@ export interface TlsFiles {
  * specification's 5 s: a stage process is often short and each span is
  * worth seeing while the pipeline still runs.
  */
-export const BSP_DEFAULTS: BatchSettings = { scheduledDelayMillis: 500, exportTimeoutMillis: 30_000, maxQueueSize: 2048, maxExportBatchSize: 512 };
+export const BSP_DEFAULTS: BatchSettings = {
+  scheduledDelayMillis: 500,
+  exportTimeoutMillis: 30_000,
+  maxQueueSize: 2048,
+  maxExportBatchSize: 512,
+};
 /**
  * stagetrace's batch log record processor defaults: a larger queue and
  * batches than the specification's (2048, 512), because a stage writes
  * log lines in bursts, and a shorter delay (200 ms rather than 1 s).
  */
-export const BLRP_DEFAULTS: BatchSettings = { scheduledDelayMillis: 200, exportTimeoutMillis: 30_000, maxQueueSize: 16_384, maxExportBatchSize: 1024 };
+export const BLRP_DEFAULTS: BatchSettings = {
+  scheduledDelayMillis: 200,
+  exportTimeoutMillis: 30_000,
+  maxQueueSize: 16_384,
+  maxExportBatchSize: 1024,
+};
 /** The specification's default OTLP export timeout. */
 export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
 
@@ -134,16 +144,27 @@ function batchSettings(env: NodeJS.ProcessEnv, prefix: "OTEL_BSP" | "OTEL_BLRP",
     scheduledDelayMillis: millisFromEnv(env, [`${prefix}_SCHEDULE_DELAY`], defaults.scheduledDelayMillis, 0, warn),
     exportTimeoutMillis: millisFromEnv(env, [`${prefix}_EXPORT_TIMEOUT`], defaults.exportTimeoutMillis, 1, warn),
     maxQueueSize: Math.floor(numberFromEnv(env, `${prefix}_MAX_QUEUE_SIZE`, defaults.maxQueueSize, { min: 1, unit: "records" }, warn)),
-    maxExportBatchSize: Math.floor(numberFromEnv(env, `${prefix}_MAX_EXPORT_BATCH_SIZE`, defaults.maxExportBatchSize, { min: 1, unit: "records" }, warn)),
+    maxExportBatchSize: Math.floor(
+      numberFromEnv(env, `${prefix}_MAX_EXPORT_BATCH_SIZE`, defaults.maxExportBatchSize, { min: 1, unit: "records" }, warn),
+    ),
   };
   if (s.maxExportBatchSize > s.maxQueueSize) {
-    warn(`${prefix}_MAX_EXPORT_BATCH_SIZE=${s.maxExportBatchSize} is larger than ${prefix}_MAX_QUEUE_SIZE=${s.maxQueueSize}; using ${s.maxQueueSize}`);
+    warn(
+      `${prefix}_MAX_EXPORT_BATCH_SIZE=${s.maxExportBatchSize} is larger than ${prefix}_MAX_QUEUE_SIZE=${s.maxQueueSize}; using ${s.maxQueueSize}`,
+    );
     s.maxExportBatchSize = s.maxQueueSize;
   }
   return s;
 }
 
-const SAMPLERS = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"] as const;
+const SAMPLERS = [
+  "always_on",
+  "always_off",
+  "traceidratio",
+  "parentbased_always_on",
+  "parentbased_always_off",
+  "parentbased_traceidratio",
+] as const;
 
 /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, as the specification reads them. */
 function resolveSampler(env: NodeJS.ProcessEnv, warn: Warn): SamplerSetting {
@@ -168,7 +189,10 @@ function resolveSampler(env: NodeJS.ProcessEnv, warn: Warn): SamplerSetting {
 export function resolvePropagators(env: NodeJS.ProcessEnv, warn: Warn): Propagator[] {
   const raw = env.OTEL_PROPAGATORS?.trim();
   if (!raw) return ["tracecontext", "baggage"];
-  const names = raw.split(",").map((n) => n.trim().toLowerCase()).filter(Boolean);
+  const names = raw
+    .split(",")
+    .map((n) => n.trim().toLowerCase())
+    .filter(Boolean);
   if (names.includes("none")) return [];
   const out: Propagator[] = [];
   for (const n of names) {
@@ -181,7 +205,8 @@ export function resolvePropagators(env: NodeJS.ProcessEnv, warn: Warn): Propagat
 
 /** The TLS files of a signal: the per-signal variable, else the general one. */
 function tlsFiles(env: NodeJS.ProcessEnv, signal: Signal): TlsFiles {
-  const pick = (suffix: string) => env[`OTEL_EXPORTER_OTLP_${signal}_${suffix}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${suffix}`]?.trim() || undefined;
+  const pick = (suffix: string) =>
+    env[`OTEL_EXPORTER_OTLP_${signal}_${suffix}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${suffix}`]?.trim() || undefined;
   const out: TlsFiles = {};
   const ca = pick("CERTIFICATE");
   const cert = pick("CLIENT_CERTIFICATE");
@@ -270,7 +295,9 @@ export function numberFromEnv<F extends number | null>(
   if (!raw) return fallback;
   const n = Number(raw);
   if (Number.isFinite(n) && (bound.above ? n > bound.min : n >= bound.min)) return n;
-  warn(`${name}=${JSON.stringify(raw)} is not a number of ${bound.unit} ${bound.above ? ">" : ">="} ${bound.min}; using ${fallback ?? "none"}`);
+  warn(
+    `${name}=${JSON.stringify(raw)} is not a number of ${bound.unit} ${bound.above ? ">" : ">="} ${bound.min}; using ${fallback ?? "none"}`,
+  );
   return fallback;
 }
 
@@ -325,11 +352,7 @@ function parseHeaders(raw: string | undefined): Record<string, string> | undefin
   return out;
 }
 
-export function resolveTelemetryConfig(
-  options: TelemetryOptions,
-  env: NodeJS.ProcessEnv,
-  warn: Warn,
-): ResolvedTelemetryConfig {
+export function resolveTelemetryConfig(options: TelemetryOptions, env: NodeJS.ProcessEnv, warn: Warn): ResolvedTelemetryConfig {
   const base = optionUrl(options.otlpEndpoint, "otlpEndpoint");
   const envBase = envUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", warn);
   const tracesUrl =
@@ -350,13 +373,23 @@ export function resolveTelemetryConfig(
   // Each signal's protocol is resolved on its own, so a bad general value warns once.
   const warnOnce = onceEach(warn);
   if (options.otlpProtocol !== undefined && !OTLP_PROTOCOLS.includes(options.otlpProtocol)) {
-    throw new StagetraceError("INVALID_OPTION", `otlpProtocol must be one of ${OTLP_PROTOCOLS.join(", ")}, got ${JSON.stringify(options.otlpProtocol)}`);
+    throw new StagetraceError(
+      "INVALID_OPTION",
+      `otlpProtocol must be one of ${OTLP_PROTOCOLS.join(", ")}, got ${JSON.stringify(options.otlpProtocol)}`,
+    );
   }
   const tracesProtocol = resolveProtocol(options.otlpProtocol, env, "TRACES", warnOnce);
   const metricsProtocol = resolveProtocol(options.otlpProtocol, env, "METRICS", warnOnce);
   const logsProtocol = resolveProtocol(options.otlpProtocol, env, "LOGS", warnOnce);
 
-  const exitTimeoutMs = positiveInt(options.exitTimeoutMs, "exitTimeoutMs", env, "STAGETRACE_EXIT_TIMEOUT_MS", DEFAULT_EXIT_TIMEOUT_MS, warn);
+  const exitTimeoutMs = positiveInt(
+    options.exitTimeoutMs,
+    "exitTimeoutMs",
+    env,
+    "STAGETRACE_EXIT_TIMEOUT_MS",
+    DEFAULT_EXIT_TIMEOUT_MS,
+    warn,
+  );
   // The timeout a user sets is the one each export gets; the exit bound is
   // kept by how shutdown is scheduled (see Telemetry.shutdown), not by
   // shortening it. Unset, it is the specification's 10 s but at most half
@@ -374,13 +407,18 @@ export function resolveTelemetryConfig(
     const name = `OTEL_${signal}_EXPORTER`;
     const raw = env[name]?.trim().toLowerCase();
     if (!raw) return { otlp: true, console: false };
-    const names = raw.split(",").map((n) => n.trim()).filter(Boolean);
+    const names = raw
+      .split(",")
+      .map((n) => n.trim())
+      .filter(Boolean);
     if (names.includes("none")) return { otlp: false, console: false };
     const out = { otlp: names.includes("otlp"), console: names.includes("console") };
     const unknown = names.filter((n) => n !== "otlp" && n !== "console");
     if (unknown.length > 0) {
       const kept = out.otlp || out.console;
-      warn(`${name}=${JSON.stringify(env[name])}: ${unknown.join(", ")} is not supported (stagetrace exports otlp, console or none); ${kept ? "ignoring it" : "using otlp"}`);
+      warn(
+        `${name}=${JSON.stringify(env[name])}: ${unknown.join(", ")} is not supported (stagetrace exports otlp, console or none); ${kept ? "ignoring it" : "using otlp"}`,
+      );
       if (!kept) out.otlp = true;
     }
     return out;
@@ -403,7 +441,9 @@ export function resolveTelemetryConfig(
     tracesHeaders: options.otlpHeaders ?? signalHeaders(env, "TRACES"),
     metricsHeaders: options.otlpHeaders ?? signalHeaders(env, "METRICS"),
     logsHeaders: options.otlpHeaders ?? signalHeaders(env, "LOGS"),
-    serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || serviceNameFromResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES) || DEFAULT_SERVICE_NAME),
+    serviceName:
+      options.serviceName ??
+      (env.OTEL_SERVICE_NAME?.trim() || serviceNameFromResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES) || DEFAULT_SERVICE_NAME),
     exitTimeoutMs,
     exportTimeoutMs: timeout("TRACES"),
     metricsTimeoutMs: timeout("METRICS"),

@@ -139,8 +139,10 @@ export function flattenToAttributes(
     visitEntries(entries, `${key}.`, depth + 1);
   };
   const visitEntries = (entries: [string, unknown][], keyPrefix: string, depth: number): void => {
-    for (const [k, v] of entries.length > MAX_OBJECT_KEYS ? entries.slice(0, MAX_OBJECT_KEYS) : entries) visit(`${keyPrefix}${k}`, v, depth);
-    if (entries.length > MAX_OBJECT_KEYS) out[`${prefix}${keyPrefix}${CUT_KEY}`] = `[cut ${entries.length - MAX_OBJECT_KEYS} of ${entries.length} keys]`;
+    for (const [k, v] of entries.length > MAX_OBJECT_KEYS ? entries.slice(0, MAX_OBJECT_KEYS) : entries)
+      visit(`${keyPrefix}${k}`, v, depth);
+    if (entries.length > MAX_OBJECT_KEYS)
+      out[`${prefix}${keyPrefix}${CUT_KEY}`] = `[cut ${entries.length - MAX_OBJECT_KEYS} of ${entries.length} keys]`;
   };
   visitEntries(Object.entries(input), "", 0);
   if (cut > 0) out[prefix + CUT_KEY] = `[cut ${cut} values past the first ${MAX_VALUES}]`;
@@ -170,7 +172,9 @@ export const NULL_MARKER = "\u0000null";
 export function collectPrefixed(attributes: Attributes, prefix: string): Record<string, RecordedValue> {
   const out: Record<string, RecordedValue> = {};
   // Filter before sorting: a file event has a dozen attributes and usually no metadata.
-  for (const key of Object.keys(attributes).filter((k) => k.startsWith(prefix)).sort()) {
+  for (const key of Object.keys(attributes)
+    .filter((k) => k.startsWith(prefix))
+    .sort()) {
     const value = attributes[key];
     if (value === undefined) continue;
     out[key.slice(prefix.length)] = value === NULL_MARKER ? null : (value as RecordedValue);

@@ -188,7 +188,22 @@ describe("trace context handed to commands", () => {
     const out = tempDir();
     const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     const r = await runCli(
-      ["run", "--name", "bag", "--run-dir", out, "--", "stagetrace", "exec", "--stage", "show", "--", "sh", "-c", 'echo "BAGGAGE=$BAGGAGE"; echo "TRACEPARENT=$TRACEPARENT"'],
+      [
+        "run",
+        "--name",
+        "bag",
+        "--run-dir",
+        out,
+        "--",
+        "stagetrace",
+        "exec",
+        "--stage",
+        "show",
+        "--",
+        "sh",
+        "-c",
+        'echo "BAGGAGE=$BAGGAGE"; echo "TRACEPARENT=$TRACEPARENT"',
+      ],
       { env: { BAGGAGE: "team=media,priority=high", TRACEPARENT: incoming, PATH: `${join(process.cwd(), "bin")}:${process.env.PATH}` } },
     );
     expect(r.code, r.stderr).toBe(0);

@@ -23,7 +23,7 @@ describe("stagetrace exec output", () => {
     const data = Buffer.alloc(300_000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7919 + (i >> 8)) & 0xff;
     writeFileSync(join(dir, "data.bin"), data);
-    const r = sh('$ST exec --stage zip -- gzip -c data.bin > data.bin.gz && gzip -dc data.bin.gz > back.bin', dir);
+    const r = sh("$ST exec --stage zip -- gzip -c data.bin > data.bin.gz && gzip -dc data.bin.gz > back.bin", dir);
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(join(dir, "back.bin")).equals(data)).toBe(true);
   });

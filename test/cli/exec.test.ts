@@ -142,7 +142,8 @@ describe("stagetrace exec", () => {
     const stage = `s${cases.indexOf(c)}`;
     const args = ["exec", "--stage", stage, ...c.args.map((a) => a.replace("{run}", run)), "--", ...c.command];
     const result = await runCli(args, { env: { OUTPUT_DIR: run, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint } });
-    if (typeof c.exit === "string") expect({ code: result.code, signal: result.signal }, result.stderr).toEqual({ code: null, signal: c.exit });
+    if (typeof c.exit === "string")
+      expect({ code: result.code, signal: result.signal }, result.stderr).toEqual({ code: null, signal: c.exit });
     else expect(result.code, result.stderr).toBe(c.exit);
     const manifest = readJson(join(run, stage, "manifest.json"));
     expect(manifest.status).toBe(c.status);
@@ -152,7 +153,9 @@ describe("stagetrace exec", () => {
       const span = receiver.spans().find((s) => s.spanContext().spanId === manifest.trace.span_id)!;
       expect(span.name).toBe(`stage ${stage}`);
       expect(span.attributes["stagetrace.stage.status"]).toBe(c.status);
-      expect(span.attributes["process.exit.code"]).toBe(c.exit === 1 && c.status === "failed" && c.command[0] === "true" ? 0 : typeof c.exit === "string" ? signalExitCode(c.exit) : c.exit);
+      expect(span.attributes["process.exit.code"]).toBe(
+        c.exit === 1 && c.status === "failed" && c.command[0] === "true" ? 0 : typeof c.exit === "string" ? signalExitCode(c.exit) : c.exit,
+      );
     }
   });
 

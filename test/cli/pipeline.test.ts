@@ -68,7 +68,9 @@ describe("the example pipeline under stagetrace run", () => {
     const out = join(dir, "replayed");
     const r = await runCli(["replay", traceFile, "--out", out]);
     expect(r.code, r.stderr).toBe(0);
-    const stageDirs = readdirSync(run).filter((d) => /^\d\d_/.test(d)).sort();
+    const stageDirs = readdirSync(run)
+      .filter((d) => /^\d\d_/.test(d))
+      .sort();
     expect(stageDirs).toHaveLength(11);
     expect(readdirSync(out).sort()).toEqual(stageDirs);
     for (const d of stageDirs) {

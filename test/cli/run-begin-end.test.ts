@@ -24,11 +24,25 @@ const BIN = fileURLToPath(new URL("../../bin", import.meta.url));
 
 /** A separate host: a UTS namespace (own host name) and a pid namespace (own process table), when the test may make them. */
 const NAMESPACES =
-  process.getuid?.() === 0 && spawnSync("unshare", ["--uts", "--pid", "--mount", "--fork", "--mount-proc", "--kill-child", "true"]).status === 0;
+  process.getuid?.() === 0 &&
+  spawnSync("unshare", ["--uts", "--pid", "--mount", "--fork", "--mount-proc", "--kill-child", "true"]).status === 0;
 
 function onHost(host: string, argv: string[]): string[] {
   if (!NAMESPACES) return argv;
-  return ["unshare", "--uts", "--pid", "--mount", "--fork", "--mount-proc", "--kill-child", "sh", "-c", 'hostname "$0" && exec "$@"', host, ...argv];
+  return [
+    "unshare",
+    "--uts",
+    "--pid",
+    "--mount",
+    "--fork",
+    "--mount-proc",
+    "--kill-child",
+    "sh",
+    "-c",
+    'hostname "$0" && exec "$@"',
+    host,
+    ...argv,
+  ];
 }
 
 interface Task {
@@ -41,8 +55,8 @@ function task(host: string, argv: string[], env: Record<string, string>): Task {
   const full = onHost(host, argv);
   const child = spawn(full[0]!, full.slice(1), { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
   const done = new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, output }));
@@ -83,22 +97,45 @@ describe(`stages as separate tasks (${NAMESPACES ? "each in a UTS and pid namesp
     const dir = tempDir();
     const run = join(dir, "run");
     const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
-    const begin = await runCli(["run", "begin", "--run-dir", run, "--name", "hosts", "--stages", "prepare,count_words,checksum,never"], { env: otlp });
+    const begin = await runCli(["run", "begin", "--run-dir", run, "--name", "hosts", "--stages", "prepare,count_words,checksum,never"], {
+      env: otlp,
+    });
     expect(begin.code, begin.stderr).toBe(0);
     expect(begin.stderr).toBe("");
     const vars = envLines(begin.stdout);
     const state = readJson(join(run, ".stagetrace-run.json"));
-    expect(state).toMatchObject({ run_id: vars.STAGETRACE_RUN_ID, pipeline: "hosts", stages: ["prepare", "count_words", "checksum", "never"], ended_at: null });
+    expect(state).toMatchObject({
+      run_id: vars.STAGETRACE_RUN_ID,
+      pipeline: "hosts",
+      stages: ["prepare", "count_words", "checksum", "never"],
+      ended_at: null,
+    });
     expect(readJson(join(run, "pipeline.json")).status).toBe("running");
 
     // prepare on host-a, with the variables.
-    const prepare = task("host-a", ["stagetrace", "exec", "--stage", "prepare", "--output", "text.txt:text", "--", "sh", join(WORKFLOW, "prepare.sh")], taskEnv(vars, otlp));
+    const prepare = task(
+      "host-a",
+      ["stagetrace", "exec", "--stage", "prepare", "--output", "text.txt:text", "--", "sh", join(WORKFLOW, "prepare.sh")],
+      taskEnv(vars, otlp),
+    );
     expect((await prepare.done).code).toBe(0);
     // count_words (Python) on host-b with the variables, checksum on host-c with nothing but the run directory: at the same time.
     const counting = task("host-b", ["python3", join(WORKFLOW, "count_words.py")], taskEnv(vars, otlp));
     const summing = task(
       "host-c",
-      ["stagetrace", "exec", "--stage", "checksum", "--input", `${run}/01_prepare/text.txt:text`, "--output", "sum.txt:text", "--", "sh", join(WORKFLOW, "checksum.sh")],
+      [
+        "stagetrace",
+        "exec",
+        "--stage",
+        "checksum",
+        "--input",
+        `${run}/01_prepare/text.txt:text`,
+        "--output",
+        "sum.txt:text",
+        "--",
+        "sh",
+        join(WORKFLOW, "checksum.sh"),
+      ],
       taskEnv({ OUTPUT_DIR: run }, otlp),
     );
     const [counted, summed] = await Promise.all([counting.done, summing.done]);
@@ -140,7 +177,10 @@ describe(`stages as separate tasks (${NAMESPACES ? "each in a UTS and pid namesp
     // One pipeline log of whole lines: run begin's, every stage's, run end's.
     const lines = readLogLines(pipelineLogOf(run));
     const runLines = lines.filter((l) => l.stage === undefined);
-    expect(runLines.map((l) => l.msg)).toEqual([expect.stringMatching(/^pipeline hosts started/), expect.stringMatching(/^pipeline hosts failed/)]);
+    expect(runLines.map((l) => l.msg)).toEqual([
+      expect.stringMatching(/^pipeline hosts started/),
+      expect.stringMatching(/^pipeline hosts failed/),
+    ]);
     expect(new Set(lines.map((l) => l.stage))).toEqual(new Set([undefined, "prepare", "count_words", "checksum"]));
     // The ended run is recorded in its state: a second run end refuses.
     expect(readJson(join(run, ".stagetrace-run.json")).ended_at).toBe(summary.ended_at);
@@ -154,7 +194,11 @@ describe(`stages as separate tasks (${NAMESPACES ? "each in a UTS and pid namesp
     const run = join(dir, "run");
     const begin = await runCli(["run", "begin", "--run-dir", run, "--name", "lease", "--stages", "stuck"]);
     const vars = envLines(begin.stdout);
-    const stuck = task("host-d", ["stagetrace", "exec", "--stage", "stuck", "--", "sleep", "600"], taskEnv(vars, { STAGETRACE_LEASE_TIMEOUT_S: "2" }));
+    const stuck = task(
+      "host-d",
+      ["stagetrace", "exec", "--stage", "stuck", "--", "sleep", "600"],
+      taskEnv(vars, { STAGETRACE_LEASE_TIMEOUT_S: "2" }),
+    );
     const stageDir = join(run, "01_stuck");
     await until("the stage's lease", () => existsSync(join(stageDir, LEASE_FILE)) && existsSync(join(stageDir, "manifest.json")));
     const lease = readJson<Lease>(join(stageDir, LEASE_FILE));
@@ -208,7 +252,14 @@ describe("leases, judged by the reader", () => {
     // No lease to read: nothing here can tell, so it stays running.
     expect(stageState(m, stageDir)).toBe("running");
     const renewed = Date.parse("2026-01-01T00:00:00Z");
-    const lease: Lease = { host: "another-host", boot_id: "x", pid_ns: "pid:[1]", pid, renewed_at: new Date(renewed).toISOString(), timeout_s: 60 };
+    const lease: Lease = {
+      host: "another-host",
+      boot_id: "x",
+      pid_ns: "pid:[1]",
+      pid,
+      renewed_at: new Date(renewed).toISOString(),
+      timeout_s: 60,
+    };
     writeFileSync(join(stageDir, LEASE_FILE), JSON.stringify(lease));
     expect(stageState(m, stageDir, renewed + 59_000)).toBe("running");
     expect(stageState(m, stageDir, renewed + 60_000)).toBe("running");
@@ -241,7 +292,14 @@ describe("re-runs into an existing run directory", () => {
   it("a new run gets a new run id and a new trace, and lists only its own stages; --resume keeps both", async () => {
     const dir = tempDir();
     const run = join(dir, "run");
-    const first = await runCli(["run", "--run-dir", run, "--", "bash", script(dir, "stagetrace exec --stage a -- true\nstagetrace exec --stage b -- true\n")]);
+    const first = await runCli([
+      "run",
+      "--run-dir",
+      run,
+      "--",
+      "bash",
+      script(dir, "stagetrace exec --stage a -- true\nstagetrace exec --stage b -- true\n"),
+    ]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toBe(""); // quiet on success
     const one = readJson(join(run, "pipeline.json"));
@@ -275,7 +333,10 @@ describe("re-runs into an existing run directory", () => {
     const run = join(dir, "run");
     const flag = join(dir, "ok");
     const body = `stagetrace exec --stage fetch -- true\nstagetrace exec --stage flaky -- sh -c 'test -e "${flag}"' || exit 1\nstagetrace exec --stage publish -- true\n`;
-    const first = await runCli(["run", "--run-dir", run, "--name", "rerun", "--stages", "fetch,flaky,publish", "--", "bash", script(dir, body)], { env: { NO_COLOR: "1" } });
+    const first = await runCli(
+      ["run", "--run-dir", run, "--name", "rerun", "--stages", "fetch,flaky,publish", "--", "bash", script(dir, body)],
+      { env: { NO_COLOR: "1" } },
+    );
     expect(first.code).toBe(1);
     // The summary: which stage, why, and where to look.
     expect(first.stderr).toContain("pipeline rerun failed (exit code 1)");

@@ -36,16 +36,25 @@ describe("stagetrace run", () => {
   it("makes the whole multi-process pipeline one trace under the run span, and writes pipeline.json", async () => {
     const dir = tempDir();
     const run = join(dir, "run");
-    const result = await runCli(["run", "--name", "tiny", "--run-dir", run, "--stages", "fetch,crunch,publish,never", "--", "bash", pipelineScript(dir)], {
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
-    });
+    const result = await runCli(
+      ["run", "--name", "tiny", "--run-dir", run, "--stages", "fetch,crunch,publish,never", "--", "bash", pipelineScript(dir)],
+      {
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      },
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain("published");
 
     const summary = readJson(join(run, "pipeline.json"));
     expect(validateAgainstSchema("pipeline", summary)).toEqual([]);
     // A declared stage that never ran: the pipeline did not do its whole job, though its command exited 0.
-    expect(summary).toMatchObject({ pipeline: "tiny", status: "failed", exit_code: 0, signal: null, command: ["bash", join(dir, "pipeline.sh")] });
+    expect(summary).toMatchObject({
+      pipeline: "tiny",
+      status: "failed",
+      exit_code: 0,
+      signal: null,
+      command: ["bash", join(dir, "pipeline.sh")],
+    });
     expect(result.stderr).toContain("stage 04 never: not_run");
     expect(summary.stages.map((s: any) => [s.number, s.name, s.status, s.manifest])).toEqual([
       [1, "fetch", "success", "01_fetch/manifest.json"],
@@ -60,7 +69,11 @@ describe("stagetrace run", () => {
     const spans = receiver.spans().filter((s) => s.spanContext().traceId === traceId);
     const runSpan = spans.find((s) => s.spanContext().spanId === runSpanId)!;
     expect(runSpan.name).toBe("RUN tiny");
-    expect(runSpan.attributes).toMatchObject({ "cicd.pipeline.name": "tiny", "cicd.pipeline.result": "failure", "cicd.pipeline.run.id": summary.run_id });
+    expect(runSpan.attributes).toMatchObject({
+      "cicd.pipeline.name": "tiny",
+      "cicd.pipeline.result": "failure",
+      "cicd.pipeline.run.id": summary.run_id,
+    });
     const stageSpans = spans.filter((s) => s.name.startsWith("stage "));
     expect(stageSpans.map((s) => s.name).sort()).toEqual(["stage crunch", "stage fetch", "stage publish"]);
     for (const s of stageSpans) {
@@ -78,7 +91,10 @@ describe("stagetrace run", () => {
     const stagesInLog = new Set(readLogLines(pipelineLogOf(run)).map((l) => l.stage));
     expect([...stagesInLog].sort()).toEqual(["crunch", "fetch", "publish", undefined]);
     const runLines = readLogLines(pipelineLogOf(run)).filter((l) => l.pipeline === "tiny" && l.stage === undefined);
-    expect(runLines.map((l) => l.msg)).toEqual([`pipeline tiny started: bash ${join(dir, "pipeline.sh")}`, expect.stringMatching(/^pipeline tiny failed \(exit code 0\)/)]);
+    expect(runLines.map((l) => l.msg)).toEqual([
+      `pipeline tiny started: bash ${join(dir, "pipeline.sh")}`,
+      expect.stringMatching(/^pipeline tiny failed \(exit code 0\)/),
+    ]);
     for (const l of runLines) expect(l.trace_id).toBe(traceId);
   });
 
@@ -141,7 +157,10 @@ describe("stagetrace run", () => {
     const dir = tempDir();
     const run = join(dir, "run");
     const script = join(dir, "long.mjs");
-    writeFileSync(script, `process.on("SIGTERM", () => { console.log("stopping"); process.exit(143); });\nconsole.log("READY");\nsetInterval(() => {}, 1000);\n`);
+    writeFileSync(
+      script,
+      `process.on("SIGTERM", () => { console.log("stopping"); process.exit(143); });\nconsole.log("READY");\nsetInterval(() => {}, 1000);\n`,
+    );
     let sent = false;
     const result = await runCli(["run", "--run-dir", run, "--", "node", script], {
       onStdout: (text, child) => {

@@ -51,7 +51,9 @@ describe("stagetrace show on a big stage", () => {
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const first = await new Promise<string>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(d.toString())));
     child.stdout.destroy(); // as `head -n 1` does after its line
-    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+      child.on("close", (c, s) => resolve([c, s])),
+    );
     expect(first).toMatch(/^run directory: /);
     expect(stderr).toBe("");
     expect(signal).toBeNull();
@@ -86,21 +88,33 @@ describe("stagetrace show and what manifests hold", () => {
 describe("stagetrace show on something that is not a run", () => {
   it.each([
     ["a stage.log", () => join(fixture, "01_fetch", "stage.log"), /is not valid JSON/],
-    ["a README", () => {
-      const f = join(tempDir(), "README.md");
-      writeFileSync(f, "# Hello\n");
-      return f;
-    }, /is not valid JSON/],
-    ["a JSON file that is no manifest", () => {
-      const f = join(tempDir(), "package.json");
-      writeFileSync(f, JSON.stringify({ name: "x", status: "ok" }));
-      return f;
-    }, /is not a stagetrace manifest/],
-    ["a directory without stages", () => {
-      const d = join(tempDir(), "empty");
-      mkdirSync(join(d, "sub"), { recursive: true });
-      return d;
-    }, /no manifest\.json, pipeline\.json or stage directory in it/],
+    [
+      "a README",
+      () => {
+        const f = join(tempDir(), "README.md");
+        writeFileSync(f, "# Hello\n");
+        return f;
+      },
+      /is not valid JSON/,
+    ],
+    [
+      "a JSON file that is no manifest",
+      () => {
+        const f = join(tempDir(), "package.json");
+        writeFileSync(f, JSON.stringify({ name: "x", status: "ok" }));
+        return f;
+      },
+      /is not a stagetrace manifest/,
+    ],
+    [
+      "a directory without stages",
+      () => {
+        const d = join(tempDir(), "empty");
+        mkdirSync(join(d, "sub"), { recursive: true });
+        return d;
+      },
+      /no manifest\.json, pipeline\.json or stage directory in it/,
+    ],
   ])("refuses %s with one clear line naming it (exit 2), never a failed stage", async (_what, make, why) => {
     const path = make();
     const r = await runCli(["show", path]);
@@ -114,7 +128,22 @@ describe("stagetrace show on something that is not a run", () => {
   it("takes a run's pipeline.json for its run directory", async () => {
     const dir = tempDir();
     const out = join(dir, "run");
-    const r0 = await runCli(["run", "--name", "pj", "--run-dir", out, "--stages", "a", "--", "stagetrace", "exec", "--stage", "a", "--", "true"]);
+    const r0 = await runCli([
+      "run",
+      "--name",
+      "pj",
+      "--run-dir",
+      out,
+      "--stages",
+      "a",
+      "--",
+      "stagetrace",
+      "exec",
+      "--stage",
+      "a",
+      "--",
+      "true",
+    ]);
     expect(r0.code, r0.stderr).toBe(0);
     const byFile = await runCli(["show", join(out, "pipeline.json")]);
     const byDir = await runCli(["show", out]);

@@ -103,7 +103,20 @@ describe("code blocks in README.md and docs/", () => {
       return file;
     });
     const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc");
-    const args = ["--noEmit", "--strict", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck", "--types", "node", ...files];
+    const args = [
+      "--noEmit",
+      "--strict",
+      "--module",
+      "nodenext",
+      "--moduleResolution",
+      "nodenext",
+      "--target",
+      "es2022",
+      "--skipLibCheck",
+      "--types",
+      "node",
+      ...files,
+    ];
     let output = "";
     try {
       execFileSync(process.execPath, [tsc, ...args], { cwd: ROOT, encoding: "utf8" });
@@ -111,7 +124,8 @@ describe("code blocks in README.md and docs/", () => {
       output = String((err as { stdout?: string }).stdout ?? err);
     }
     // Name the doc and line of each failing block.
-    for (const b of TS_BLOCKS) output = output.replaceAll(relative(ROOT, join(scratch, blockFileName(b))), `${b.doc} (block at line ${b.line})`);
+    for (const b of TS_BLOCKS)
+      output = output.replaceAll(relative(ROOT, join(scratch, blockFileName(b))), `${b.doc} (block at line ${b.line})`);
     expect(output).toBe("");
   });
 
@@ -201,7 +215,12 @@ describe("code blocks in README.md and docs/", () => {
         NO_COLOR: "1",
       };
       for (const b of blocks) {
-        const r = spawnSync("bash", ["--norc", "--noprofile", "-euo", "pipefail", "-c", shellScript(b)], { cwd: work, env, encoding: "utf8", timeout: 45_000 });
+        const r = spawnSync("bash", ["--norc", "--noprofile", "-euo", "pipefail", "-c", shellScript(b)], {
+          cwd: work,
+          env,
+          encoding: "utf8",
+          timeout: 45_000,
+        });
         expect(r.status, `${b.doc}, block at line ${b.line} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`).toBe(0);
       }
     });

@@ -64,7 +64,15 @@ describe("public API doc comments", () => {
   const { checked, missing } = undocumented();
 
   it("checks every export of src/index.ts and the members of exported classes and interfaces", () => {
-    for (const name of ["StageIO", "runStage", "StageManifest", "StageIO.trackInput", "StageIO.finalize", "StageOptions.outputBase", "ATTR"]) {
+    for (const name of [
+      "StageIO",
+      "runStage",
+      "StageManifest",
+      "StageIO.trackInput",
+      "StageIO.finalize",
+      "StageOptions.outputBase",
+      "ATTR",
+    ]) {
       expect(checked).toContain(name);
     }
     // Private members and @internal ones are not part of the API.

@@ -33,32 +33,47 @@ async function backend(kind: "refused" | ReceiverBehaviour): Promise<string> {
 
 describe("backend faults", () => {
   const down: ("refused" | ReceiverBehaviour)[] = ["refused", "status-500", "status-429", "hang", "reset"];
-  it.each(down)("backend %s: result, exit code and local files unchanged, exits although the exporter would retry for a minute, losses counted and said once", async (kind) => {
-    const url = await backend(kind);
-    const runDir = tempDir();
-    const [ok, failing] = await Promise.all([
-      spawnStage({ OUTPUT_DIR: runDir, FIXTURE_STAGE: "ok", FIXTURE_LINES: "2000", OTEL_EXPORTER_OTLP_ENDPOINT: url, ...SLOW_EXPORTER }),
-      spawnStage({ OUTPUT_DIR: runDir, FIXTURE_STAGE: "bad", FIXTURE_FAIL: "broken", OTEL_EXPORTER_OTLP_ENDPOINT: url, ...SLOW_EXPORTER }),
-    ]);
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(failing.code).toBe(1);
-    for (const r of [ok, failing]) {
-      expect(r.exitAfterDoneMs).not.toBeNull();
-      expect(r.stderr.match(/spans were not delivered/g) ?? [], r.stderr).toHaveLength(1);
-      expect(r.stderr.match(/log records were not delivered/g) ?? [], r.stderr).toHaveLength(1);
-    }
-    const stageLines = readLogLines(join(runDir, "ok", "stage.log"));
-    expect(stageLines.filter((l) => /^(debug|info) line /.test(l.msg))).toHaveLength(2000);
-    const okManifest = readJson(join(runDir, "ok", "manifest.json"));
-    assertValidManifest(okManifest);
-    expect(okManifest.status).toBe("success");
-    expect(okManifest.outputs).toHaveLength(1);
-    // 2,000 lines plus the stage's start and finish lines, none delivered, all counted
-    expect(okManifest.telemetry).toMatchObject({ state: "final", exported: 0, dropped: 1, log_records_exported: 0, log_records_dropped: 2002 });
-    const bad = readJson(join(runDir, "bad", "manifest.json"));
-    expect(bad).toMatchObject({ status: "failed", telemetry: { state: "final", exported: 0, dropped: 1 } });
-    expect(readLogLines(pipelineLogOf(runDir)).filter((l) => l.msg === "stage ok finished")).toHaveLength(1);
-  });
+  it.each(down)(
+    "backend %s: result, exit code and local files unchanged, exits although the exporter would retry for a minute, losses counted and said once",
+    async (kind) => {
+      const url = await backend(kind);
+      const runDir = tempDir();
+      const [ok, failing] = await Promise.all([
+        spawnStage({ OUTPUT_DIR: runDir, FIXTURE_STAGE: "ok", FIXTURE_LINES: "2000", OTEL_EXPORTER_OTLP_ENDPOINT: url, ...SLOW_EXPORTER }),
+        spawnStage({
+          OUTPUT_DIR: runDir,
+          FIXTURE_STAGE: "bad",
+          FIXTURE_FAIL: "broken",
+          OTEL_EXPORTER_OTLP_ENDPOINT: url,
+          ...SLOW_EXPORTER,
+        }),
+      ]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(failing.code).toBe(1);
+      for (const r of [ok, failing]) {
+        expect(r.exitAfterDoneMs).not.toBeNull();
+        expect(r.stderr.match(/spans were not delivered/g) ?? [], r.stderr).toHaveLength(1);
+        expect(r.stderr.match(/log records were not delivered/g) ?? [], r.stderr).toHaveLength(1);
+      }
+      const stageLines = readLogLines(join(runDir, "ok", "stage.log"));
+      expect(stageLines.filter((l) => /^(debug|info) line /.test(l.msg))).toHaveLength(2000);
+      const okManifest = readJson(join(runDir, "ok", "manifest.json"));
+      assertValidManifest(okManifest);
+      expect(okManifest.status).toBe("success");
+      expect(okManifest.outputs).toHaveLength(1);
+      // 2,000 lines plus the stage's start and finish lines, none delivered, all counted
+      expect(okManifest.telemetry).toMatchObject({
+        state: "final",
+        exported: 0,
+        dropped: 1,
+        log_records_exported: 0,
+        log_records_dropped: 2002,
+      });
+      const bad = readJson(join(runDir, "bad", "manifest.json"));
+      expect(bad).toMatchObject({ status: "failed", telemetry: { state: "final", exported: 0, dropped: 1 } });
+      expect(readLogLines(pipelineLogOf(runDir)).filter((l) => l.msg === "stage ok finished")).toHaveLength(1);
+    },
+  );
 
   it("backend slow (answers after 1 s): everything is delivered, nothing is said", async () => {
     const url = await backend("slow");
@@ -74,7 +89,12 @@ describe("backend faults", () => {
   it("a burst of 200,000 lines: every line is on disk, and over OTLP each is either delivered or counted as dropped", async () => {
     receiver = await startOtlpReceiver();
     const runDir = tempDir();
-    const r = await spawnStage({ OUTPUT_DIR: runDir, FIXTURE_STAGE: "burst", FIXTURE_LINES: "200000", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const r = await spawnStage({
+      OUTPUT_DIR: runDir,
+      FIXTURE_STAGE: "burst",
+      FIXTURE_LINES: "200000",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(readLogLines(join(runDir, "burst", "stage.log"))).toHaveLength(200_002);
     const m = readJson(join(runDir, "burst", "manifest.json"));
@@ -92,7 +112,10 @@ describe("backend faults", () => {
   it("with thousands of spans queued for a hung backend, memory stays bounded and every lost span is counted", async () => {
     const url = await backend("hang");
     const runDir = tempDir();
-    const p = start({ OUTPUT_DIR: runDir, SCALE_CASE: "spans", SCALE_SPANS: "5000", OTEL_EXPORTER_OTLP_ENDPOINT: url, ...SLOW_EXPORTER }, fixture("scale-stage.mjs"));
+    const p = start(
+      { OUTPUT_DIR: runDir, SCALE_CASE: "spans", SCALE_SPANS: "5000", OTEL_EXPORTER_OTLP_ENDPOINT: url, ...SLOW_EXPORTER },
+      fixture("scale-stage.mjs"),
+    );
     await p.line(/^DONE 0$/);
     const doneAt = Date.now();
     const r = await p.done;

@@ -115,7 +115,13 @@ describe("--input", () => {
     const m = readJson(join(dir, "run", "rewrite", "manifest.json"));
     assertValidManifest(m);
     expect(m.inputs).toEqual([
-      expect.objectContaining({ path: big, type: "blob", kind: "file", size: data.length, hash: createHash("sha256").update(data).digest("hex") }),
+      expect.objectContaining({
+        path: big,
+        type: "blob",
+        kind: "file",
+        size: data.length,
+        hash: createHash("sha256").update(data).digest("hex"),
+      }),
     ]);
   });
 
@@ -156,6 +162,8 @@ describe("--input", () => {
       ["https://reader:[REDACTED]@data.example.com/x.csv?token=[REDACTED]&page=2", "file", "uri", true, null],
     ]);
     expect(m.inputs[2].name).toBe("part-0.parquet");
-    expect(m.outputs).toEqual([expect.objectContaining({ path: "s3://bucket/out/result.json", type: "json", kind: "uri", name: "result.json" })]);
+    expect(m.outputs).toEqual([
+      expect.objectContaining({ path: "s3://bucket/out/result.json", type: "json", kind: "uri", name: "result.json" }),
+    ]);
   });
 });

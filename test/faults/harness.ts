@@ -58,7 +58,8 @@ export function start(env: Record<string, string>, script = FAULT_FIXTURE, args:
     child.on("error", reject);
     child.on("close", (code, signal) => {
       check();
-      for (const w of waiters) w.reject(new Error(`process ended (code ${code}, signal ${signal}) before ${w.pattern}\nstdout:\n${out}\nstderr:\n${err}`));
+      for (const w of waiters)
+        w.reject(new Error(`process ended (code ${code}, signal ${signal}) before ${w.pattern}\nstdout:\n${out}\nstderr:\n${err}`));
       waiters.clear();
       resolve({ code, signal, stdout: out, stderr: err, endedAt: Date.now() });
     });

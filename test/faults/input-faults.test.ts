@@ -41,10 +41,16 @@ describe("bad stage names and paths", () => {
       });
     }
     for (const name of ["", "  "]) {
-      expect(v.get(`stage ${JSON.stringify(name)}`)).toMatchObject({ code: "INVALID_STAGE_NAME", message: expect.stringContaining("non-empty") });
+      expect(v.get(`stage ${JSON.stringify(name)}`)).toMatchObject({
+        code: "INVALID_STAGE_NAME",
+        message: expect.stringContaining("non-empty"),
+      });
     }
     for (const bad of ["../../x", "../sibling.txt", "a/../../x", "."]) {
-      expect(v.get(`getOutputPath ${JSON.stringify(bad)}`)).toMatchObject({ code: "INVALID_PATH", message: expect.stringContaining("outside") });
+      expect(v.get(`getOutputPath ${JSON.stringify(bad)}`)).toMatchObject({
+        code: "INVALID_PATH",
+        message: expect.stringContaining("outside"),
+      });
     }
     expect(v.get(`getOutputPath "/etc/passwd"`)).toMatchObject({ code: "INVALID_PATH", message: expect.stringContaining("is absolute") });
     expect(v.get(`getOutputPath ""`)).toMatchObject({ code: "INVALID_PATH" });
@@ -147,7 +153,12 @@ describe("secrets", () => {
     }
     // What was said is still there, with the secret cut out.
     const m = readJson(join(runDir, "secrets", "manifest.json"));
-    expect(m.config).toMatchObject({ "tmdb.apiKey": "[REDACTED]", authorization: "[REDACTED]", "db.password": "[REDACTED]", "db.host": "db" });
+    expect(m.config).toMatchObject({
+      "tmdb.apiKey": "[REDACTED]",
+      authorization: "[REDACTED]",
+      "db.password": "[REDACTED]",
+      "db.host": "db",
+    });
     expect(m.outputs[0].metadata).toMatchObject({ api_key: "[REDACTED]", token: "[REDACTED]", password: "[REDACTED]", source: "tmdb" });
     expect(m.warnings[0].message).toBe("retrying with key [REDACTED], token [REDACTED], password [REDACTED]");
     expect(m.errors[0]).toMatchObject({ message: "request with key [REDACTED] failed", type: "Error" });
@@ -163,8 +174,7 @@ describe("tracked paths that are not plain files", () => {
     expect(r.code, r.stderr).toBe(0);
     const m = readJson(join(runDir, "kinds", "manifest.json"));
     assertValidManifest(m);
-    const entry = (name: string) =>
-      [...m.inputs, ...m.outputs, ...m.intermediate_files].find((f: { name: string }) => f.name === name);
+    const entry = (name: string) => [...m.inputs, ...m.outputs, ...m.intermediate_files].find((f: { name: string }) => f.name === name);
     expect(entry("a-directory")).toMatchObject({ kind: "directory", exists: true, size: null, hash: null });
     expect(entry("link.txt")).toMatchObject({ kind: "symlink", exists: true, size: 6 });
     expect(entry("link.txt").hash).toMatch(/^[0-9a-f]{64}$/); // of the target's content

@@ -19,33 +19,47 @@ const alive = (pid: number) => {
 };
 
 describe("SIGTERM or SIGINT to stagetrace run alone", () => {
-  it.each(["SIGTERM", "SIGINT"] as const)("%s stops the running stage and the pipeline; run dies by it; pipeline.json agrees", async (signal) => {
-    const dir = tempDir();
-    const run = join(dir, "run");
-    const script = join(dir, "pipeline.sh");
-    // No `set -e`: the shell would go on to the next stage if the stop did not reach it.
-    writeFileSync(
-      script,
-      [
-        `stagetrace exec --stage first -- sh -c 'echo "READY $$"; exec sleep 1000'`,
-        `stagetrace exec --stage second -- sh -c 'echo SECOND'`,
-        "",
-      ].join("\n"),
-    );
-    const p = start({ STAGETRACE_KILL_GRACE_MS: "5000" }, CLI, ["run", "--name", "sig", "--run-dir", run, "--stages", "first,second", "--", "bash", script]);
-    const sleeper = Number((await p.line(/^READY \d+$/)).split(" ")[1]);
-    p.child.kill(signal);
-    const end = await p.done;
-    expect({ code: end.code, signal: end.signal }, end.stderr).toEqual({ code: null, signal });
-    expect(end.stdout).not.toContain("SECOND");
-    expect(alive(sleeper)).toBe(false);
-    const first = readJson(join(run, "01_first", "manifest.json"));
-    expect(first.status).toBe("interrupted");
-    const summary = readJson(join(run, "pipeline.json"));
-    expect(summary.status).toBe("interrupted");
-    expect(summary.stages.find((s: { name: string }) => s.name === "first").status).toBe("interrupted");
-    expect(summary.stages.find((s: { name: string }) => s.name === "second").status).toBe("not_run");
-  });
+  it.each(["SIGTERM", "SIGINT"] as const)(
+    "%s stops the running stage and the pipeline; run dies by it; pipeline.json agrees",
+    async (signal) => {
+      const dir = tempDir();
+      const run = join(dir, "run");
+      const script = join(dir, "pipeline.sh");
+      // No `set -e`: the shell would go on to the next stage if the stop did not reach it.
+      writeFileSync(
+        script,
+        [
+          `stagetrace exec --stage first -- sh -c 'echo "READY $$"; exec sleep 1000'`,
+          `stagetrace exec --stage second -- sh -c 'echo SECOND'`,
+          "",
+        ].join("\n"),
+      );
+      const p = start({ STAGETRACE_KILL_GRACE_MS: "5000" }, CLI, [
+        "run",
+        "--name",
+        "sig",
+        "--run-dir",
+        run,
+        "--stages",
+        "first,second",
+        "--",
+        "bash",
+        script,
+      ]);
+      const sleeper = Number((await p.line(/^READY \d+$/)).split(" ")[1]);
+      p.child.kill(signal);
+      const end = await p.done;
+      expect({ code: end.code, signal: end.signal }, end.stderr).toEqual({ code: null, signal });
+      expect(end.stdout).not.toContain("SECOND");
+      expect(alive(sleeper)).toBe(false);
+      const first = readJson(join(run, "01_first", "manifest.json"));
+      expect(first.status).toBe("interrupted");
+      const summary = readJson(join(run, "pipeline.json"));
+      expect(summary.status).toBe("interrupted");
+      expect(summary.stages.find((s: { name: string }) => s.name === "first").status).toBe("interrupted");
+      expect(summary.stages.find((s: { name: string }) => s.name === "second").status).toBe("not_run");
+    },
+  );
 });
 
 /** `stagetrace exec` around a shell that ignores `signals` and says READY with its pid. */

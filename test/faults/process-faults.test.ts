@@ -106,51 +106,54 @@ describe("SIGINT and SIGTERM in a TypeScript stage", () => {
     ["SIGTERM", 143, "runStage"],
     ["SIGINT", 130, "stageio"],
     ["SIGTERM", 143, "stageio"],
-  ] as const)("%s (%s, %s): interrupted with the signal, logs whole, manifest final, span exported, then dies by that signal", async (signal, code, style) => {
-    receiver = await startOtlpReceiver();
-    const runDir = tempDir();
-    const p = start({
-      OUTPUT_DIR: runDir,
-      ...STAGES,
-      FAULT_MODE: "wait",
-      FAULT_STYLE: style,
-      FAULT_LINES: "300",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    });
-    await p.line(/^READY$/);
-    p.child.kill(signal);
-    const end = await p.done;
-    // Dies by the signal itself, so a calling shell stops as it would without stagetrace.
-    expect({ code: end.code, signal: end.signal }, end.stderr).toEqual({ code: null, signal });
-    expect(end.stderr).not.toMatch(/not delivered|finalize/);
+  ] as const)(
+    "%s (%s, %s): interrupted with the signal, logs whole, manifest final, span exported, then dies by that signal",
+    async (signal, code, style) => {
+      receiver = await startOtlpReceiver();
+      const runDir = tempDir();
+      const p = start({
+        OUTPUT_DIR: runDir,
+        ...STAGES,
+        FAULT_MODE: "wait",
+        FAULT_STYLE: style,
+        FAULT_LINES: "300",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      });
+      await p.line(/^READY$/);
+      p.child.kill(signal);
+      const end = await p.done;
+      // Dies by the signal itself, so a calling shell stops as it would without stagetrace.
+      expect({ code: end.code, signal: end.signal }, end.stderr).toEqual({ code: null, signal });
+      expect(end.stderr).not.toMatch(/not delivered|finalize/);
 
-    const m = readJson(join(runDir, "02_faulty", "manifest.json"));
-    assertValidManifest(m);
-    expect(m).toMatchObject({
-      status: "interrupted",
-      status_reason: signal,
-      process: { exit_code: code },
-      telemetry: { state: "final", exported: 1, dropped: 0 },
-    });
-    expect(m.ended_at).toMatch(TIME);
-    expect(m.outputs.map((o: { name: string }) => o.name)).toEqual(["result.txt"]);
+      const m = readJson(join(runDir, "02_faulty", "manifest.json"));
+      assertValidManifest(m);
+      expect(m).toMatchObject({
+        status: "interrupted",
+        status_reason: signal,
+        process: { exit_code: code },
+        telemetry: { state: "final", exported: 1, dropped: 0 },
+      });
+      expect(m.ended_at).toMatch(TIME);
+      expect(m.outputs.map((o: { name: string }) => o.name)).toEqual(["result.txt"]);
 
-    const stageLog = readLogLines(join(runDir, "02_faulty", "stage.log"));
-    expect(stageLog.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
-    expect(stageLog.at(-1)).toMatchObject({ level: "WARN", msg: `stage faulty interrupted: ${signal}` });
-    const pipeline = readLogLines(pipelineLogOf(runDir));
-    expect(pipeline.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
-    expect(pipeline.at(-1)).toMatchObject({ msg: `stage faulty interrupted: ${signal}` });
+      const stageLog = readLogLines(join(runDir, "02_faulty", "stage.log"));
+      expect(stageLog.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
+      expect(stageLog.at(-1)).toMatchObject({ level: "WARN", msg: `stage faulty interrupted: ${signal}` });
+      const pipeline = readLogLines(pipelineLogOf(runDir));
+      expect(pipeline.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
+      expect(pipeline.at(-1)).toMatchObject({ msg: `stage faulty interrupted: ${signal}` });
 
-    const span = receiver.spans().find((s) => s.name === "stage faulty");
-    expect(span?.attributes).toMatchObject({
-      "stagetrace.stage.status": "interrupted",
-      "stagetrace.stage.status_reason": signal,
-      "cicd.pipeline.task.run.result": "cancellation",
-      "process.exit.code": code,
-    });
-    expect(span?.spanContext().spanId).toBe(m.trace.span_id);
-  });
+      const span = receiver.spans().find((s) => s.name === "stage faulty");
+      expect(span?.attributes).toMatchObject({
+        "stagetrace.stage.status": "interrupted",
+        "stagetrace.stage.status_reason": signal,
+        "cicd.pipeline.task.run.result": "cancellation",
+        "process.exit.code": code,
+      });
+      expect(span?.spanContext().spanId).toBe(m.trace.span_id);
+    },
+  );
 
   it("while finalize() waits for a hash: the stage's own status stands, the file is recorded without its hash, death by SIGTERM", async () => {
     const runDir = tempDir();
@@ -218,46 +221,49 @@ describe("an uncaught exception or unhandled rejection", () => {
     ["throw", "stageio", "RangeError", "the timer exploded", "uncaught exception"],
     ["reject", "runStage", "SyntaxError", "nobody awaited this", "unhandled rejection"],
     ["reject", "stageio", "SyntaxError", "nobody awaited this", "unhandled rejection"],
-  ] as const)("%s (%s): failed with type, message and stack in manifest and span, exit code 1, no line lost", async (mode, style, type, message, what) => {
-    receiver = await startOtlpReceiver();
-    const runDir = tempDir();
-    const end = await run({
-      OUTPUT_DIR: runDir,
-      ...STAGES,
-      FAULT_MODE: mode,
-      FAULT_STYLE: style,
-      FAULT_LINES: "300",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-    });
-    expect(end.code).toBe(1); // what Node itself exits with
-    expect(end.stderr).toContain(`${type}: ${message}`); // and it still prints the error
-    expect(end.stdout).not.toContain("DONE");
+  ] as const)(
+    "%s (%s): failed with type, message and stack in manifest and span, exit code 1, no line lost",
+    async (mode, style, type, message, what) => {
+      receiver = await startOtlpReceiver();
+      const runDir = tempDir();
+      const end = await run({
+        OUTPUT_DIR: runDir,
+        ...STAGES,
+        FAULT_MODE: mode,
+        FAULT_STYLE: style,
+        FAULT_LINES: "300",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      });
+      expect(end.code).toBe(1); // what Node itself exits with
+      expect(end.stderr).toContain(`${type}: ${message}`); // and it still prints the error
+      expect(end.stdout).not.toContain("DONE");
 
-    const m = readJson(join(runDir, "02_faulty", "manifest.json"));
-    assertValidManifest(m);
-    expect(m).toMatchObject({
-      status: "failed",
-      status_reason: `${what}: ${message}`,
-      process: { exit_code: 1 },
-      telemetry: { exported: 1, dropped: 0 },
-    });
-    expect(m.errors).toHaveLength(1);
-    expect(m.errors[0]).toMatchObject({ type, message });
-    expect(m.errors[0].stack).toContain(`${type}: ${message}`);
-    expect(m.errors[0].stack).toContain("fault-stage.mjs");
+      const m = readJson(join(runDir, "02_faulty", "manifest.json"));
+      assertValidManifest(m);
+      expect(m).toMatchObject({
+        status: "failed",
+        status_reason: `${what}: ${message}`,
+        process: { exit_code: 1 },
+        telemetry: { exported: 1, dropped: 0 },
+      });
+      expect(m.errors).toHaveLength(1);
+      expect(m.errors[0]).toMatchObject({ type, message });
+      expect(m.errors[0].stack).toContain(`${type}: ${message}`);
+      expect(m.errors[0].stack).toContain("fault-stage.mjs");
 
-    const stageLog = readLogLines(join(runDir, "02_faulty", "stage.log"));
-    expect(stageLog.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
-    expect(stageLog.at(-1)).toMatchObject({ level: "ERROR", msg: `stage faulty failed: ${what}: ${message}` });
-    const pipeline = readLogLines(pipelineLogOf(runDir));
-    expect(pipeline.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
+      const stageLog = readLogLines(join(runDir, "02_faulty", "stage.log"));
+      expect(stageLog.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
+      expect(stageLog.at(-1)).toMatchObject({ level: "ERROR", msg: `stage faulty failed: ${what}: ${message}` });
+      const pipeline = readLogLines(pipelineLogOf(runDir));
+      expect(pipeline.filter((l) => /^line \d+$/.test(l.msg))).toHaveLength(300);
 
-    const span = receiver.spans().find((s) => s.name === "stage faulty")!;
-    expect(span.attributes).toMatchObject({ "stagetrace.stage.status": "failed", "error.type": type });
-    const exception = span.events.find((e) => e.name === "exception");
-    expect(exception?.attributes).toMatchObject({ "exception.type": type, "exception.message": message });
-    expect(String(exception?.attributes?.["exception.stacktrace"])).toContain("fault-stage.mjs");
-  });
+      const span = receiver.spans().find((s) => s.name === "stage faulty")!;
+      expect(span.attributes).toMatchObject({ "stagetrace.stage.status": "failed", "error.type": type });
+      const exception = span.events.find((e) => e.name === "exception");
+      expect(exception?.attributes).toMatchObject({ "exception.type": type, "exception.message": message });
+      expect(String(exception?.attributes?.["exception.stacktrace"])).toContain("fault-stage.mjs");
+    },
+  );
 
   it("with the app's own uncaughtException listener: the stage is final and failed, and the app decides about exiting", async () => {
     const runDir = tempDir();

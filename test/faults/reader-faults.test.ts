@@ -58,7 +58,12 @@ describe("readers never block on a FIFO or a device", () => {
     oneLine(show.stderr, `${join(runDir, "pipeline.json")}: is a FIFO; not read`);
     const lone = join(root, "lone.fifo");
     mkfifo(lone);
-    for (const args of [["show", lone], ["validate", lone], ["replay", lone, "--out", join(root, "replayed")], ["show", "/dev/zero"]]) {
+    for (const args of [
+      ["show", lone],
+      ["validate", lone],
+      ["replay", lone, "--out", join(root, "replayed")],
+      ["show", "/dev/zero"],
+    ]) {
       const r = await runCli(args);
       expect(r.code, args.join(" ")).toBe(1);
       oneLine(r.stdout + r.stderr, args[1]!);
@@ -89,7 +94,10 @@ describe("wrong types in a manifest or pipeline.json", () => {
       expect(report.code, report.stderr).toBe(0);
       oneLine(report.stderr, "");
     }
-    writeFileSync(join(runDir, "pipeline.json"), JSON.stringify({ pipeline: "p", status: "success", stages: [{ name: 3, status: "success" }] }));
+    writeFileSync(
+      join(runDir, "pipeline.json"),
+      JSON.stringify({ pipeline: "p", status: "success", stages: [{ name: 3, status: "success" }] }),
+    );
     for (const cmd of ["show", "report", "diff"]) {
       const r = await runCli(cmd === "diff" ? [cmd, runDir, runDir] : [cmd, runDir]);
       expect(r.code, cmd).not.toBe(0);
@@ -134,7 +142,10 @@ describe("nothing is written outside the run directory", () => {
     for (const name of ["logs", "pipeline.json", ".stagetrace-run.json", "stagetrace.json"]) {
       const r = await runCli(["exec", "--stage", name, "--", "true"], { env });
       expect(r.code, name).toBe(1);
-      oneLine(r.stderr, `stage name ${JSON.stringify(name)}: its directory ${JSON.stringify(name)} is a name the run uses for its own files`);
+      oneLine(
+        r.stderr,
+        `stage name ${JSON.stringify(name)}: its directory ${JSON.stringify(name)} is a name the run uses for its own files`,
+      );
     }
     const long = "x".repeat(300);
     const tooLong = await runCli(["exec", "--stage", long, "--", "true"], { env });
@@ -147,7 +158,9 @@ describe("nothing is written outside the run directory", () => {
     const outsideLog = join(root, "outside.log");
     const byEnv = await runCli(["exec", "--stage", "a", "--", "true"], { env: { ...env, STAGETRACE_PIPELINE_LOG: "../outside.log" } });
     expect(byEnv.code, byEnv.stderr).toBe(0);
-    expect(byEnv.stderr).toContain(`the pipeline log ${outsideLog} (STAGETRACE_PIPELINE_LOG or .stagetrace-run.json) is outside the run directory`);
+    expect(byEnv.stderr).toContain(
+      `the pipeline log ${outsideLog} (STAGETRACE_PIPELINE_LOG or .stagetrace-run.json) is outside the run directory`,
+    );
     const state = readJson(join(runDir, ".stagetrace-run.json"));
     writeFileSync(join(runDir, ".stagetrace-run.json"), JSON.stringify({ ...state, pipeline_log: outsideLog }));
     const byState = await runCli(["exec", "--stage", "b", "--", "true"], { env });
@@ -162,7 +175,9 @@ describe("nothing is written outside the run directory", () => {
     symlinkSync(target, join(runDir, "c", ".stagetrace-records.jsonl"));
     const linked = await runCli(["exec", "--stage", "c", "--", "echo", "hello"], { env });
     expect(linked.code, linked.stderr).toBe(0);
-    expect(linked.stderr).toContain(`${join(runDir, "c", "stage.log")} is a symlink to ${target}, outside the run directory; not written through`);
+    expect(linked.stderr).toContain(
+      `${join(runDir, "c", "stage.log")} is a symlink to ${target}, outside the run directory; not written through`,
+    );
     symlinkSync(target, join(runDir, "c", "manifest.json.link"));
     // A stage directory that is itself a symlink out of the run is refused.
     const elsewhere = join(root, "elsewhere");
@@ -195,11 +210,23 @@ describe("nothing is written outside the run directory", () => {
       ],
       status: { code: 1 },
     });
-    const trace = { resourceSpans: [{ resource: { attributes: [] }, scopeSpans: [{ scope: { name: "stagetrace" }, spans: [
-      stageSpan("/data/run/..", "b7ad6b7169203331"),
-      stageSpan("/data/run/.stagetrace-run.json", "b7ad6b7169203332"),
-      stageSpan("/data/run/02_ok", "b7ad6b7169203333"),
-    ] }] }] };
+    const trace = {
+      resourceSpans: [
+        {
+          resource: { attributes: [] },
+          scopeSpans: [
+            {
+              scope: { name: "stagetrace" },
+              spans: [
+                stageSpan("/data/run/..", "b7ad6b7169203331"),
+                stageSpan("/data/run/.stagetrace-run.json", "b7ad6b7169203332"),
+                stageSpan("/data/run/02_ok", "b7ad6b7169203333"),
+              ],
+            },
+          ],
+        },
+      ],
+    };
     const file = join(root, "trace.json");
     writeFileSync(file, JSON.stringify(trace));
     const out = join(root, "out");

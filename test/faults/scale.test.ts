@@ -94,7 +94,10 @@ describe("one stage tracking 100,000 files", () => {
   it("lists all of them in the manifest, stays under the memory bound, and sends OTLP what fits with the rest counted", async () => {
     receiver = await startOtlpReceiver();
     const runDir = tempDir();
-    const r = await run({ OUTPUT_DIR: runDir, SCALE_CASE: "files", SCALE_FILES: "100000", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url }, SCALE);
+    const r = await run(
+      { OUTPUT_DIR: runDir, SCALE_CASE: "files", SCALE_FILES: "100000", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+      SCALE,
+    );
     expect(r.code, r.stderr).toBe(0);
     const rss = Number(/^RSS (\d+)$/m.exec(r.stdout)?.[1]);
     expect(rss).toBeGreaterThan(0);

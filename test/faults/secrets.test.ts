@@ -56,7 +56,13 @@ describe("secrets of every shape", () => {
     receiver = await startOtlpReceiver();
     const runDir = tempDir();
     const endpoint = receiver.url.replace("http://", `http://otlp:${SECRETS.S_ENDPOINT_PASSWORD}@`);
-    const args = [`--password=${SECRETS.S_ARGV_PASSWORD}`, "--token", SECRETS.S_ARGV_TOKEN, "-H", `Authorization: Bearer ${SECRETS.S_BEARER}`];
+    const args = [
+      `--password=${SECRETS.S_ARGV_PASSWORD}`,
+      "--token",
+      SECRETS.S_ARGV_TOKEN,
+      "-H",
+      `Authorization: Bearer ${SECRETS.S_BEARER}`,
+    ];
     const r = await run({ OUTPUT_DIR: runDir, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, ...SECRETS }, fixture("secret-stage.mjs"), args);
     expect(r.code, r.stderr).toBe(0);
     await receiver.waitFor((x) => x.spans().some((s) => s.name === "stage secrets") && x.logRecords().some((l) => l.body === "nested"));
@@ -66,7 +72,13 @@ describe("secrets of every shape", () => {
     const m = readJson(join(runDir, "secrets", "manifest.json"));
     assertValidManifest(m);
     expect(m.telemetry.endpoint).toBe(`${receiver.url.replace("http://", "http://otlp:[REDACTED]@")}/v1/traces`);
-    expect(m.process.command_args.slice(-5)).toEqual(["--password=[REDACTED]", "--token", "[REDACTED]", "-H", "Authorization: Bearer [REDACTED]"]);
+    expect(m.process.command_args.slice(-5)).toEqual([
+      "--password=[REDACTED]",
+      "--token",
+      "[REDACTED]",
+      "-H",
+      "Authorization: Bearer [REDACTED]",
+    ]);
     expect(JSON.parse(m.config.servers)).toEqual([
       { host: "a.internal", password: "[REDACTED]" },
       { host: "b.internal", apiKey: "[REDACTED]" },
@@ -89,10 +101,16 @@ describe("secrets of every shape", () => {
     );
   });
 
-  it("exec and run: the command line in pipeline.json, the manifest and the \"running ...\" line", async () => {
+  it('exec and run: the command line in pipeline.json, the manifest and the "running ..." line', async () => {
     const dir = tempDir();
     const runDir = join(dir, "run");
-    const secretArgs = [`--password=${SECRETS.S_ARGV_PASSWORD}`, "--api-key", SECRETS.S_ARGV_TOKEN, "-H", `Authorization: Bearer ${SECRETS.S_BEARER}`];
+    const secretArgs = [
+      `--password=${SECRETS.S_ARGV_PASSWORD}`,
+      "--api-key",
+      SECRETS.S_ARGV_TOKEN,
+      "-H",
+      `Authorization: Bearer ${SECRETS.S_BEARER}`,
+    ];
     const r = await runCli(["run", "--", process.execPath, CLI, "exec", "--stage", "fetch", "--", "echo", ...secretArgs], {
       env: { OUTPUT_DIR: runDir },
     });

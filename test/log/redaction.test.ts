@@ -10,20 +10,28 @@ describe("credentials in log lines", () => {
     const secret = "s3cr3t-value-123";
     const fields = { password: secret, user: "ann", headers: { authorization: `Token ${secret}`, accept: "json" }, list: [secret.length] };
     const err = Object.assign(new Error("boom"), { token: secret });
-    await runStage("redact", (io) => {
-      const log = io.getStageLogger();
-      log.info(fields, "fields");
-      log.info("interpolated %j", { apiKey: secret, n: 1 });
-      log.child({ apiKey: secret }).info("child");
-      log.error({ err }, "failed");
-      log.info({ nested: { deeper: { password: "hidden three levels down" } } }, "deep");
-    }, { outputBase: run });
+    await runStage(
+      "redact",
+      (io) => {
+        const log = io.getStageLogger();
+        log.info(fields, "fields");
+        log.info("interpolated %j", { apiKey: secret, n: 1 });
+        log.child({ apiKey: secret }).info("child");
+        log.error({ err }, "failed");
+        log.info({ nested: { deeper: { password: "hidden three levels down" } } }, "deep");
+      },
+      { outputBase: run },
+    );
 
     const text = readFileSync(join(run, "redact", "stage.log"), "utf8");
     expect(text).not.toContain(secret);
     const lines = readLogLines(join(run, "redact", "stage.log"));
     const byMsg = (m: string) => lines.find((l) => String(l.msg).startsWith(m));
-    expect(byMsg("fields")).toMatchObject({ password: "[REDACTED]", user: "ann", headers: { authorization: "[REDACTED]", accept: "json" } });
+    expect(byMsg("fields")).toMatchObject({
+      password: "[REDACTED]",
+      user: "ann",
+      headers: { authorization: "[REDACTED]", accept: "json" },
+    });
     expect(byMsg("interpolated")!.msg).toBe('interpolated {"apiKey":"[REDACTED]","n":1}');
     expect(byMsg("child")).toMatchObject({ apiKey: "[REDACTED]" });
     expect(byMsg("failed")!.err).toMatchObject({ message: "boom", token: "[REDACTED]", type: "Error" });

@@ -77,7 +77,11 @@ const span: ReadableSpan = {
     {
       name: "exception",
       time: [T0 + 2, 0],
-      attributes: { "exception.type": "FileNotFoundError", "exception.message": "model not found", "exception.stacktrace": "Traceback ..." },
+      attributes: {
+        "exception.type": "FileNotFoundError",
+        "exception.message": "model not found",
+        "exception.stacktrace": "Traceback ...",
+      },
     },
   ],
   resource: emptyResource(),
@@ -120,7 +124,9 @@ describe("manifestFromSpan on a span built by hand", () => {
         metadata: { channels: 2 },
       }),
     ]);
-    expect(m.intermediate_files).toEqual([expect.objectContaining({ path: "/runs/7/06_asr/cache.bin", exists: false, retained: false, reason: "decoder state" })]);
+    expect(m.intermediate_files).toEqual([
+      expect.objectContaining({ path: "/runs/7/06_asr/cache.bin", exists: false, retained: false, reason: "decoder state" }),
+    ]);
     expect(m.outputs).toEqual([]);
     expect(m.config).toEqual({ model: "large-v3", "beam.size": 5 });
     expect(m.resources).toEqual({ peak_rss_mb: 812 });
@@ -129,7 +135,9 @@ describe("manifestFromSpan on a span built by hand", () => {
 
   it("turns warning and exception events into warnings and errors", () => {
     expect(m.warnings).toEqual([{ message: "low confidence", timestamp: "2026-01-01T00:00:01.000000000Z" }]);
-    expect(m.errors).toEqual([{ message: "model not found", type: "FileNotFoundError", stack: "Traceback ...", timestamp: "2026-01-01T00:00:02.000000000Z" }]);
+    expect(m.errors).toEqual([
+      { message: "model not found", type: "FileNotFoundError", stack: "Traceback ...", timestamp: "2026-01-01T00:00:02.000000000Z" },
+    ]);
   });
 
   it("is a valid manifest, and its text in pieces is the same document", () => {

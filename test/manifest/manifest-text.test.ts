@@ -75,7 +75,9 @@ describe("file events on stagetrace's own spans", () => {
 
 describe("isoTimestamp", () => {
   it("formats a Stats time as the Stats Date does", () => {
-    const values = [0, 0.4, 0.5, 999.5, 1000, 1000.4999, -0.5, -1, -1000.7, 1_700_000_000_123.5, 1_795_473_749_585.2104, 253_402_300_799_999];
+    const values = [
+      0, 0.4, 0.5, 999.5, 1000, 1000.4999, -0.5, -1, -1000.7, 1_700_000_000_123.5, 1_795_473_749_585.2104, 253_402_300_799_999,
+    ];
     for (let ms = 1_700_000_000_000; ms < 1_700_000_002_000; ms += 7.3) values.push(ms); // many in one second, then the next
     for (const ms of values) expect(isoTimestamp(ms), String(ms)).toBe(new Date(Math.round(ms)).toISOString());
     expect(() => isoTimestamp(Number.NaN)).toThrow(RangeError);

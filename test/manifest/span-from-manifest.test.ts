@@ -10,7 +10,14 @@ import { readJson, tempDir } from "../support/tmp.js";
 
 async function realManifests(): Promise<{ dir: string; manifest: any }[]> {
   const run = tempDir();
-  const first = await spawnStage({ OUTPUT_DIR: run, STAGETRACE_STAGES: "make,use", FIXTURE_STAGE: "make", FIXTURE_FILES: "3", FIXTURE_SECRET: "sk-test-1234567890", FIXTURE_LINES: "2" });
+  const first = await spawnStage({
+    OUTPUT_DIR: run,
+    STAGETRACE_STAGES: "make,use",
+    FIXTURE_STAGE: "make",
+    FIXTURE_FILES: "3",
+    FIXTURE_SECRET: "sk-test-1234567890",
+    FIXTURE_LINES: "2",
+  });
   expect(first.code, first.stderr).toBe(0);
   const second = await spawnStage({
     OUTPUT_DIR: run,

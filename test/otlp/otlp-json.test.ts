@@ -165,9 +165,7 @@ describe("spansFromOtlpJson", () => {
                       key: "nested",
                       value: {
                         kvlistValue: {
-                          values: [
-                            { key: "__proto__", value: { arrayValue: { values: [{ intValue: 1 }, { boolValue: true }] } } },
-                          ],
+                          values: [{ key: "__proto__", value: { arrayValue: { values: [{ intValue: 1 }, { boolValue: true }] } } }],
                         },
                       },
                     },
@@ -249,9 +247,9 @@ describe("spansFromOtlpJson", () => {
       "resourceSpans[0].scopeSpans[1].spans[0]: startTimeUnixNano must be a non-negative integer",
     );
     expect(() => spansFromOtlpJson(request([span({ kind: 9 })]))).toThrow("spans[0]: kind must be 0..5");
-    expect(() =>
-      spansFromOtlpJson(request([span({ attributes: [{ key: "k", value: { intValue: "twelve" } }] })])),
-    ).toThrow('resourceSpans[0].scopeSpans[1].spans[0].attributes[0].value: intValue has the wrong type: "twelve"');
+    expect(() => spansFromOtlpJson(request([span({ attributes: [{ key: "k", value: { intValue: "twelve" } }] })]))).toThrow(
+      'resourceSpans[0].scopeSpans[1].spans[0].attributes[0].value: intValue has the wrong type: "twelve"',
+    );
     expect(() => spansFromOtlpJson([{}, { resourceSpans: {} }])).toThrow("[1].resourceSpans: expected an array");
     expect(() => spansFromOtlpJson(42)).toThrow("payload: expected an object, got number 42");
     const line = JSON.stringify(request([span({ endTimeUnixNano: undefined })]));

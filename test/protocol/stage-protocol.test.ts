@@ -60,7 +60,11 @@ async function execSh(script: string, name = "shelly", extra: string[] = []) {
 
 describe("stagetrace exec and the records channel", () => {
   it("a shell stage records files found at run time, config, warnings, errors and a skip with stagetrace track", async () => {
-    const { manifest: m, result, stageDir } = await execSh(
+    const {
+      manifest: m,
+      result,
+      stageDir,
+    } = await execSh(
       [
         'mkdir -p "$STAGE_DIR/.cache"; echo weights > "$STAGE_DIR/.cache/model.bin"',
         'for i in 1 2; do echo "part $i" > "$STAGE_DIR/part$i.txt"; stagetrace track output "$STAGE_DIR/part$i.txt" --type text --meta index=$i --meta final=false; done',
@@ -169,7 +173,11 @@ for i in range(50000): os.write(fd, (json.dumps({"v": 1, "record": "log", "level
 
 describe("commands that know nothing of stagetrace", () => {
   it("a Python traceback is one ERROR block, an exception event and the failed stage's reason", async () => {
-    const { manifest: m, result, log } = await execSh(
+    const {
+      manifest: m,
+      result,
+      log,
+    } = await execSh(
       "python3 -c \"import logging\nlogging.basicConfig()\nlogging.warning('disk low')\ndef load(p):\n    raise FileNotFoundError('model.bin is missing')\nload(1)\"",
     );
     expect(result.code).toBe(1);
@@ -177,7 +185,9 @@ describe("commands that know nothing of stagetrace", () => {
     expect(m.status_reason).toBe("FileNotFoundError: model.bin is missing (command exited with code 1)");
     expect(m.errors).toHaveLength(1);
     expect(m.errors[0]).toMatchObject({ type: "FileNotFoundError", message: "FileNotFoundError: model.bin is missing" });
-    expect(m.errors[0].stack).toMatch(/^Traceback \(most recent call last\):\n {2}File "<string>", line 6, in <module>\n[\s\S]*FileNotFoundError: model.bin is missing$/);
+    expect(m.errors[0].stack).toMatch(
+      /^Traceback \(most recent call last\):\n {2}File "<string>", line 6, in <module>\n[\s\S]*FileNotFoundError: model.bin is missing$/,
+    );
     const blocks = log.filter((l) => String(l.msg).includes("Traceback"));
     expect(blocks).toHaveLength(1);
     expect(blocks[0]).toMatchObject({ level: "ERROR", stream: "stderr", exception_type: "FileNotFoundError" });

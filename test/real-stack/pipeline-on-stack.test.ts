@@ -95,9 +95,7 @@ afterAll(async () => {
 });
 
 function firing(alertname: string, task: string): WebhookAlert | undefined {
-  return webhook.alerts.find(
-    (a) => a.status === "firing" && a.labels.alertname === alertname && a.labels.cicd_pipeline_task_name === task,
-  );
+  return webhook.alerts.find((a) => a.status === "firing" && a.labels.alertname === alertname && a.labels.cicd_pipeline_task_name === task);
 }
 
 async function traceOf(runDir: string): Promise<JaegerTrace> {
@@ -111,7 +109,11 @@ async function traceOf(runDir: string): Promise<JaegerTrace> {
 }
 
 function expectedSpans(runDir: string): number {
-  return 1 + EXAMPLE_STAGES.filter((_, i) => existsSync(join(runDir, `${String(i + 1).padStart(2, "0")}_${EXAMPLE_STAGES[i]}`, "manifest.json"))).length;
+  return (
+    1 +
+    EXAMPLE_STAGES.filter((_, i) => existsSync(join(runDir, `${String(i + 1).padStart(2, "0")}_${EXAMPLE_STAGES[i]}`, "manifest.json")))
+      .length
+  );
 }
 
 describe("the example pipeline on the real Collector, Jaeger, Prometheus and Alertmanager", () => {
@@ -154,7 +156,11 @@ describe("the example pipeline on the real Collector, Jaeger, Prometheus and Ale
 
   it("Prometheus has the spanmetrics and heartbeat series of the runs", async () => {
     const query = async (q: string) =>
-      (await getJson<{ data: { result: { metric: Record<string, string> }[] } }>(`${env.PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(q)}`)).data.result;
+      (
+        await getJson<{ data: { result: { metric: Record<string, string> }[] } }>(
+          `${env.PROMETHEUS_URL}/api/v1/query?query=${encodeURIComponent(q)}`,
+        )
+      ).data.result;
     const calls = await eventually("spanmetrics in Prometheus", async () => {
       const r = await query(`traces_span_metrics_calls_total{service_name="${SERVICE}"}`);
       return r.length > 0 ? r : undefined;
@@ -209,7 +215,12 @@ describe("the example pipeline on the real Collector, Jaeger, Prometheus and Ale
     const slow = firing("StagetraceStageSlow", HANGING)!;
     const hungTrace: string = readJson(join(runs.hung.dir, "pipeline.json")).trace.trace_id;
     for (const a of [stalled, slow]) {
-      expect(a.labels).toMatchObject({ severity: "warning", cicd_pipeline_name: EXAMPLE_PIPELINE_NAME, cicd_pipeline_task_name: HANGING, stagetrace_stage_number: "7" });
+      expect(a.labels).toMatchObject({
+        severity: "warning",
+        cicd_pipeline_name: EXAMPLE_PIPELINE_NAME,
+        cicd_pipeline_task_name: HANGING,
+        stagetrace_stage_number: "7",
+      });
       expect(a.annotations.trace_url).toBe(`http://localhost:16686/trace/${hungTrace}`);
       expect(a.annotations.description).toContain(join(runs.hung.dir, "07_alignment"));
     }
@@ -220,9 +231,16 @@ describe("the example pipeline on the real Collector, Jaeger, Prometheus and Ale
   it("once the hung stage is stopped, its stalled and slow alerts resolve in Prometheus and Alertmanager", async () => {
     type PromAlert = { labels: Record<string, string>; state: string };
     const open = (list: { labels: Record<string, string> }[]) =>
-      list.filter((a) => ["StagetraceStageStalled", "StagetraceStageSlow"].includes(a.labels.alertname!) && a.labels.cicd_pipeline_task_name === HANGING && a.labels.job === SERVICE);
+      list.filter(
+        (a) =>
+          ["StagetraceStageStalled", "StagetraceStageSlow"].includes(a.labels.alertname!) &&
+          a.labels.cicd_pipeline_task_name === HANGING &&
+          a.labels.job === SERVICE,
+      );
     // The same filter finds both alerts as they fired.
-    expect(new Set(open(webhook.alerts).map((a) => a.labels.alertname))).toEqual(new Set(["StagetraceStageStalled", "StagetraceStageSlow"]));
+    expect(new Set(open(webhook.alerts).map((a) => a.labels.alertname))).toEqual(
+      new Set(["StagetraceStageStalled", "StagetraceStageSlow"]),
+    );
     await eventually("the hung stage's alerts resolved in Prometheus", async () => {
       const { data } = await getJson<{ data: { alerts: PromAlert[] } }>(`${env.PROMETHEUS_URL}/api/v1/alerts`);
       return open(data.alerts).length === 0 ? true : undefined;

@@ -19,7 +19,8 @@ const PROMTOOL = stackPrograms().promtool!;
  */
 function promtool(...args: string[]) {
   const dir = tempDir("stagetrace-promtool-");
-  for (const f of ["prometheus.yml", "alerts.yml", "alerts.test.yml", "alerts-history.test.yml"]) symlinkSync(join(CONFIG_DIR, f), join(dir, f));
+  for (const f of ["prometheus.yml", "alerts.yml", "alerts.test.yml", "alerts-history.test.yml"])
+    symlinkSync(join(CONFIG_DIR, f), join(dir, f));
   symlinkSync(join(CONFIG_DIR, "prometheus-targets"), join(dir, "targets"));
   const r = spawnSync(PROMTOOL, args, { cwd: dir, encoding: "utf8" });
   if (r.error) throw new Error(`cannot run ${PROMTOOL}: ${r.error.message}`);
@@ -57,8 +58,14 @@ describe("Prometheus config and alert rules (promtool)", () => {
     );
     for (const alert of alerts) {
       const mine = cases.filter((c: { alertname: string }) => c.alertname === alert);
-      expect(mine.some((c: { exp_alerts: unknown[] }) => c.exp_alerts.length > 0), `${alert} fires in a test`).toBe(true);
-      expect(mine.some((c: { exp_alerts: unknown[] }) => c.exp_alerts.length === 0), `${alert} stays quiet in a test`).toBe(true);
+      expect(
+        mine.some((c: { exp_alerts: unknown[] }) => c.exp_alerts.length > 0),
+        `${alert} fires in a test`,
+      ).toBe(true);
+      expect(
+        mine.some((c: { exp_alerts: unknown[] }) => c.exp_alerts.length === 0),
+        `${alert} stays quiet in a test`,
+      ).toBe(true);
     }
   });
 });

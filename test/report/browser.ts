@@ -19,7 +19,16 @@ export async function launchChromium(): Promise<Chromium> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   return {
     context,
@@ -66,7 +75,16 @@ export interface Layout {
   /** document.scrollingElement.scrollWidth: more than innerWidth means the page scrolls sideways. */
   pageScrollWidth: number;
   banner: { top: number; bottom: number; text: string } | null;
-  graph: { boxWidth: number; boxScrollWidth: number; svgLeft: number; svgRight: number; boxLeft: number; boxRight: number; mode: string | null; note: string } | null;
+  graph: {
+    boxWidth: number;
+    boxScrollWidth: number;
+    svgLeft: number;
+    svgRight: number;
+    boxLeft: number;
+    boxRight: number;
+    mode: string | null;
+    note: string;
+  } | null;
   /** Graph labels wider than their node (would be cut off or overlap). */
   overfullLabels: string[];
   /** Timeline tick labels that overlap the next one. */
@@ -84,10 +102,14 @@ export function measure(page: Page): Promise<Layout> {
     const overfull: string[] = [];
     document.querySelectorAll("#lineage-svg g.node").forEach((g) => {
       const rect = g.querySelector("rect");
-      const text = g.querySelector("text") as SVGTextElement | null;
-      if (rect && text && text.getComputedTextLength() + 6 > Number(rect.getAttribute("width")) + 0.5) overfull.push(text.textContent ?? "");
+      const text = g.querySelector<SVGTextElement>("text");
+      if (rect && text && text.getComputedTextLength() + 6 > Number(rect.getAttribute("width")) + 0.5)
+        overfull.push(text.textContent ?? "");
     });
-    const ticks = [...document.querySelectorAll("#timeline .g-tick")].map((t) => ({ text: t.textContent ?? "", r: t.getBoundingClientRect() }));
+    const ticks = [...document.querySelectorAll("#timeline .g-tick")].map((t) => ({
+      text: t.textContent ?? "",
+      r: t.getBoundingClientRect(),
+    }));
     const overlapping: string[] = [];
     for (let i = 1; i < ticks.length; i++) {
       const range = document.createRange();

@@ -35,7 +35,7 @@ describe("diffRuns", () => {
     const translate = by["03_translate"]!;
     expect(translate.config).toEqual({ added: [], removed: [], changed: [{ key: "targetLang", a: "fr", b: "de" }] });
     expect(translate.inputs).toEqual({ changed: [], appeared: [], disappeared: [] });
-    expect(translate.outputs.changed.map((f) => f.path).sort()).toEqual(["03_translate/notes \"<b>\" ü.txt", "03_translate/translated.json"]);
+    expect(translate.outputs.changed.map((f) => f.path).sort()).toEqual(['03_translate/notes "<b>" ü.txt', "03_translate/translated.json"]);
 
     expect(by["04_render"]!.inputs.changed.map((f) => f.path)).toEqual(["03_translate/translated.json"]);
     expect(by["04_render"]!.outputs.changed.map((f) => f.path)).toEqual(["04_render/page.html"]);

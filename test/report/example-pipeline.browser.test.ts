@@ -48,11 +48,15 @@ describe("the example pipeline's report", () => {
     expect(r.stdout).toContain(file);
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const external: string[] = [];
-    await page.route("**/*", (route) => (ALLOWED.test(route.request().url()) ? route.continue() : (external.push(route.request().url()), route.abort())));
+    await page.route("**/*", (route) =>
+      ALLOWED.test(route.request().url()) ? route.continue() : (external.push(route.request().url()), route.abort()),
+    );
     await page.goto(pathToFileURL(file).href);
     await page.waitForSelector("html[data-ready]");
 
-    const bars = await page.$$eval("#timeline .bar", (els) => els.map((e) => `${e.getAttribute("data-stage")} ${e.getAttribute("data-status")}`));
+    const bars = await page.$$eval("#timeline .bar", (els) =>
+      els.map((e) => `${e.getAttribute("data-stage")} ${e.getAttribute("data-status")}`),
+    );
     expect(bars).toEqual([
       "01_demux success",
       "02_tmdb success",
@@ -73,7 +77,9 @@ describe("the example pipeline's report", () => {
     );
     const producedBy = new Map(edges.filter(([f]) => f.startsWith("stage:")).map(([s, file]) => [file, s.slice(6)]));
     const stagePairs = new Set(
-      edges.filter(([f, t]) => f.startsWith("file:") && t.startsWith("stage:") && producedBy.has(f)).map(([f, t]) => `${producedBy.get(f)} -> ${t.slice(6)}`),
+      edges
+        .filter(([f, t]) => f.startsWith("file:") && t.startsWith("stage:") && producedBy.has(f))
+        .map(([f, t]) => `${producedBy.get(f)} -> ${t.slice(6)}`),
     );
     expect([...stagePairs].sort()).toEqual(
       [
@@ -120,38 +126,44 @@ describe("the example pipeline's report (11 stages) on a laptop and on a phone",
   it.each([
     { size: "desktop", width: 1400, height: 900 },
     { size: "phone", width: 390, height: 844 },
-  ])("at $width x $height: the failed stage and why on the first screen, no sideways scroll, the graph fits", async ({ size, width, height }) => {
-    const artifacts = resolve("test-artifacts", "report");
-    mkdirSync(artifacts, { recursive: true });
-    for (const [name, run] of [["success", fr], ["failed", failed]] as const) {
-      const out = join(tempDir(), `${name}.html`);
-      const r = await runCli(["report", run, "--out", out]);
-      expect(r.code, r.stderr).toBe(0);
-      const page = await browser.newPage({ viewport: { width, height } });
-      const errors: string[] = [];
-      page.on("pageerror", (e) => errors.push(e.message));
-      await page.goto(pathToFileURL(out).href);
-      await page.waitForSelector("html[data-ready]");
-      const layout = await measure(page);
-      await page.screenshot({ path: join(artifacts, `example-${name}-${size}.png`) });
-      expect(layout.pageScrollWidth).toBeLessThanOrEqual(width);
-      const g = layout.graph!;
-      expect(g.mode).toBe("files");
-      expect(g.boxScrollWidth).toBeLessThanOrEqual(g.boxWidth);
-      expect(g.svgRight).toBeLessThanOrEqual(g.boxRight);
-      expect(layout.overfullLabels).toEqual([]);
-      expect(layout.overlappingTicks).toEqual([]);
-      // All eleven stages are nodes of the graph.
-      expect(await page.$$eval("#lineage-svg g.node.stage", (n) => n.length)).toBe(11);
-      if (name === "failed") {
-        expect(layout.banner!.bottom).toBeLessThanOrEqual(height);
-        expect(layout.banner!.text).toContain("06_asr");
-        expect(layout.banner!.text).toContain("FAIL_STAGE=asr: failing on purpose");
+  ])(
+    "at $width x $height: the failed stage and why on the first screen, no sideways scroll, the graph fits",
+    async ({ size, width, height }) => {
+      const artifacts = resolve("test-artifacts", "report");
+      mkdirSync(artifacts, { recursive: true });
+      for (const [name, run] of [
+        ["success", fr],
+        ["failed", failed],
+      ] as const) {
+        const out = join(tempDir(), `${name}.html`);
+        const r = await runCli(["report", run, "--out", out]);
+        expect(r.code, r.stderr).toBe(0);
+        const page = await browser.newPage({ viewport: { width, height } });
+        const errors: string[] = [];
+        page.on("pageerror", (e) => errors.push(e.message));
+        await page.goto(pathToFileURL(out).href);
+        await page.waitForSelector("html[data-ready]");
+        const layout = await measure(page);
+        await page.screenshot({ path: join(artifacts, `example-${name}-${size}.png`) });
+        expect(layout.pageScrollWidth).toBeLessThanOrEqual(width);
+        const g = layout.graph!;
+        expect(g.mode).toBe("files");
+        expect(g.boxScrollWidth).toBeLessThanOrEqual(g.boxWidth);
+        expect(g.svgRight).toBeLessThanOrEqual(g.boxRight);
+        expect(layout.overfullLabels).toEqual([]);
+        expect(layout.overlappingTicks).toEqual([]);
+        // All eleven stages are nodes of the graph.
+        expect(await page.$$eval("#lineage-svg g.node.stage", (n) => n.length)).toBe(11);
+        if (name === "failed") {
+          expect(layout.banner!.bottom).toBeLessThanOrEqual(height);
+          expect(layout.banner!.text).toContain("06_asr");
+          expect(layout.banner!.text).toContain("FAIL_STAGE=asr: failing on purpose");
+        }
+        expect(errors).toEqual([]);
+        await page.close();
       }
-      expect(errors).toEqual([]);
-      await page.close();
-    }
-  });
+    },
+  );
 });
 
 describe("stagetrace diff on two runs of the example pipeline", () => {

@@ -77,7 +77,11 @@ describe.each(CASES)("the report of the $run run", ({ run, failedStage, mode }) 
       expect(layout.banner!.bottom).toBeLessThanOrEqual(layout.innerHeight);
       expect(layout.banner!.text).toContain(failedStage);
       expect(layout.banner!.text).toContain("failed");
-      expect(layout.banner!.text).toMatch(run === "failed" ? /RangeError: translate failed on purpose \(FIXTURE_FAIL\)[^]*at failIfAsked/ : /Error: synthetic failure[^]*at synthetic/);
+      expect(layout.banner!.text).toMatch(
+        run === "failed"
+          ? /RangeError: translate failed on purpose \(FIXTURE_FAIL\)[^]*at failIfAsked/
+          : /Error: synthetic failure[^]*at synthetic/,
+      );
       expect(await page.isVisible("#banner a.to-details")).toBe(true);
       expect(await page.isVisible("#banner a.to-log")).toBe(true);
     } else {
@@ -128,9 +132,12 @@ describe("the report's banner links and resource chart", () => {
     const byRss = [...run.stages].sort((a, b) => Number(b.manifest!.resources.peak_rss_mb) - Number(a.manifest!.resources.peak_rss_mb))[0]!;
     const heaviest = (await page.textContent("#resources-heaviest"))!;
     expect(heaviest).toContain(`wall time ${byDuration.dirName} (`);
-    expect(heaviest).toContain(`peak RSS ${byRss.dirName} (${byRss.manifest!.resources.peak_rss_mb} MB)`);
+    expect(heaviest).toContain(`peak RSS ${byRss.dirName} (${String(byRss.manifest!.resources.peak_rss_mb)} MB)`);
     expect(await page.$$eval("#resources-chart .res-row:not(.head)", (r) => r.length)).toBe(200);
-    const top = await page.$eval(`#resources-chart .res-row[data-stage="${byRss.dirName}"] .res-cell.rss`, (c) => [c.classList.contains("top"), (c.querySelector(".res-bar") as HTMLElement).style.width]);
+    const top = await page.$eval(`#resources-chart .res-row[data-stage="${byRss.dirName}"] .res-cell.rss`, (c) => [
+      c.classList.contains("top"),
+      (c.querySelector(".res-bar") as HTMLElement).style.width,
+    ]);
     expect(top).toEqual([true, "100%"]);
     await page.close();
   });

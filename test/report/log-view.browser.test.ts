@@ -73,10 +73,18 @@ describe("a failed Python command in the report", () => {
     const { page, errors } = await openReport(browser, reportUrl(run), { width: 1400, height: 900 });
     await page.click("#banner a.to-log");
     const view = "#log-0";
-    const entries = () => page.$$eval(`${view} .log-entry`, (es) => es.map((e) => [e.querySelector(".log-level")!.textContent, e.querySelector(".log-msg")!.textContent]));
+    const entries = () =>
+      page.$$eval(`${view} .log-entry`, (es) =>
+        es.map((e) => [e.querySelector(".log-level")!.textContent, e.querySelector(".log-msg")!.textContent]),
+      );
     const all = await entries();
     expect(all.map(([, m]) => m!.split("\n")[0])).toEqual(
-      expect.arrayContaining(["DEBUG opening rows.csv", "INFO reading rows", "WARNING row 3 is empty", "Traceback (most recent call last):"]),
+      expect.arrayContaining([
+        "DEBUG opening rows.csv",
+        "INFO reading rows",
+        "WARNING row 3 is empty",
+        "Traceback (most recent call last):",
+      ]),
     );
     const traceback = all.find(([, m]) => m!.startsWith("Traceback"))!;
     expect(traceback[0]).toBe("ERROR");
@@ -104,7 +112,11 @@ describe("a failed Python command in the report", () => {
     writeFileSync(path, `${Array.from({ length: 10_000 }, (_, i) => line(i)).join("\n")}\n`);
     const { page } = await openReport(browser, reportUrl(copy), { width: 1400, height: 900 });
     await page.click("#banner a.to-log");
-    expect(await page.textContent("#log-0 .log-cut")).toMatch(new RegExp(`^stage\\.log is 3\\.\\d MB; the report keeps its last 1\\.0 MB \\(\\d+ records\\)\\. The whole file: ${path.replace(/[.]/g, "\\.")}$`));
+    expect(await page.textContent("#log-0 .log-cut")).toMatch(
+      new RegExp(
+        `^stage\\.log is 3\\.\\d MB; the report keeps its last 1\\.0 MB \\(\\d+ records\\)\\. The whole file: ${path.replace(/[.]/g, "\\.")}$`,
+      ),
+    );
     // A long log draws its last 1000 records and counts the rest.
     expect(await page.$$eval("#log-0 .log-entry", (e) => e.length)).toBe(1000);
     await page.close();

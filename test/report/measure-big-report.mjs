@@ -26,7 +26,9 @@ try {
   const out = join(dir, "report.html");
   writeFileSync(out, html);
   const size = statSync(out).size;
-  console.log(`${stages} stages, ${files} files: loadRun ${loadMs.toFixed(0)} ms, renderReport ${renderMs.toFixed(0)} ms, ${(size / 1e6).toFixed(1)} MB`);
+  console.log(
+    `${stages} stages, ${files} files: loadRun ${loadMs.toFixed(0)} ms, renderReport ${renderMs.toFixed(0)} ms, ${(size / 1e6).toFixed(1)} MB`,
+  );
 
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
   const times = [];

@@ -22,7 +22,11 @@ describe("the banner's problems", () => {
     expect(data.problems).toHaveLength(1);
     const p = data.problems[0]!;
     expect(data.stages[p.stage]!.dir).toBe("03_translate");
-    expect(p).toMatchObject({ state: "failed", reason: "translate failed on purpose (FIXTURE_FAIL)", headline: "RangeError: translate failed on purpose (FIXTURE_FAIL)" });
+    expect(p).toMatchObject({
+      state: "failed",
+      reason: "translate failed on purpose (FIXTURE_FAIL)",
+      headline: "RangeError: translate failed on purpose (FIXTURE_FAIL)",
+    });
     // The stack's own first line repeats the headline; it is not shown twice.
     expect(p.lines[0]).toMatch(/^ {4}at failIfAsked \(.*stage\.mjs:\d+:\d+\)$/);
     expect(p.lines.length).toBeLessThanOrEqual(BANNER_STACK_LINES);
@@ -48,8 +52,11 @@ describe("the banner's problems", () => {
     editManifest(run, "03_translate", (m) => {
       m.errors = [];
     });
-    const traceback = 'Traceback (most recent call last):\n  File "x.py", line 1, in <module>\nKeyError: \'lang\'';
-    appendFileSync(join(run, "03_translate", "stage.log"), `${JSON.stringify({ level: "ERROR", time: 1, msg: traceback, stream: "stderr" })}\n`);
+    const traceback = "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\nKeyError: 'lang'";
+    appendFileSync(
+      join(run, "03_translate", "stage.log"),
+      `${JSON.stringify({ level: "ERROR", time: 1, msg: traceback, stream: "stderr" })}\n`,
+    );
     const p = buildReportData(loadRun(run)).problems[0]!;
     expect(p.headline).toBe("Traceback (most recent call last):");
     expect(p.lines).toEqual(['  File "x.py", line 1, in <module>', "KeyError: 'lang'"]);
@@ -64,7 +71,13 @@ describe("each stage's stage.log in the report", () => {
     expect(log.entries.map((e) => e.l)).toContain("ERROR");
     const err = log.entries.find((e) => e.s !== "")!;
     expect(err.s).toMatch(/^RangeError: translate failed on purpose \(FIXTURE_FAIL\)\n {4}at /);
-    expect(parseLogLine(JSON.stringify({ level: "ERROR", time: 5, msg: "a\nb\nc", stream: "stderr" }))).toEqual({ t: 5, l: "ERROR", m: "a\nb\nc", x: '{"stream":"stderr"}', s: "" });
+    expect(parseLogLine(JSON.stringify({ level: "ERROR", time: 5, msg: "a\nb\nc", stream: "stderr" }))).toEqual({
+      t: 5,
+      l: "ERROR",
+      m: "a\nb\nc",
+      x: '{"stream":"stderr"}',
+      s: "",
+    });
     expect(parseLogLine("plain text")).toEqual({ t: null, l: "", m: "plain text", x: "", s: "" });
   });
 

@@ -77,14 +77,14 @@ async function openFile(url: string): Promise<Opened> {
 }
 
 async function bars(page: Page): Promise<Record<string, string>> {
-  return page.$$eval("#timeline .bar", (els) => Object.fromEntries(els.map((e) => [e.getAttribute("data-stage"), e.getAttribute("data-status")])));
+  return page.$$eval("#timeline .bar", (els) =>
+    Object.fromEntries(els.map((e) => [e.getAttribute("data-stage"), e.getAttribute("data-status")])),
+  );
 }
 
 describe("the report in Chromium", () => {
   it("notices a request that leaves the page (the guard every test below relies on)", async () => {
-    const { page, external } = await openFile(
-      "data:text/html,<img src='http://127.0.0.1:9/x.png'><html data-ready='1'></html>",
-    );
+    const { page, external } = await openFile("data:text/html,<img src='http://127.0.0.1:9/x.png'><html data-ready='1'></html>");
     await page.waitForTimeout(200);
     expect(external).toContain("http://127.0.0.1:9/x.png");
     await page.close();
@@ -131,7 +131,10 @@ describe("the report in Chromium", () => {
 
     // Lineage: the expected edges, no more
     const edges = await page.$$eval("#lineage-svg path.edge", (ps) =>
-      ps.map((p) => `${p.getAttribute("data-from")} -> ${p.getAttribute("data-to")}${p.getAttribute("class") === "edge" ? "" : ` [${p.getAttribute("class")!.replace("edge ", "")}]`}`),
+      ps.map(
+        (p) =>
+          `${p.getAttribute("data-from")} -> ${p.getAttribute("data-to")}${p.getAttribute("class") === "edge" ? "" : ` [${p.getAttribute("class")!.replace("edge ", "")}]`}`,
+      ),
     );
     expect(edges.sort()).toEqual(
       [

@@ -50,10 +50,10 @@ export function editManifest(runDir: string, stageDir: string, edit: (m: any) =>
 export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; out: string }> {
   let out = "";
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array) => {
+  process.stdout.write = (chunk: string | Uint8Array) => {
     out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
     return true;
-  });
+  };
   try {
     return { result: await fn(), out };
   } finally {

@@ -58,12 +58,27 @@ export function writeSyntheticRun(runDir, { stages = 500, files = 50_000, failAt
       warnings: k % 50 === 0 ? [{ message: `stage ${name} is slow`, timestamp: at(clock) }] : [],
       errors:
         status === "failed"
-          ? [{ message: "synthetic failure", type: "Error", stack: "Error: synthetic failure\n    at synthetic", timestamp: at(clock + duration) }]
+          ? [
+              {
+                message: "synthetic failure",
+                type: "Error",
+                stack: "Error: synthetic failure\n    at synthetic",
+                timestamp: at(clock + duration),
+              },
+            ]
           : [],
       resources: { cpu_user_ms: duration, peak_rss_mb: 100 + k },
       process: { pid: 1000 + k, hostname: "synthetic-host", command_args: ["node", `${name}.mjs`], exit_code: status === "failed" ? 1 : 0 },
       logs: { stage_log: join(dir, "stage.log"), pipeline_log: null },
-      telemetry: { endpoint: null, state: "local", exported: 0, dropped: 0, events_omitted: 0, log_records_exported: 0, log_records_dropped: 0 },
+      telemetry: {
+        endpoint: null,
+        state: "local",
+        exported: 0,
+        dropped: 0,
+        events_omitted: 0,
+        log_records_exported: 0,
+        log_records_dropped: 0,
+      },
     };
     writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
     const lines = [];

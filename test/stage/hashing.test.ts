@@ -36,12 +36,16 @@ describe("hashing off per file", () => {
     const small = join(run, "subs.srt");
     writeFileSync(big, "pretend this is 40 GB");
     writeFileSync(small, "1\n00:00:01,000 --> 00:00:02,000\nhello\n");
-    await runStage("mux", (io) => {
-      io.trackInput(big, "video", { codec: "h264" }, { hash: false });
-      io.trackInput(small, "subtitles");
-      io.trackIntermediate(big, { retained: true, reason: "remux cache", hash: false });
-      io.trackOutput(small, "subtitles", {}, { hash: false });
-    }, { outputBase: run });
+    await runStage(
+      "mux",
+      (io) => {
+        io.trackInput(big, "video", { codec: "h264" }, { hash: false });
+        io.trackInput(small, "subtitles");
+        io.trackIntermediate(big, { retained: true, reason: "remux cache", hash: false });
+        io.trackOutput(small, "subtitles", {}, { hash: false });
+      },
+      { outputBase: run },
+    );
     const m = readJson(join(run, "mux", "manifest.json"));
     expect(m.inputs[0]).toMatchObject({ path: big, size: 21, hash: null, hash_algorithm: null, exists: true, metadata: { codec: "h264" } });
     expect(m.inputs[0].modified).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -53,13 +57,17 @@ describe("hashing off per file", () => {
   it("hashes files whose size is off by one from what the first read returns", async () => {
     // Exercises the exact-size read path: empty files, one byte, and just over the inline limit.
     const files = { empty: Buffer.alloc(0), one: Buffer.from("x"), big: Buffer.alloc((1 << 20) + 3, 7) };
-    await runStage("sizes", (io) => {
-      for (const [name, data] of Object.entries(files)) {
-        const p = io.getOutputPath(name);
-        writeFileSync(p, data);
-        io.trackOutput(p);
-      }
-    }, { outputBase: run });
+    await runStage(
+      "sizes",
+      (io) => {
+        for (const [name, data] of Object.entries(files)) {
+          const p = io.getOutputPath(name);
+          writeFileSync(p, data);
+          io.trackOutput(p);
+        }
+      },
+      { outputBase: run },
+    );
     const m = readJson(join(run, "sizes", "manifest.json"));
     expect(m.outputs.map((o: { hash: string }) => o.hash)).toEqual(Object.values(files).map((d) => sha256(d)));
   });
@@ -68,20 +76,28 @@ describe("hashing off per file", () => {
 describe("the fingerprint travels with the run", () => {
   it("a later stage in the same process takes an unchanged output's hash from the producing stage", async () => {
     let out = "";
-    await runStage("produce", (io) => {
-      out = io.getOutputPath("data.csv");
-      writeFileSync(out, "a,b\n1,2\n");
-      io.trackOutput(out, "csv");
-    }, { outputBase: run, stages: ["produce", "consume"] });
+    await runStage(
+      "produce",
+      (io) => {
+        out = io.getOutputPath("data.csv");
+        writeFileSync(out, "a,b\n1,2\n");
+        io.trackOutput(out, "csv");
+      },
+      { outputBase: run, stages: ["produce", "consume"] },
+    );
     const index = readJson(join(run, "01_produce", FINGERPRINT_INDEX_FILE));
     expect(index.files).toHaveLength(1);
     expect(index.files[0][0]).toBe(out);
     expect(index.files[0][7]).toBe(sha256("a,b\n1,2\n"));
 
     await plantHash(join(run, "01_produce"), out);
-    await runStage("consume", (io) => {
-      io.trackInput(io.getInputPath("data.csv"), "csv");
-    }, { outputBase: run, stages: ["produce", "consume"] });
+    await runStage(
+      "consume",
+      (io) => {
+        io.trackInput(io.getInputPath("data.csv"), "csv");
+      },
+      { outputBase: run, stages: ["produce", "consume"] },
+    );
     const m = readJson(join(run, "02_consume", "manifest.json"));
     expect(m.inputs[0]).toMatchObject({ path: out, from_stage: "produce", hash: FAKE, hash_algorithm: "sha256" });
   });
@@ -122,11 +138,15 @@ describe("the fingerprint travels with the run", () => {
 
   it("does not reuse a hash made with another algorithm", async () => {
     let out = "";
-    await runStage("p", (io) => {
-      out = io.getOutputPath("x.bin");
-      writeFileSync(out, "payload");
-      io.trackOutput(out);
-    }, { outputBase: run, stages: ["p", "q"] });
+    await runStage(
+      "p",
+      (io) => {
+        out = io.getOutputPath("x.bin");
+        writeFileSync(out, "payload");
+        io.trackOutput(out);
+      },
+      { outputBase: run, stages: ["p", "q"] },
+    );
     await plantHash(join(run, "01_p"), out);
     const io = new StageIO("q", { outputBase: run, stages: ["p", "q"], hashAlgorithm: "sha512" });
     io.trackInput(io.getInputPath("x.bin"));

@@ -24,7 +24,10 @@ describe("stages as separate processes sharing a run directory", () => {
   it("prints INFO+ to stderr once when STAGETRACE_CONSOLE is set", async () => {
     const run = tempDir();
     const r = await spawnStage({ OUTPUT_DIR: run, FIXTURE_LINES: "4", STAGETRACE_CONSOLE: "info" });
-    const lines = r.stderr.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = r.stderr
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.msg)).toEqual(["stage fixture started", "info line 1", "info line 3", "stage fixture finished"]);
   });
 });
@@ -32,7 +35,9 @@ describe("stages as separate processes sharing a run directory", () => {
 describe("the console default", () => {
   // `script` gives the stage a terminal; stdout goes to /dev/null, so what it captures is stderr.
   const onTerminal = (env: Record<string, string>) => {
-    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ");
+    const vars = Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(" ");
     return execFileSync("script", ["-qec", `env ${vars} "${process.execPath}" "${FIXTURE}" >/dev/null`, "/dev/null"], {
       env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
       encoding: "utf8",
@@ -41,7 +46,10 @@ describe("the console default", () => {
 
   it("prints INFO+ once on stderr when it is a terminal", () => {
     const out = onTerminal({ OUTPUT_DIR: tempDir(), FIXTURE_LINES: "4" });
-    const lines = out.trim().split(/\r?\n/).map((l) => JSON.parse(l));
+    const lines = out
+      .trim()
+      .split(/\r?\n/)
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.msg)).toEqual(["stage fixture started", "info line 1", "info line 3", "stage fixture finished"]);
   });
 

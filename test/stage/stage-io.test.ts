@@ -57,10 +57,14 @@ describe("dual logging", () => {
 
   it("uses one pipeline log for every stage of a run, and the same logger on every call", async () => {
     await runStage("a", (io) => io.getStageLogger().info("from a"), { outputBase: run });
-    await runStage("b", (io) => {
-      expect(io.getStageLogger()).toBe(io.getStageLogger("debug"));
-      io.getStageLogger().info("from b");
-    }, { outputBase: run });
+    await runStage(
+      "b",
+      (io) => {
+        expect(io.getStageLogger()).toBe(io.getStageLogger("debug"));
+        io.getStageLogger().info("from b");
+      },
+      { outputBase: run },
+    );
     const lines = readLogLines(pipelineLogOf(run));
     expect(lines.filter((l) => l.msg.startsWith("from ")).map((l) => [l.stage, l.msg])).toEqual([
       ["a", "from a"],
@@ -69,13 +73,17 @@ describe("dual logging", () => {
   });
 
   it("logs a child span's ids when one is active inside the stage", async () => {
-    await runStage("child", async (io) => {
-      const tracer = trace.getTracer("test");
-      await tracer.startActiveSpan("work", async (span) => {
-        io.getStageLogger().info("inside work");
-        span.end();
-      });
-    }, { outputBase: run });
+    await runStage(
+      "child",
+      async (io) => {
+        const tracer = trace.getTracer("test");
+        await tracer.startActiveSpan("work", async (span) => {
+          io.getStageLogger().info("inside work");
+          span.end();
+        });
+      },
+      { outputBase: run },
+    );
     const work = spans.getFinishedSpans().find((s) => s.name === "work")!;
     const stage = stageSpan("child");
     expect(work.parentSpanContext?.spanId).toBe(stage.spanContext().spanId);
@@ -147,13 +155,17 @@ describe("manifest generation and I/O tracking", () => {
   it("keeps every one of 1,000 tracked files, beyond OpenTelemetry's default 128 events", async () => {
     const dir = join(run, "many");
     mkdirSync(dir);
-    await runStage("many", (io) => {
-      for (let i = 0; i < 1000; i++) {
-        const f = join(dir, `f${i}.txt`);
-        writeFileSync(f, String(i));
-        io.trackOutput(f, "text");
-      }
-    }, { outputBase: run });
+    await runStage(
+      "many",
+      (io) => {
+        for (let i = 0; i < 1000; i++) {
+          const f = join(dir, `f${i}.txt`);
+          writeFileSync(f, String(i));
+          io.trackOutput(f, "text");
+        }
+      },
+      { outputBase: run },
+    );
     const m = readJson(join(run, "many", "manifest.json"));
     assertValidManifest(m);
     expect(m.outputs).toHaveLength(1000);
@@ -187,9 +199,13 @@ describe("manifest generation and I/O tracking", () => {
 
 describe("errors, statuses and finalize", () => {
   it("records a thrown error: failed status, type/message/stack, span status ERROR with an exception event", async () => {
-    const code = await runStage("boom", () => {
-      throw new RangeError("decode failed");
-    }, { outputBase: run });
+    const code = await runStage(
+      "boom",
+      () => {
+        throw new RangeError("decode failed");
+      },
+      { outputBase: run },
+    );
     expect(code).toBe(1);
     const m = readJson(join(run, "boom", "manifest.json"));
     assertValidManifest(m);
@@ -210,9 +226,13 @@ describe("errors, statuses and finalize", () => {
   });
 
   it("records skipped with its reason, and a body's own finalize stands", async () => {
-    const code = await runStage("optional", async (io) => {
-      await io.finalize("skipped", { reason: "Feature flag disabled" });
-    }, { outputBase: run });
+    const code = await runStage(
+      "optional",
+      async (io) => {
+        await io.finalize("skipped", { reason: "Feature flag disabled" });
+      },
+      { outputBase: run },
+    );
     expect(code).toBe(0);
     const m = readJson(join(run, "optional", "manifest.json"));
     expect(m).toMatchObject({ status: "skipped", status_reason: "Feature flag disabled" });
@@ -302,18 +322,22 @@ describe("bad input", () => {
   it("records values JSON cannot hold without crashing", async () => {
     const circular: Record<string, unknown> = { a: 1 };
     circular.self = circular;
-    await runStage("values", (io) => {
-      io.setConfig({
-        big: 10n ** 30n,
-        when: new Date("2026-01-02T03:04:05Z"),
-        fn: function helper() {},
-        sym: Symbol("s"),
-        buf: Buffer.from("abc"),
-        circular,
-        huge: "x".repeat(10_000_000),
-        list: [1, "two", { three: 3 }],
-      });
-    }, { outputBase: run });
+    await runStage(
+      "values",
+      (io) => {
+        io.setConfig({
+          big: 10n ** 30n,
+          when: new Date("2026-01-02T03:04:05Z"),
+          fn: function helper() {},
+          sym: Symbol("s"),
+          buf: Buffer.from("abc"),
+          circular,
+          huge: "x".repeat(10_000_000),
+          list: [1, "two", { three: 3 }],
+        });
+      },
+      { outputBase: run },
+    );
     const m = readJson(join(run, "values", "manifest.json"));
     assertValidManifest(m);
     expect(m.config).toMatchObject({
@@ -332,13 +356,17 @@ describe("bad input", () => {
 
   it("redacts credentials from config, metadata, warnings and log lines", async () => {
     const secret = "tmdb-3f9a8c7e6d5b4a39";
-    await runStage("secrets", (io) => {
-      io.setConfig({ tmdbApiKey: secret, db: { password: secret }, model: "x" });
-      io.trackOutput(io.saveJson({}, "o.json"), "json", { token: secret });
-      io.addWarning(`the key ${secret} is about to expire`);
-      io.getStageLogger().info(`calling with ${secret}`);
-      io.getStageLogger().info({ authorization: `Bearer ${secret}` }, "headers");
-    }, { outputBase: run });
+    await runStage(
+      "secrets",
+      (io) => {
+        io.setConfig({ tmdbApiKey: secret, db: { password: secret }, model: "x" });
+        io.trackOutput(io.saveJson({}, "o.json"), "json", { token: secret });
+        io.addWarning(`the key ${secret} is about to expire`);
+        io.getStageLogger().info(`calling with ${secret}`);
+        io.getStageLogger().info({ authorization: `Bearer ${secret}` }, "headers");
+      },
+      { outputBase: run },
+    );
     for (const file of allFiles(run)) expect(readFileSync(file, "utf8"), file).not.toContain(secret);
     const m = readJson(join(run, "secrets", "manifest.json"));
     expect(m.config).toMatchObject({ tmdbApiKey: "[REDACTED]", "db.password": "[REDACTED]", model: "x" });
@@ -427,9 +455,21 @@ describe("hashing large files", () => {
 
 describe("which config keys are secrets", () => {
   it.each([
-    ["tmdbApiKey", true], ["api_key", true], ["DB_PASSWORD", true], ["db.pass", true], ["clientSecret", true],
-    ["authorization", true], ["auth_header", true], ["refresh_token", true], ["credentials", true],
-    ["bypass", false], ["author", false], ["max_tokens", false], ["tokenizer", false], ["passes", false], ["model", false],
+    ["tmdbApiKey", true],
+    ["api_key", true],
+    ["DB_PASSWORD", true],
+    ["db.pass", true],
+    ["clientSecret", true],
+    ["authorization", true],
+    ["auth_header", true],
+    ["refresh_token", true],
+    ["credentials", true],
+    ["bypass", false],
+    ["author", false],
+    ["max_tokens", false],
+    ["tokenizer", false],
+    ["passes", false],
+    ["model", false],
   ])("%s → %s", async (key, secret) => {
     const { isSecretKey } = await import("../../src/values/redaction.js");
     expect(isSecretKey(key)).toBe(secret);

@@ -9,7 +9,10 @@ const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 
 function run(command: string, args: string[]): void {
   process.stderr.write(`test setup: ${command} ${args.join(" ")}\n`);
-  const r = spawnSync(command, args, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  const r = spawnSync(command, args, {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
   if (r.error || r.status !== 0) {
     const why = r.error ? r.error.message : `exit code ${r.status}`;
     throw new Error(
@@ -24,7 +27,9 @@ export default function setup(): void {
   if (process.env.CHROMIUM || existsSync(DEBIAN_CHROMIUM)) return;
   process.stderr.write(`test setup: ${DEBIAN_CHROMIUM} is missing; installing Debian's chromium package for the report tests\n`);
   if (process.getuid?.() !== 0) {
-    throw new Error(`${DEBIAN_CHROMIUM} is missing and the tests do not run as root, so they cannot install it: run apt-get install chromium as root`);
+    throw new Error(
+      `${DEBIAN_CHROMIUM} is missing and the tests do not run as root, so they cannot install it: run apt-get install chromium as root`,
+    );
   }
   run("apt-get", ["update"]);
   run("apt-get", ["install", "-y", "--no-install-recommends", "chromium"]);

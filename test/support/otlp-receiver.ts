@@ -49,7 +49,8 @@ export function decodeOtlpProtobuf(path: string, body: Buffer): unknown {
     if (Array.isArray(value)) return value.map(hexIds);
     if (value === null || typeof value !== "object") return value;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = ID_FIELDS.has(k) && typeof v === "string" ? Buffer.from(v, "base64").toString("hex") : hexIds(v);
+    for (const [k, v] of Object.entries(value))
+      out[k] = ID_FIELDS.has(k) && typeof v === "string" ? Buffer.from(v, "base64").toString("hex") : hexIds(v);
     return out;
   };
   return hexIds(object);
@@ -158,7 +159,10 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
 
   const tls = opts.tls;
   const server = tls
-    ? createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, (req, res) => void handle(req, res))
+    ? createTlsServer(
+        { key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) },
+        (req, res) => void handle(req, res),
+      )
     : createServer((req, res) => void handle(req, res));
   server.on("connection", (socket) => {
     sockets.add(socket);
@@ -280,13 +284,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
   return receiver;
 }
 
-function answer(
-  res: ServerResponse,
-  status: number,
-  json: object,
-  protobuf = false,
-  headers: Record<string, string> = {},
-): void {
+function answer(res: ServerResponse, status: number, json: object, protobuf = false, headers: Record<string, string> = {}): void {
   if (res.destroyed) return;
   // An empty body is a valid empty protobuf Export*ServiceResponse; "{}" is not.
   const body = protobuf ? "" : JSON.stringify(json);
@@ -393,7 +391,11 @@ function describe(receiver: OtlpReceiver): string {
     let content = request.error ? `error: ${request.error}` : `${request.rawBody.length} bytes`;
     try {
       if (request.path === "/v1/traces" && request.body !== undefined) {
-        content = `spans: ${spansFromOtlpJson(request.body).map((span) => span.name).join(", ") || "none"}`;
+        content = `spans: ${
+          spansFromOtlpJson(request.body)
+            .map((span) => span.name)
+            .join(", ") || "none"
+        }`;
       } else if (request.path === "/v1/logs" && request.body !== undefined) {
         content = `${logRecordsFrom(request.body, "body").length} log records`;
       } else if (request.path === "/v1/metrics" && request.body !== undefined) {

@@ -43,10 +43,20 @@ export async function ensureSnakemake(): Promise<string> {
   process.stderr.write(`test setup: installing snakemake==${SNAKEMAKE_VERSION} from PyPI into ${VENV} (first use only)\n`);
   const venv = await run(["python3", "-m", "venv", building]);
   if (venv.code !== 0) throw new Error(`python3 -m venv ${building} failed: ${venv.output}`);
-  const pip = await run([join(building, "bin", "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", `snakemake==${SNAKEMAKE_VERSION}`]);
+  const pip = await run([
+    join(building, "bin", "python"),
+    "-m",
+    "pip",
+    "install",
+    "--quiet",
+    "--disable-pip-version-check",
+    `snakemake==${SNAKEMAKE_VERSION}`,
+  ]);
   if (pip.code !== 0) {
     rmSync(building, { recursive: true, force: true });
-    throw new Error(`pip install snakemake==${SNAKEMAKE_VERSION} failed; the Snakemake tests need it (network access to PyPI):\n${pip.output}`);
+    throw new Error(
+      `pip install snakemake==${SNAKEMAKE_VERSION} failed; the Snakemake tests need it (network access to PyPI):\n${pip.output}`,
+    );
   }
   try {
     renameSync(building, VENV);

@@ -67,7 +67,9 @@ describe("OTLP protocol per signal", () => {
     const metricNames = metrics.flatMap((r) =>
       decode(r).resourceMetrics.flatMap((rm: any) => rm.scopeMetrics.flatMap((sm: any) => sm.metrics.map((m: any) => m.name))),
     );
-    expect(metricNames).toEqual(expect.arrayContaining(["stagetrace.stage.active", "stagetrace.stage.progress", "stagetrace.stage.stall_after"]));
+    expect(metricNames).toEqual(
+      expect.arrayContaining(["stagetrace.stage.active", "stagetrace.stage.progress", "stagetrace.stage.stall_after"]),
+    );
     const bodies = logs.flatMap((r) =>
       decode(r).resourceLogs.flatMap((rl: any) => rl.scopeLogs.flatMap((sl: any) => sl.logRecords.map((l: any) => l.body?.stringValue))),
     );
@@ -131,9 +133,13 @@ describe("OTLP protocol per signal", () => {
 
   it("a bad value warns once, naming the variable, and falls back to http/protobuf", () => {
     const warnings: string[] = [];
-    const c = resolveTelemetryConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "grpc" }, (m) => warnings.push(m));
+    const c = resolveTelemetryConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "grpc" }, (m) =>
+      warnings.push(m),
+    );
     expect(c).toMatchObject({ tracesProtocol: "http/protobuf", metricsProtocol: "http/protobuf", logsProtocol: "grpc" });
-    expect(warnings).toEqual(['OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/json, http/protobuf, grpc; using http/protobuf']);
+    expect(warnings).toEqual([
+      'OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/json, http/protobuf, grpc; using http/protobuf',
+    ]);
   });
 
   it("the otlpProtocol option beats the variables", () => {

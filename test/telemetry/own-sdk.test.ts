@@ -18,11 +18,15 @@ it("writes manifests through stageSpanProcessors() on the app's own provider", a
   provider.register(); // as the app's SDK does: global provider and context manager
   initTelemetry({ tracerProvider: provider });
   const run = tempDir();
-  const code = await runStage("app-stage", (io) => {
-    io.trackOutput(io.saveJson({ a: 1 }, "a.json"), "json");
-    io.setConfig({ mode: "app" });
-    expect(trace.getActiveSpan()).toBe(io.span);
-  }, { outputBase: run });
+  const code = await runStage(
+    "app-stage",
+    (io) => {
+      io.trackOutput(io.saveJson({ a: 1 }, "a.json"), "json");
+      io.setConfig({ mode: "app" });
+      expect(trace.getActiveSpan()).toBe(io.span);
+    },
+    { outputBase: run },
+  );
   expect(code).toBe(0);
   const manifest = readJson(join(run, "app-stage", "manifest.json"));
   assertValidManifest(manifest);

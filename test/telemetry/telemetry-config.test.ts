@@ -56,7 +56,9 @@ describe("telemetry config: option, then environment, then default", () => {
 
   it("warns about a bad environment value and falls back; throws on a bad option", () => {
     const warnings: string[] = [];
-    const c = resolveTelemetryConfig({}, { STAGETRACE_EXIT_TIMEOUT_MS: "soon", OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }, (m) => warnings.push(m));
+    const c = resolveTelemetryConfig({}, { STAGETRACE_EXIT_TIMEOUT_MS: "soon", OTEL_EXPORTER_OTLP_ENDPOINT: "not a url" }, (m) =>
+      warnings.push(m),
+    );
     expect(c.exitTimeoutMs).toBe(3000);
     expect(c.tracesUrl).toBeNull();
     expect(warnings).toEqual([
@@ -82,7 +84,9 @@ describe("heartbeat thresholds: STAGETRACE_STALL_AFTER_S and STAGETRACE_EXPECTED
 
   it.each(["0", "-5", "soon", "Infinity"])("warn about %j, naming the variable, and fall back", (raw) => {
     const warnings: string[] = [];
-    const c = resolveHeartbeatConfig({}, { STAGETRACE_STALL_AFTER_S: raw, STAGETRACE_EXPECTED_DURATION_S: raw }, base, (m) => warnings.push(m));
+    const c = resolveHeartbeatConfig({}, { STAGETRACE_STALL_AFTER_S: raw, STAGETRACE_EXPECTED_DURATION_S: raw }, base, (m) =>
+      warnings.push(m),
+    );
     expect(c).toMatchObject({ stallAfterS: 1800, expectedDurationS: null });
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toContain(`STAGETRACE_STALL_AFTER_S=${JSON.stringify(raw)}`);
@@ -94,7 +98,12 @@ describe("service name: option, then OTEL_SERVICE_NAME, then service.name in OTE
   it.each([
     ["the option", { serviceName: "opt" }, { OTEL_SERVICE_NAME: "env", OTEL_RESOURCE_ATTRIBUTES: "service.name=res" }, "opt"],
     ["OTEL_SERVICE_NAME", {}, { OTEL_SERVICE_NAME: "env", OTEL_RESOURCE_ATTRIBUTES: "service.name=res" }, "env"],
-    ["OTEL_RESOURCE_ATTRIBUTES", {}, { OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod,service.name=subtitles%20job" }, "subtitles job"],
+    [
+      "OTEL_RESOURCE_ATTRIBUTES",
+      {},
+      { OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=prod,service.name=subtitles%20job" },
+      "subtitles job",
+    ],
     ["the default", {}, { OTEL_RESOURCE_ATTRIBUTES: "team=media" }, "stagetrace"],
   ])("%s wins", (_n, options, env, expected) => {
     expect(resolveTelemetryConfig(options, env, noWarn).serviceName).toBe(expected);
@@ -104,7 +113,11 @@ describe("service name: option, then OTEL_SERVICE_NAME, then service.name in OTE
 describe("OTEL_SDK_DISABLED and OTEL_<SIGNAL>S_EXPORTER", () => {
   const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318" };
   it("OTEL_SDK_DISABLED=true exports nothing", () => {
-    expect(resolveTelemetryConfig({}, { ...endpoint, OTEL_SDK_DISABLED: "true" }, noWarn)).toMatchObject({ tracesUrl: null, logsUrl: null, metricsUrl: null });
+    expect(resolveTelemetryConfig({}, { ...endpoint, OTEL_SDK_DISABLED: "true" }, noWarn)).toMatchObject({
+      tracesUrl: null,
+      logsUrl: null,
+      metricsUrl: null,
+    });
   });
 
   it("none turns one signal off; otlp keeps it", () => {
@@ -117,6 +130,8 @@ describe("OTEL_SDK_DISABLED and OTEL_<SIGNAL>S_EXPORTER", () => {
     const warnings: string[] = [];
     const c = resolveTelemetryConfig({}, { ...endpoint, OTEL_TRACES_EXPORTER: "zipkin" }, (m) => warnings.push(m));
     expect(c.tracesUrl).toBe("http://c:4318/v1/traces");
-    expect(warnings).toEqual(['OTEL_TRACES_EXPORTER="zipkin": zipkin is not supported (stagetrace exports otlp, console or none); using otlp']);
+    expect(warnings).toEqual([
+      'OTEL_TRACES_EXPORTER="zipkin": zipkin is not supported (stagetrace exports otlp, console or none); using otlp',
+    ]);
   });
 });

@@ -24,10 +24,14 @@ function makefileFromDocs(): string {
 
 function ensureMake(): void {
   if (spawnSync("make", ["--version"]).status === 0) return;
-  if (process.getuid?.() !== 0) throw new Error("make is missing and the tests do not run as root, so they cannot install it: apt-get install make");
+  if (process.getuid?.() !== 0)
+    throw new Error("make is missing and the tests do not run as root, so they cannot install it: apt-get install make");
   process.stderr.write("test setup: make is missing; installing Debian's make package\n");
   for (const args of [["update"], ["install", "-y", "--no-install-recommends", "make"]]) {
-    const r = spawnSync("apt-get", args, { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const r = spawnSync("apt-get", args, {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     if (r.status !== 0) throw new Error(`apt-get ${args.join(" ")} failed; the make recipe test needs make`);
   }
 }
@@ -44,7 +48,11 @@ describe("docs/schedulers.md: the make recipe", () => {
     const dir = tempDir();
     const run = join(dir, "out", "run");
     writeFileSync(join(dir, "Makefile"), makefileFromDocs());
-    const env = { PATH: [BIN, process.env.PATH ?? ""].join(delimiter), HOME: process.env.HOME ?? "", OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url };
+    const env = {
+      PATH: [BIN, process.env.PATH ?? ""].join(delimiter),
+      HOME: process.env.HOME ?? "",
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    };
     const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
       const child = spawn("make", ["-j2", "--no-print-directory"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
       let output = "";

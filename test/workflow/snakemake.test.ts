@@ -57,7 +57,14 @@ describe("a Snakemake pipeline (run begin, snakemake --cores 2, run end)", () =>
     const begin = await runCli(["run", "begin", "--run-dir", run, "--name", "wordstats", "--stages", STAGES.join(",")], { env: otlp });
     expect(begin.code, begin.stderr).toBe(0);
     const vars = envLines(begin.stdout);
-    expect(Object.keys(vars)).toEqual(["TRACEPARENT", "OUTPUT_DIR", "STAGETRACE_RUN_DIR", "STAGETRACE_RUN_ID", "STAGETRACE_PIPELINE", "STAGETRACE_STAGES"]);
+    expect(Object.keys(vars)).toEqual([
+      "TRACEPARENT",
+      "OUTPUT_DIR",
+      "STAGETRACE_RUN_DIR",
+      "STAGETRACE_RUN_ID",
+      "STAGETRACE_PIPELINE",
+      "STAGETRACE_STAGES",
+    ]);
 
     // Snakemake's jobs get nothing from run begin but these variables (and the run directory on disk).
     const env: Record<string, string> = {

@@ -38,5 +38,8 @@ process.exitCode = await runStage("demux", async (io) => {
   io.trackOutput(videoPath, "video", { shots: video.length });
 
   io.trackOutput(io.saveJson(metadata, "metadata.json"), "metadata", { title: metadata.title, year: metadata.year });
-  log.info({ title: metadata.title, duration_s: metadata.duration_s }, `demuxed "${metadata.title}" (${audio.length - 1} audio frames, ${video.length} shots)`);
+  log.info(
+    { title: metadata.title, duration_s: metadata.duration_s },
+    `demuxed "${metadata.title}" (${audio.length - 1} audio frames, ${video.length} shots)`,
+  );
 });

@@ -51,13 +51,20 @@ function banner(): HTMLElement | null {
   if (first.reason) box.appendChild(el("p", { class: "banner-reason", text: first.reason }));
   if (first.headline || first.lines.length > 0) {
     const text = [first.headline, ...first.lines].filter((l): l is string => !!l).join("\n");
-    box.appendChild(el("pre", { class: "banner-error", text: text + (first.moreLines > 0 ? `\n… ${plural(first.moreLines, "more line")} in its details` : "") }));
+    box.appendChild(
+      el("pre", {
+        class: "banner-error",
+        text: text + (first.moreLines > 0 ? `\n… ${plural(first.moreLines, "more line")} in its details` : ""),
+      }),
+    );
   }
   box.appendChild(
     el("p", { class: "banner-links" }, [
       stageLink(first.stage, "details"),
       " · ",
-      s.log ? stageLink(first.stage, `stage.log (${plural(s.log.entries.length, "line")})`, "log") : el("span", { class: "muted", text: "no stage.log" }),
+      s.log
+        ? stageLink(first.stage, `stage.log (${plural(s.log.entries.length, "line")})`, "log")
+        : el("span", { class: "muted", text: "no stage.log" }),
     ]),
   );
   if (problems.length > 1) {
@@ -95,7 +102,8 @@ export function header(): void {
   fact("started", formatTime(D.startedAt));
   fact("duration", formatDuration(D.durationMs) + (D.status === "running" ? " so far" : ""));
   const t = el("span", null, [traceLink(D.traceId, null)]);
-  if (D.traceCount > 1) t.appendChild(el("span", { class: "muted", text: `  (the stages are in ${D.traceCount} traces; each stage links its own)` }));
+  if (D.traceCount > 1)
+    t.appendChild(el("span", { class: "muted", text: `  (the stages are in ${D.traceCount} traces; each stage links its own)` }));
   fact("trace id", t);
   const counts = new Map<string, number>();
   for (const s of S) counts.set(s.state, (counts.get(s.state) ?? 0) + 1);

@@ -77,7 +77,18 @@ function boxWidth(box: HTMLElement): number {
   return Math.max(260, box.clientWidth - 2);
 }
 
-function node(parent: SVGElement, kind: "stage" | "file", key: string, label: string, title: string, cls: string, x: number, y: number, w: number, i: number | null): void {
+function node(
+  parent: SVGElement,
+  kind: "stage" | "file",
+  key: string,
+  label: string,
+  title: string,
+  cls: string,
+  x: number,
+  y: number,
+  w: number,
+  i: number | null,
+): void {
   const g = svgEl("g", { class: `node ${kind} ${cls}`, transform: `translate(${x},${y})`, "data-id": key });
   if (i !== null) g.setAttribute("data-i", String(i));
   g.appendChild(svgEl("rect", { width: w, height: NODEH, rx: kind === "stage" ? 4 : 2 }));
@@ -91,7 +102,15 @@ function node(parent: SVGElement, kind: "stage" | "file", key: string, label: st
 /** An arrowhead for the end of every edge (the direction data flows). */
 function arrowMarker(): SVGDefsElement {
   const defs = svgEl("defs");
-  const m = svgEl("marker", { id: "arrow", viewBox: "0 0 8 8", refX: 7, refY: 4, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
+  const m = svgEl("marker", {
+    id: "arrow",
+    viewBox: "0 0 8 8",
+    refX: 7,
+    refY: 4,
+    markerWidth: 7,
+    markerHeight: 7,
+    orient: "auto-start-reverse",
+  });
   m.appendChild(svgEl("path", { d: "M0,0 L8,4 L0,8 z", class: "arrowhead" }));
   defs.appendChild(m);
   return defs;
@@ -248,7 +267,15 @@ function arcGraph(W: number): SVGSVGElement {
     const y1 = yOf(e.a);
     const y2 = yOf(e.b);
     const d = `M${x0},${y1} C${x0 + w},${y1} ${x0 + w},${y2} ${x0},${y2}`;
-    edge(gE, `stage:${S[e.a]!.dir}`, `stage:${S[e.b]!.dir}`, edgeClass(e.f), d, `${S[e.a]!.dir} → ${S[e.b]!.dir}: ${plural(e.n, "file")}`, Math.min(6, 1 + Math.log(e.n)));
+    edge(
+      gE,
+      `stage:${S[e.a]!.dir}`,
+      `stage:${S[e.b]!.dir}`,
+      edgeClass(e.f),
+      d,
+      `${S[e.a]!.dir} → ${S[e.b]!.dir}: ${plural(e.n, "file")}`,
+      Math.min(6, 1 + Math.log(e.n)),
+    );
   }
   S.forEach((s, i) => {
     const label = (s.number !== null ? `${pad2(s.number)} ` : "") + s.name;
@@ -263,24 +290,46 @@ function stageTable(): void {
   const box = byId("lineage-stages");
   box.appendChild(el("h3", { text: `Stage to stage (${es.length} pairs)` }));
   const table = el("div", { class: "table s2s-table" });
-  table.appendChild(el("div", { class: "frow s2s head" }, ["producer", "consumer", "files", "flags"].map((t) => el("span", { text: t }))));
+  table.appendChild(
+    el(
+      "div",
+      { class: "frow s2s head" },
+      ["producer", "consumer", "files", "flags"].map((t) => el("span", { text: t })),
+    ),
+  );
   const list = el("div");
   table.appendChild(list);
   box.appendChild(el("div", { class: "hscroll" }, [table]));
   virtualList(list, 22, es.length, (k) => {
     const e = es[k]!;
-    return el("div", { class: "frow s2s" }, [el("span", { text: S[e.a]!.dir }), el("span", { text: S[e.b]!.dir }), el("span", { text: String(e.n) }), el("span", null, flagList(e.f))]);
+    return el("div", { class: "frow s2s" }, [
+      el("span", { text: S[e.a]!.dir }),
+      el("span", { text: S[e.b]!.dir }),
+      el("span", { text: String(e.n) }),
+      el("span", null, flagList(e.f)),
+    ]);
   });
 }
 
 function fileTable(ids: number[]): void {
   const box = byId("lineage-files");
-  const filter = el("input", { type: "search", placeholder: "filter by path or hash", id: "file-filter", "aria-label": "filter files by path or hash" });
+  const filter = el("input", {
+    type: "search",
+    placeholder: "filter by path or hash",
+    id: "file-filter",
+    "aria-label": "filter files by path or hash",
+  });
   const only = el("input", { type: "checkbox", id: "file-flagged" });
   const count = el("span", { class: "muted" });
   box.appendChild(el("div", { class: "controls" }, [filter, el("label", null, [only, " only flagged files"]), count]));
   const table = el("div", { class: "table lin-table" });
-  table.appendChild(el("div", { class: "frow lin head" }, ["path", "size", "hash", "produced by", "consumed by", "flags"].map((t) => el("span", { text: t }))));
+  table.appendChild(
+    el(
+      "div",
+      { class: "frow lin head" },
+      ["path", "size", "hash", "produced by", "consumed by", "flags"].map((t) => el("span", { text: t })),
+    ),
+  );
   const list = el("div", { id: "file-list" });
   table.appendChild(list);
   box.appendChild(el("div", { class: "hscroll" }, [table]));

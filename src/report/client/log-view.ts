@@ -11,7 +11,18 @@ import { el } from "./dom.js";
 /** Entries drawn at once; a filter narrows them further. */
 const MAX_DRAWN = 1000;
 
-const RANK: Record<string, number> = { TRACE: 10, DEBUG: 20, INFO: 30, NOTICE: 30, WARN: 40, WARNING: 40, ERROR: 50, ERR: 50, CRITICAL: 60, FATAL: 60 };
+const RANK: Record<string, number> = {
+  TRACE: 10,
+  DEBUG: 20,
+  INFO: 30,
+  NOTICE: 30,
+  WARN: 40,
+  WARNING: 40,
+  ERROR: 50,
+  ERR: 50,
+  CRITICAL: 60,
+  FATAL: 60,
+};
 
 export function levelRank(level: string): number {
   return RANK[level.toUpperCase()] ?? 30;
@@ -30,7 +41,10 @@ function entryView(e: ReportLogEntry): HTMLElement {
   return el("div", { class: `log-entry ${levelClass(e.l)}` }, [
     el("span", { class: "log-time", text: time(e.t) }),
     el("span", { class: "log-level", text: e.l }),
-    el("span", { class: "log-body" }, [el("span", { class: "log-msg", text: e.m }), e.x ? el("span", { class: "log-extra", text: ` ${e.x}` }) : null]),
+    el("span", { class: "log-body" }, [
+      el("span", { class: "log-msg", text: e.m }),
+      e.x ? el("span", { class: "log-extra", text: ` ${e.x}` }) : null,
+    ]),
     e.s ? el("pre", { class: "log-stack", text: e.s }) : null,
   ]);
 }
@@ -38,15 +52,29 @@ function entryView(e: ReportLogEntry): HTMLElement {
 export function logView(log: ReportLog, id: string): HTMLElement {
   const box = el("div", { class: "log-view", id });
   const level = el("select", { class: "log-level-filter", "aria-label": "lowest level shown" });
-  for (const [value, label] of [["0", "all levels"], ["20", "DEBUG and up"], ["30", "INFO and up"], ["40", "WARN and up"], ["50", "ERROR and up"]] as const) {
+  for (const [value, label] of [
+    ["0", "all levels"],
+    ["20", "DEBUG and up"],
+    ["30", "INFO and up"],
+    ["40", "WARN and up"],
+    ["50", "ERROR and up"],
+  ] as const) {
     level.appendChild(el("option", { value, text: label }));
   }
-  const text = el("input", { type: "search", class: "log-text-filter", placeholder: "filter the log by text", "aria-label": "filter the log by text" });
+  const text = el("input", {
+    type: "search",
+    class: "log-text-filter",
+    placeholder: "filter the log by text",
+    "aria-label": "filter the log by text",
+  });
   const count = el("span", { class: "muted log-count" });
   box.appendChild(el("div", { class: "controls" }, [level, text, count]));
   if (log.shownBytes < log.bytes) {
     box.appendChild(
-      el("p", { class: "log-cut muted", text: `stage.log is ${formatSize(log.bytes)}; the report keeps its last ${formatSize(log.shownBytes)} (${plural(log.entries.length, "record")}). The whole file: ${log.path}` }),
+      el("p", {
+        class: "log-cut muted",
+        text: `stage.log is ${formatSize(log.bytes)}; the report keeps its last ${formatSize(log.shownBytes)} (${plural(log.entries.length, "record")}). The whole file: ${log.path}`,
+      }),
     );
   }
   const list = el("div", { class: "log-entries" });

@@ -13,7 +13,12 @@ interface Metric {
 }
 
 const METRICS: readonly Metric[] = [
-  { key: "wall", title: "wall time", value: (s) => (s.start !== null && s.end !== null ? (s.durationMs ?? s.end - s.start) : null), text: formatDuration },
+  {
+    key: "wall",
+    title: "wall time",
+    value: (s) => (s.start !== null && s.end !== null ? (s.durationMs ?? s.end - s.start) : null),
+    text: formatDuration,
+  },
   { key: "cpu", title: "CPU (user + system)", value: (s) => s.cpuMs, text: formatDuration },
   { key: "rss", title: "peak RSS", value: (s) => s.rssMb, text: (v) => `${v < 10 ? v.toFixed(1) : Math.round(v)} MB` },
 ];
@@ -42,9 +47,16 @@ export function resources(): void {
   }
   box.appendChild(heaviest);
   const chart = el("div", { class: "res-chart", id: "resources-chart", role: "table" });
-  chart.appendChild(el("div", { class: "res-row head", role: "row" }, [el("span", { text: "stage" }), ...columns.map((c) => el("span", { text: c.m.title }))]));
+  chart.appendChild(
+    el("div", { class: "res-row head", role: "row" }, [
+      el("span", { text: "stage" }),
+      ...columns.map((c) => el("span", { text: c.m.title })),
+    ]),
+  );
   S.forEach((s, i) => {
-    const row = el("div", { class: "res-row", role: "row", "data-stage": s.dir }, [el("span", { class: "res-label", title: s.dir, text: s.dir })]);
+    const row = el("div", { class: "res-row", role: "row", "data-stage": s.dir }, [
+      el("span", { class: "res-label", title: s.dir, text: s.dir }),
+    ]);
     for (const c of columns) {
       const v = c.values[i];
       const cell = el("span", { class: `res-cell ${c.m.key}${i === c.top ? " top" : ""}`, "data-value": v ?? "" });

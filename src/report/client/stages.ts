@@ -15,7 +15,8 @@ type Role = "inputs" | "outputs" | "intermediates";
 function kvTable(pairs: [string, RecordedValue][]): HTMLElement {
   if (pairs.length === 0) return el("p", { class: "muted", text: "none" });
   const t = el("table", { class: "kv" });
-  for (const [k, v] of pairs) t.appendChild(el("tr", null, [el("td", { class: "mono", text: k }), el("td", { class: "mono", text: valueText(v) })]));
+  for (const [k, v] of pairs)
+    t.appendChild(el("tr", null, [el("td", { class: "mono", text: k }), el("td", { class: "mono", text: valueText(v) })]));
   return t;
 }
 
@@ -44,7 +45,13 @@ function entryRow(e: ReportEntry, role: Role, i: number): HTMLElement {
 function entryList(list: ReportEntry[], role: Role, i: number): HTMLElement {
   if (list.length === 0) return el("p", { class: "muted", text: "none" });
   const box = el("div", { class: `files ${role}` });
-  box.appendChild(el("div", { class: "frow ent head" }, ["path", "type", "size", "hash", "lineage", "metadata"].map((t) => el("span", { text: t }))));
+  box.appendChild(
+    el(
+      "div",
+      { class: "frow ent head" },
+      ["path", "type", "size", "hash", "lineage", "metadata"].map((t) => el("span", { text: t })),
+    ),
+  );
   if (list.length <= PLAIN_LIST_MAX) {
     for (const e of list) {
       const r = entryRow(e, role, i);
@@ -74,7 +81,8 @@ function stageBody(i: number): HTMLElement {
   fact("started", s.startedAt ? formatTime(s.startedAt) : null);
   fact("ended", s.endedAt ? formatTime(s.endedAt) : null);
   fact("duration", s.start !== null ? formatDuration(s.durationMs) : null);
-  if (s.pid !== null || s.host) fact("process", `pid ${s.pid ?? "?"} on ${s.host || "?"}${s.exitCode !== null ? `, exit code ${s.exitCode}` : ""}`);
+  if (s.pid !== null || s.host)
+    fact("process", `pid ${s.pid ?? "?"} on ${s.host || "?"}${s.exitCode !== null ? `, exit code ${s.exitCode}` : ""}`);
   if (s.command.length) fact("command", el("code", { text: s.command.join(" ") }));
   if (s.traceId) fact("trace / span", el("span", null, [traceLink(s.traceId, s.spanId), " / ", el("code", { text: s.spanId || "-" })]));
   b.appendChild(dl);
@@ -87,7 +95,10 @@ function stageBody(i: number): HTMLElement {
             el("span", { class: "err-type", text: e.type }),
             ": ",
             // A message that starts with its type (Python's "ValueError: ...") is shown without the repeat.
-            el("span", { class: "err-message", text: e.message.startsWith(`${e.type}: `) ? e.message.slice(e.type.length + 2) : e.message }),
+            el("span", {
+              class: "err-message",
+              text: e.message.startsWith(`${e.type}: `) ? e.message.slice(e.type.length + 2) : e.message,
+            }),
           ]),
           el("div", { class: "muted", text: formatTime(e.timestamp) }),
           e.stack ? el("pre", { class: "stack", text: e.stack }) : el("p", { class: "muted", text: "no stack recorded" }),
@@ -97,7 +108,13 @@ function stageBody(i: number): HTMLElement {
   }
   if (s.warnings.length) {
     b.appendChild(el("h3", { text: `Warnings (${s.warnings.length})` }));
-    b.appendChild(el("ul", { class: "warnings" }, s.warnings.map((w) => el("li", { text: w.message }))));
+    b.appendChild(
+      el(
+        "ul",
+        { class: "warnings" },
+        s.warnings.map((w) => el("li", { text: w.message })),
+      ),
+    );
   }
   b.appendChild(el("h3", { text: "Config" }));
   b.appendChild(kvTable(s.config));
@@ -148,7 +165,9 @@ export function stages(): void {
       }),
       e ? el("span", { class: "summary-err", text: `${e.type}: ${(e.message.split("\n")[0] ?? "").slice(0, 200)}` }) : null,
     ]);
-    const d = el("details", { class: `stage s-${s.state}`, id: `stage-${i}`, "data-i": i, "data-stage": s.dir, "data-status": s.state }, [summary]);
+    const d = el("details", { class: `stage s-${s.state}`, id: `stage-${i}`, "data-i": i, "data-stage": s.dir, "data-status": s.state }, [
+      summary,
+    ]);
     d.addEventListener("toggle", () => {
       if (d.open) build(d);
     });

@@ -11,7 +11,8 @@ const TICK_MIN_PX = 84;
 function tipText(s: ReportStage): string {
   const lines = [`${stageLabel(s)}  [${s.state}]`];
   if (s.reason) lines.push(s.reason);
-  if (s.start !== null && s.end !== null) lines.push(`start +${formatDuration(s.start)}, duration ${formatDuration(s.durationMs ?? s.end - s.start)}`);
+  if (s.start !== null && s.end !== null)
+    lines.push(`start +${formatDuration(s.start)}, duration ${formatDuration(s.durationMs ?? s.end - s.start)}`);
   lines.push(`${s.inputs.length} inputs, ${s.outputs.length} outputs, ${s.intermediates.length} intermediates`);
   const w = s.warnings[0];
   if (w) lines.push(`${s.warnings.length} warning(s): ${w.message.split("\n")[0]}`);
@@ -48,7 +49,15 @@ export function timeline(): void {
   box.appendChild(el("div", { class: "g-axis" }, [el("div", { class: "g-label muted", text: "stage" }), ticks]));
   const frag = document.createDocumentFragment();
   S.forEach((s, i) => {
-    const bar = el("div", { class: `bar s-${s.state}`, "data-i": i, "data-stage": s.dir, "data-status": s.state, role: "button", tabindex: "0", "aria-label": `${s.dir} ${s.state}` });
+    const bar = el("div", {
+      class: `bar s-${s.state}`,
+      "data-i": i,
+      "data-stage": s.dir,
+      "data-status": s.state,
+      role: "button",
+      tabindex: "0",
+      "aria-label": `${s.dir} ${s.state}`,
+    });
     if (s.start === null || s.end === null) {
       bar.classList.add("nobar");
       bar.style.left = "0";

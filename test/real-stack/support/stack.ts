@@ -75,7 +75,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not seen within ${limitMs / 1000} s${last ? ` (last error: ${String(last)})` : ""}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not seen within ${limitMs / 1000} s${last ? ` (last error: ${String(last)})` : ""}`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
