@@ -138,5 +138,20 @@ export function otlpSpanProcessor(
  * raise its span limits (`eventCountLimit`) so no tracked file is dropped.
  */
 export function stageSpanProcessors(options: { onWriteError?: (path: string, error: unknown) => void } = {}): SpanProcessor[] {
-  return [new ManifestSpanProcessor(new ManifestExporter({ onWriteError: options.onWriteError }))];
+  const exporter = new ManifestExporter({
+    onWriteError: options.onWriteError,
+    logsOnly: true,
+    // The app's provider keeps at most its eventCountLimit events a span (128 by default): say what the manifest lacks.
+    onEventsDropped: (stage, dropped) =>
+      appWarn(
+        `stage ${stage}: the tracer provider dropped ${dropped} events of its span, so manifest.json lacks that many files, warnings or errors; ` +
+          "raise the provider's spanLimits.eventCountLimit (see docs/configuration.md)",
+      ),
+  });
+  appManifestExporters.add(exporter);
+  return [new ManifestSpanProcessor(exporter)];
 }
+
+/** The manifest exporters of stageSpanProcessors(): telemetry records this process's log counts in their manifests at shutdown. */
+export const appManifestExporters = new Set<ManifestExporter>();
+const appWarn = warnOnce();

@@ -5,6 +5,7 @@ import type { LogFiles } from "../log/log-files.js";
 import type { TelemetryReport } from "../types.js";
 import { redactUrl } from "../values/redaction.js";
 import type { Heartbeat } from "./heartbeat.js";
+import { appManifestExporters } from "./provider.js";
 import type { LogDelivery, LogTransport } from "./log-transport.js";
 import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
 
@@ -79,6 +80,14 @@ export async function shutdownWithin(p: ShutdownParts): Promise<TelemetryReport>
   if (p.config.logsUrl && report.logRecordsDropped > 0) {
     const why = logs?.lastError ? ` (${logs.lastError})` : "";
     p.warn(`${report.logRecordsDropped} of ${logs!.handed} log records were not delivered to ${p.config.logsUrl}${why}`);
+  }
+  for (const exporter of appManifestExporters) {
+    exporter.recordTelemetry({
+      exported: 0,
+      dropped: 0,
+      log_records_exported: report.logRecordsExported,
+      log_records_dropped: report.logRecordsDropped,
+    });
   }
   p.manifestExporter.recordTelemetry({
     exported: report.exported,
