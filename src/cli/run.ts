@@ -5,9 +5,11 @@ import { basename, delimiter, join, relative } from "node:path";
 import { ATTR, RUN_SPAN_PREFIX } from "../conventions.js";
 import { redactArgv } from "../values/redaction.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
+import { errnoText } from "../fs/errno-text.js";
+import { StagetraceError } from "../errors.js";
 import { spanFromManifest } from "../manifest/span-from-manifest.js";
 import { packageRoot } from "../package-root.js";
-import { loadRun, type LoadedRun } from "../run/load-run.js";
+import { lastSignOfLife, loadRun, type LoadedRun } from "../run/load-run.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type PipelineStageEntry, type RunStatus } from "../run/pipeline-summary.js";
 import { loadOrCreateRunState, pipelineLogPath, resolveRunDir, validateStageName } from "../run/run-directory.js";
 import { contextFromEnv, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
@@ -70,7 +72,11 @@ function closeAbandonedStages(run: LoadedRun, telemetry: Telemetry): void {
     const reason = `the stage's process (pid ${m.process.pid}) ended without finishing the stage (killed?); marked interrupted by stagetrace run`;
     m.status = "interrupted";
     m.status_reason = reason;
-    m.ended_at = now.toISOString();
+    // It ended when it last showed a sign of life (its files' newest write), not when run noticed.
+    const started = Date.parse(m.started_at ?? "");
+    const ended = Math.max(lastSignOfLife(stage.dir) ?? now.getTime(), Number.isFinite(started) ? started : 0);
+    m.ended_at = new Date(ended).toISOString();
+    if (Number.isFinite(started)) m.duration_ms = ended - started;
     m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
     try {
       telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource));
@@ -126,7 +132,12 @@ export const command: Command = {
       : null;
     const name = parsed.strings.get("name") ?? (process.env.STAGETRACE_PIPELINE?.trim() || pipelineNameFor(argv));
     const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, start);
-    mkdirSync(runDir, { recursive: true });
+    // A run it cannot record is not started: one line, exit 1, the command never runs.
+    try {
+      mkdirSync(runDir, { recursive: true });
+    } catch (err) {
+      throw new StagetraceError("IO_ERROR", `cannot create the run directory ${runDir} (${errnoText(err)}); nothing was run`, { cause: err });
+    }
     const state = loadOrCreateRunState(runDir, process.env, start);
     const pipelineLog = pipelineLogPath(runDir, state);
 

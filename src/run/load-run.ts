@@ -51,6 +51,38 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+/** Files a running stage keeps writing: their modification times are its signs of life. */
+const LIVE_FILES = [MANIFEST_FILE, "stage.log", ".stagetrace-records.jsonl"];
+
+/**
+ * When a stage last showed it was alive (epoch ms): the newest modification
+ * time of its manifest, its stage.log and its records file, or null when
+ * none exists. A stage killed with `kill -9` ended about then, not when
+ * someone noticed.
+ */
+export function lastSignOfLife(stageDir: string): number | null {
+  let last: number | null = null;
+  for (const name of LIVE_FILES) {
+    const mtime = statSync(join(stageDir, name), { throwIfNoEntry: false })?.mtimeMs;
+    if (mtime !== undefined && (last === null || mtime > last)) last = mtime;
+  }
+  return last;
+}
+
+/** If a live process on this host already runs the stage whose manifest is at `manifestPath`, its pid. */
+export function liveStageOwner(manifestPath: string): number | null {
+  let m: { status?: unknown; process?: { pid?: unknown; hostname?: unknown } } | null;
+  try {
+    // A running manifest is small (files are added at the end): a large one is final.
+    m = JSON.parse(readFileSafely(manifestPath, { maxBytes: 1 << 20 })) as typeof m;
+  } catch {
+    return null;
+  }
+  const pid = m?.process?.pid;
+  if (m?.status !== "running" || typeof pid !== "number" || pid === process.pid || m.process?.hostname !== hostname()) return null;
+  return pidAlive(pid) ? pid : null;
+}
+
 /**
  * A stage's state from its manifest: a `running` manifest whose process is
  * gone from this host is `abandoned` (killed, or the machine restarted).

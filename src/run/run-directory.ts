@@ -96,15 +96,27 @@ export function stageDirName(name: string, number: number | null): string {
 }
 
 /** The pipeline's stage list: option, else `STAGETRACE_STAGES`, else `<run dir>/stagetrace.json`. */
-export function resolveStages(option: readonly string[] | undefined, env: NodeJS.ProcessEnv, runDir: string): string[] | null {
+export function resolveStages(
+  option: readonly string[] | undefined,
+  env: NodeJS.ProcessEnv,
+  runDir: string,
+  warn?: (message: string) => void,
+): string[] | null {
   if (option) return option.map((s, i) => validateStageName(s, `stages[${i}]`));
   const fromEnv = nonEmpty(env.STAGETRACE_STAGES);
   if (fromEnv) {
-    return fromEnv
+    const names = fromEnv
       .split(",")
       .map((s) => s.trim())
-      .filter((s) => s !== "")
-      .map((s) => validateStageName(s, "STAGETRACE_STAGES entry"));
+      .filter((s) => s !== "");
+    try {
+      return names.map((s) => validateStageName(s, "STAGETRACE_STAGES entry"));
+    } catch (err) {
+      // A bad environment value warns and falls back: no stage list, so no stage numbers from it.
+      if (!warn) throw err;
+      warn(`${(err as Error).message}; ignoring STAGETRACE_STAGES`);
+      return null;
+    }
   }
   const file = join(runDir, "stagetrace.json");
   let text: string;

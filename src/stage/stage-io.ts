@@ -4,6 +4,7 @@ import { lstatSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:f
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { isInside } from "../fs/safe-read.js";
+import { liveStageOwner } from "../run/load-run.js";
 import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
 import type { Logger, LevelWithSilent } from "pino";
 import {
@@ -43,7 +44,7 @@ import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Te
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
-import { fingerprint, FingerprintIndex, isUri, resolveHashAlgorithm, uriFingerprint, type FileFingerprint } from "../fs/file-fingerprint.js";
+import { fingerprint, isUri, resolveHashAlgorithm, uriFingerprint, type FileFingerprint } from "../fs/file-fingerprint.js";
 import { flattenToAttributes, truncate } from "../values/recorded-values.js";
 import { redactArgv, redactUrl, SecretValues } from "../values/redaction.js";
 
@@ -78,10 +79,14 @@ interface Tracked {
 
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
-function logLevel(value: string | undefined, source: string): LevelWithSilent {
+/** A log level; a bad option throws, a bad environment value (`warn` given) warns once and falls back to debug. */
+function logLevel(value: string | undefined, source: string, warn?: (message: string) => void): LevelWithSilent {
   const level = (value ?? "debug").toLowerCase().replace(/^warning$/, "warn");
   if (!LOG_LEVELS.has(level)) {
-    throw new StagetraceError("INVALID_OPTION", `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`);
+    const problem = `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`;
+    if (!warn) throw new StagetraceError("INVALID_OPTION", problem);
+    warn(`${problem}; using debug`);
+    return "debug";
   }
   return level as LevelWithSilent;
 }
@@ -105,10 +110,14 @@ function failTheProcess(): void {
  * terminal (so a first run does not look dead), nothing when it is not (a
  * pipeline's captured output stays clean).
  */
-function consoleMode(value: string): "off" | "info" | "debug" {
-  if (value === "") return process.stderr.isTTY ? "info" : "off";
+function consoleMode(value: string, warn: (message: string) => void): "off" | "info" | "debug" {
+  const byDefault = process.stderr.isTTY ? "info" : "off";
+  if (value === "") return byDefault;
   if (value === "debug") return "debug";
-  return value === "0" || value === "off" ? "off" : "info";
+  if (value === "0" || value === "off") return "off";
+  if (value === "info" || value === "1" || value === "on") return "info";
+  warn(`STAGETRACE_CONSOLE=${JSON.stringify(value)} is not off, info or debug; using ${byDefault}`);
+  return byDefault;
 }
 
 /** The reason recorded for a stage the process left without calling finalize(). */
@@ -230,7 +239,7 @@ export class StageIO implements OpenStage {
     this.stageName = validateStageName(stageName);
     this.telemetry = activeTelemetry() ?? initTelemetry(options.telemetry);
     this.outputBase = resolveRunDir(options.outputBase, env, start);
-    this.stages = resolveStages(options.stages, env, this.outputBase);
+    this.stages = resolveStages(options.stages, env, this.outputBase, this.telemetry.warn);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
     this.hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
@@ -247,6 +256,14 @@ export class StageIO implements OpenStage {
       setupProblems.push(this.ioProblem(`cannot create stage directory ${this.stageDir}`, err));
     }
     confineStageDir(this.outputBase, this.stageDir);
+    // Two processes on one stage of one run would overwrite each other's record: the second refuses.
+    const owner = this.manifestPath === null ? null : liveStageOwner(this.manifestPath);
+    if (owner !== null) {
+      throw new StagetraceError(
+        "STAGE_RUNNING",
+        `stage ${this.stageName} is already running in process ${owner} on this host (${this.manifestPath} says so); not starting it twice. Wait for it, or use another run directory`,
+      );
+    }
     if (this.strict && setupProblems.length > 0) {
       throw new StagetraceError("IO_ERROR", `stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
     }
@@ -303,11 +320,11 @@ export class StageIO implements OpenStage {
       stage: this.stageName,
       stageNumber: this.stageNumber,
       span: this.span,
-      level: logLevel(env.STAGETRACE_LOG_LEVEL, "STAGETRACE_LOG_LEVEL"),
+      level: logLevel(env.STAGETRACE_LOG_LEVEL, "STAGETRACE_LOG_LEVEL", this.telemetry.warn),
       stageLog,
       pipelineLog,
       otlp: this.telemetry.logDestination(),
-      console: consoleMode(consoleEnv),
+      console: consoleMode(consoleEnv, this.telemetry.warn),
       secrets: this.secrets,
       onLine: () => this.heartbeat?.progress(),
     });
@@ -496,7 +513,7 @@ export class StageIO implements OpenStage {
 
   /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */
   private get reuseHashes(): boolean {
-    return (this.reuse ??= FingerprintIndex.enabled());
+    return (this.reuse ??= envFlag(process.env, "STAGETRACE_REUSE_HASHES", true, this.telemetry.warn));
   }
 
   // A file inside another stage's directory of this run came from that stage.
