@@ -82,6 +82,13 @@ export function pathInside(dir: string, fileName: string, what: string): string 
       `${what}: ${JSON.stringify(fileName)} is absolute; pass a name relative to ${dir} (track absolute paths with trackInput/trackOutput directly)`,
     );
   }
+  const long = fileName.split(/[\\/]/).find((segment) => Buffer.byteLength(segment) > MAX_NAME_BYTES);
+  if (long !== undefined) {
+    throw new StagetraceError(
+      "INVALID_PATH",
+      `${what}: a part of ${JSON.stringify(fileName.length > 80 ? `${fileName.slice(0, 77)}...` : fileName)} is ${Buffer.byteLength(long)} bytes long, more than the ${MAX_NAME_BYTES} a file name may have`,
+    );
+  }
   const full = resolve(dir, fileName);
   const rel = relative(dir, full);
   if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
