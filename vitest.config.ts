@@ -7,7 +7,8 @@ export default defineConfig({
     exclude: ["test/real-stack/**", "**/node_modules/**"],
     setupFiles: ["./test/support/validate-manifests.ts"],
     // Installs chromium for the report tests when it is missing (apt-get, as root); never skips them.
-    globalSetup: ["./test/support/chromium-setup.ts"],
+    // Bundles the report page's script from its TypeScript source.
+    globalSetup: ["./test/support/chromium-setup.ts", "./test/support/report-client-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests spawn stage processes; two cores are all CI has.

@@ -175,6 +175,8 @@ export const command: Command = {
       OUTPUT_DIR: io.outputBase,
       STAGETRACE_RUN_DIR: io.outputBase,
       STAGETRACE_PIPELINE_LOG: io.pipelineLogPath,
+      // The stage list, wherever it came from (the run state included): the command finds other stages' directories by it.
+      ...(io.stages ? { STAGETRACE_STAGES: io.stages.join(",") } : {}),
     });
 
     // The stage protocol (docs/protocol.md): what the command reports about itself.

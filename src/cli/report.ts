@@ -7,11 +7,13 @@ import { parseArgs, UsageError, type Command } from "./args.js";
 
 const USAGE = "stagetrace report RUN_DIR [--out FILE] [--jaeger-url URL]";
 
-const HELP = `Writes one self-contained HTML file about a run: its header (pipeline,
-run id, status, start, duration, trace id), a timeline of the stages
-coloured by status, the file lineage graph (which stage produced each file
-and which stages consumed it), and per stage its config, files, warnings,
-errors, resources and the last lines of its stage.log. The page fetches
+const HELP = `Writes one self-contained HTML file about a run: a banner that says which
+stage failed and why (its reason and the first lines of its error), its
+header (pipeline, run id, status, start, duration, trace id), a timeline of
+the stages coloured by status, wall time, CPU and peak RSS per stage, the
+file lineage graph (which stage produced each file and which stages
+consumed it), and per stage its config, files, warnings, errors, resources
+and its stage.log (the end of it, filterable by level and text). The page fetches
 nothing: open it from disk, offline. Runs still in progress and killed
 stages (running, abandoned) are shown as such.
 

@@ -1,24 +1,23 @@
-import { context, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { mkdirSync } from "node:fs";
-import { hostname } from "node:os";
-import { basename, delimiter, join, relative } from "node:path";
-import { ATTR, RUN_SPAN_PREFIX } from "../conventions.js";
-import { redactArgv } from "../values/redaction.js";
-import { writeFileAtomic } from "../fs/atomic-write.js";
-import { errnoText } from "../fs/errno-text.js";
-import { StagetraceError } from "../errors.js";
-import { spanFromManifest } from "../manifest/span-from-manifest.js";
+import { trace } from "@opentelemetry/api";
+import { appendFileSync, mkdirSync } from "node:fs";
+import { basename, delimiter, join } from "node:path";
 import { packageRoot } from "../package-root.js";
-import { lastSignOfLife, loadRun, type LoadedRun } from "../run/load-run.js";
-import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type PipelineStageEntry, type RunStatus } from "../run/pipeline-summary.js";
-import { loadOrCreateRunState, pipelineLogPath, resolveRunDir, validateStageName } from "../run/run-directory.js";
-import { contextFromEnv, initTelemetry, shutdownTelemetry, type Telemetry } from "../telemetry/telemetry.js";
-import type { ManifestData } from "../types.js";
-import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
+import type { RunStatus } from "../run/pipeline-summary.js";
+import { resolveRunDir, validateStageName } from "../run/run-directory.js";
+import { beginRun, endRun, runEnvironment, type BegunRun } from "./run-session.js";
+import { colourFor, runOutcomeText } from "../run/run-outcome.js";
+import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
+import { parseArgs, requireCommand, UsageError, type Command, type ParsedArgs } from "./args.js";
 import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
 import { dieBy } from "../process-exit.js";
+import { redactArgv } from "../values/redaction.js";
+import { StagetraceError } from "../errors.js";
+import { errnoText } from "../fs/errno-text.js";
 
-const USAGE = "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] -- COMMAND [ARGS...]";
+const USAGE =
+  "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] [--resume] [--summary] -- COMMAND [ARGS...]\n" +
+  "       stagetrace run begin [--name NAME] [--run-dir DIR] [--stages a,b,c] [--run-id ID] [--resume] [--format env|sh|json] [--env-file FILE]\n" +
+  "       stagetrace run end [--run-dir DIR] [--status success|failed|interrupted] [--exit-code N] [--summary]";
 
 const HELP = `Runs a whole pipeline (COMMAND, typically a shell script that runs the
 stages) as one trace and one run directory. It starts the run span
@@ -30,23 +29,54 @@ stages) as one trace and one run directory. It starts the run span
   STAGETRACE_PIPELINE             the pipeline's name
   STAGETRACE_STAGES               the stage list (with --stages)
   PATH                            with this package's "stagetrace" first
-TypeScript stages (StageIO, runStage) and "stagetrace exec" stages started
-underneath all land in that trace and that run directory.
+TypeScript stages (StageIO, runStage), "stagetrace exec" stages and Python
+stages started underneath all land in that trace and that run directory.
 
   --name NAME      the pipeline's name (default: STAGETRACE_PIPELINE, else the
                    script's name)
   --run-dir DIR    the run directory (default: OUTPUT_DIR, else
                    STAGETRACE_RUN_DIR, else ./out/run-<start time>)
-  --stages a,b,c   the stage names in order (numbers the stage directories)
+  --stages a,b,c   the stage names (numbers the stage directories: a stage's
+                   number is its place in this list, whatever order they run in)
+  --resume         continue the run the directory holds (same run id, same
+                   trace) instead of starting a new one
+  --summary        also print the one-line summary when the run succeeds
+
+A run directory that already holds a run gets a new run id and a new trace,
+unless --resume. The run state (run id, run span, stage list) is saved in
+<run dir>/.stagetrace-run.json, where every stage of the run finds it.
 
 Writes <run dir>/pipeline.json when the run starts (status "running") and
 when COMMAND returns: the run's status, trace id, start and end, and one
-entry per stage (number, name, status, duration, manifest path). A stage
-whose manifest still says "running" when COMMAND returns, and whose process
-is gone, is marked "interrupted" and its span is ended and exported.
+entry per stage (number, name, status, start, end, duration, host, manifest
+path). A stage whose manifest still says "running" when COMMAND returns, and
+whose process is gone, is marked "interrupted" and its span is ended and
+exported. When the run did not succeed, a summary on stderr says which stage,
+why, and where to look (colour only on a terminal, never with NO_COLOR).
 
 SIGINT and SIGTERM are forwarded to COMMAND. Exit code: COMMAND's (128 + the
 signal's number when a signal killed it).
+
+A run whose stages run as separate tasks (a scheduler, other hosts):
+
+  stagetrace run begin --run-dir DIR --name N --stages a,b,c
+      begins the run: writes the run state and pipeline.json ("running") and
+      prints, one KEY=VALUE line each, the variables the tasks need
+      (TRACEPARENT, OUTPUT_DIR, STAGETRACE_RUN_DIR, STAGETRACE_RUN_ID,
+      STAGETRACE_PIPELINE, STAGETRACE_STAGES). --format sh prints export
+      lines for eval, --format json one object; --env-file FILE appends the
+      KEY=VALUE lines to FILE (GitHub Actions: "$GITHUB_ENV").
+      --run-id ID names the run (default: start time and random hex).
+  (each task) any stage with OUTPUT_DIR=DIR joins the run: from the
+      variables, or from the run state alone.
+  stagetrace run end --run-dir DIR [--status S] [--exit-code N]
+      ends the run: closes stages left running by processes that are gone
+      (a stage on another host: once its lease expired), writes pipeline.json
+      with every stage and the listed ones that never ran (not_run), and ends
+      the run span under the ids it began with. --status failed (or
+      interrupted) records what the scheduler knows; the run is "success" only
+      if every listed stage succeeded. Exit code: 0 when the run succeeded,
+      1 otherwise.
 `;
 
 const INTERPRETERS = new Set(["sh", "bash", "zsh", "dash", "node", "python", "python3", "npx", "tsx", "deno", "bun"]);
@@ -57,79 +87,118 @@ function pipelineNameFor(argv: string[]): string {
   return basename(script ?? first).replace(/\.[^.]+$/, "") || first;
 }
 
-/** Ends, as interrupted, the span of every stage that still says `running` and whose process is gone. */
-function closeAbandonedStages(run: LoadedRun, telemetry: Telemetry): void {
-  const now = new Date();
-  for (const stage of run.stages) {
-    if (stage.state === "running" && stage.manifest) {
-      process.stderr.write(
-        `stagetrace run: stage ${stage.name} still says running and its process ${stage.manifest.process.pid} is alive; leaving it as it is\n`,
-      );
-      continue;
-    }
-    if (stage.state !== "abandoned" || !stage.manifest) continue;
-    const m: ManifestData = structuredClone(stage.manifest);
-    const reason = `the stage's process (pid ${m.process.pid}) ended without finishing the stage (killed?); marked interrupted by stagetrace run`;
-    m.status = "interrupted";
-    m.status_reason = reason;
-    // It ended when it last showed a sign of life (its files' newest write), not when run noticed.
-    const started = Date.parse(m.started_at ?? "");
-    const ended = Math.max(lastSignOfLife(stage.dir) ?? now.getTime(), Number.isFinite(started) ? started : 0);
-    m.ended_at = new Date(ended).toISOString();
-    if (Number.isFinite(started)) m.duration_ms = ended - started;
-    m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
-    try {
-      telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource));
-      process.stderr.write(`stagetrace run: stage ${stage.name} was left running by a process that is gone; marked interrupted\n`);
-    } catch (err) {
-      process.stderr.write(`stagetrace run: could not close stage ${stage.name}: ${(err as Error).message}\n`);
-    }
+function stagesOption(parsed: ParsedArgs): string[] | null {
+  const text = parsed.strings.get("stages");
+  if (text === undefined) return null;
+  const stages = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+    .map((s) => {
+      try {
+        return validateStageName(s, "--stages entry");
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    });
+  const dup = stages.find((s, i) => stages.indexOf(s) !== i);
+  if (dup !== undefined) throw new UsageError(`--stages names ${JSON.stringify(dup)} twice`);
+  return stages;
+}
+
+function noPositionals(parsed: ParsedArgs): void {
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])}`);
+  if (parsed.command !== null) throw new UsageError("takes no command after --");
+}
+
+function quoteSh(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+async function shutdown(tool: string): Promise<void> {
+  try {
+    await shutdownTelemetry();
+  } catch (err) {
+    process.stderr.write(`${tool}: telemetry shutdown failed: ${(err as Error).message}\n`);
   }
 }
 
-function stageEntries(run: LoadedRun, listed: readonly string[] | null): PipelineStageEntry[] {
-  const entries: PipelineStageEntry[] = run.stages
-    .filter((s) => s.state !== "not_run")
-    .map((s) => ({
-      number: s.number,
-      name: s.name,
-      status: s.state,
-      started_at: s.manifest?.started_at ?? null,
-      duration_ms: s.manifest?.duration_ms ?? null,
-      manifest: relative(run.runDir, s.manifestPath),
-    }));
-  (listed ?? []).forEach((name, i) => {
-    if (!entries.some((e) => e.name === name)) {
-      entries.push({ number: i + 1, name, status: "not_run", started_at: null, duration_ms: null, manifest: null });
-    }
+async function begin(args: string[]): Promise<number> {
+  const tool = "stagetrace run begin";
+  const parsed = parseArgs(args, { name: "string", "run-dir": "string", stages: "string", "run-id": "string", resume: "boolean", format: "string", "env-file": "string" });
+  noPositionals(parsed);
+  const format = parsed.strings.get("format") ?? "env";
+  if (!["env", "sh", "json"].includes(format)) throw new UsageError(`--format must be env, sh or json, got ${JSON.stringify(format)}`);
+  const runId = parsed.strings.get("run-id");
+  if (runId !== undefined && !/^[\w.:@+-]{1,200}$/.test(runId)) {
+    throw new UsageError(`--run-id ${JSON.stringify(runId)}: use letters, digits and . _ : @ + - only`);
+  }
+  const start = new Date();
+  const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, start);
+  const name = parsed.strings.get("name") ?? (process.env.STAGETRACE_PIPELINE?.trim() || basename(runDir));
+  const telemetry = initTelemetry({ handleSignals: false });
+  const begun = beginRun({
+    runDir,
+    name,
+    stages: stagesOption(parsed),
+    command: redactArgv(["stagetrace", "run", "begin", ...args]),
+    resume: parsed.booleans.has("resume"),
+    ...(runId !== undefined ? { runId } : {}),
+    start,
+    telemetry,
+    tool,
   });
-  entries.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity));
-  return entries;
+  const env = runEnvironment(begun, runDir);
+  const lines = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  if (lines.some((l) => l.includes("\n"))) throw new UsageError("the run directory's path holds a newline; it cannot be passed as an environment line");
+  const envFile = parsed.strings.get("env-file");
+  if (envFile !== undefined) appendFileSync(envFile, lines.join("\n") + "\n");
+  if (format === "json") process.stdout.write(JSON.stringify(env) + "\n");
+  else if (format === "sh") process.stdout.write(Object.entries(env).map(([k, v]) => `export ${k}=${quoteSh(v)}`).join("\n") + "\n");
+  else process.stdout.write(lines.join("\n") + "\n");
+  await shutdown(tool);
+  return 0;
+}
+
+const STATUSES = new Set(["success", "failed", "interrupted"]);
+
+async function end(args: string[]): Promise<number> {
+  const tool = "stagetrace run end";
+  const parsed = parseArgs(args, { "run-dir": "string", status: "string", "exit-code": "string", summary: "boolean" });
+  noPositionals(parsed);
+  const requested = parsed.strings.get("status");
+  if (requested !== undefined && !STATUSES.has(requested)) {
+    throw new UsageError(`--status must be success, failed or interrupted, got ${JSON.stringify(requested)}`);
+  }
+  const exitText = parsed.strings.get("exit-code");
+  if (exitText !== undefined && !/^\d{1,3}$/.test(exitText)) throw new UsageError(`--exit-code must be a whole number 0-255, got ${JSON.stringify(exitText)}`);
+  const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, new Date());
+  const telemetry = initTelemetry({ handleSignals: false });
+  const ended = endRun({
+    runDir,
+    telemetry,
+    end: new Date(),
+    exitCode: exitText === undefined ? null : Number(exitText),
+    signal: null,
+    requested: (requested as Exclude<RunStatus, "running"> | undefined) ?? null,
+    tool,
+  });
+  await shutdown(tool);
+  process.stderr.write(runOutcomeText(tool, ended.summary, ended.run, { colour: colourFor(process.stderr, process.env), always: parsed.booleans.has("summary") }));
+  return ended.summary.status === "success" ? 0 : 1;
 }
 
 export const command: Command = {
   usage: USAGE,
   help: HELP,
   async main(args) {
-    const parsed = parseArgs(args, { name: "string", "run-dir": "string", stages: "string" });
+    if (args[0] === "begin") return begin(args.slice(1));
+    if (args[0] === "end") return end(args.slice(1));
+    const tool = "stagetrace run";
+    const parsed = parseArgs(args, { name: "string", "run-dir": "string", stages: "string", resume: "boolean", summary: "boolean" });
     const argv = requireCommand(parsed);
-    // The command line as it is recorded and logged: secrets in it censored.
-    const shownArgv = redactArgv(argv);
     const start = new Date();
-    const stagesText = parsed.strings.get("stages");
-    const stages = stagesText
-      ? stagesText
-          .split(",")
-          .map((s) => s.trim())
-          .filter((s) => s !== "")
-          .map((s) => {
-            try {
-              return validateStageName(s, "--stages entry");
-            } catch (err) {
-              throw new UsageError((err as Error).message);
-            }
-          })
-      : null;
+    const stages = stagesOption(parsed);
     const name = parsed.strings.get("name") ?? (process.env.STAGETRACE_PIPELINE?.trim() || pipelineNameFor(argv));
     const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, start);
     // A run it cannot record is not started: one line, exit 1, the command never runs.
@@ -138,79 +207,19 @@ export const command: Command = {
     } catch (err) {
       throw new StagetraceError("IO_ERROR", `cannot create the run directory ${runDir} (${errnoText(err)}); nothing was run`, { cause: err });
     }
-    const state = loadOrCreateRunState(runDir, process.env, start);
-    const pipelineLog = pipelineLogPath(runDir, state);
 
     const telemetry = initTelemetry({ handleSignals: false });
-    // Whatever started `stagetrace run` (a CI job, say) may pass its own TRACEPARENT.
-    const parent = contextFromEnv(context.active());
-    const span = telemetry.tracer.startSpan(
-      RUN_SPAN_PREFIX + name,
-      {
-        kind: SpanKind.SERVER,
-        startTime: start,
-        attributes: {
-          [ATTR.pipelineName]: name,
-          [ATTR.pipelineRunId]: state.run_id,
-          [ATTR.runDir]: runDir,
-          [ATTR.pipelineLog]: pipelineLog,
-          [ATTR.hostName]: hostname(),
-          [ATTR.processPid]: process.pid,
-          [ATTR.processArgs]: shownArgv,
-        },
-      },
-      parent,
-    );
-    const ctx = span.spanContext();
-    const summary: PipelineData = {
-      schema_version: PIPELINE_SCHEMA_VERSION,
-      pipeline: name,
-      run_id: state.run_id,
-      run_dir: runDir,
-      status: "running",
-      trace: {
-        trace_id: ctx.traceId,
-        span_id: ctx.spanId,
-        parent_span_id: trace.getSpanContext(parent)?.spanId ?? null,
-      },
-      started_at: start.toISOString(),
-      ended_at: null,
-      duration_ms: null,
-      command: shownArgv,
-      exit_code: null,
-      signal: null,
-      host: hostname(),
-      pid: process.pid,
-      stages: (stages ?? []).map((s, i) => ({ number: i + 1, name: s, status: "not_run", started_at: null, duration_ms: null, manifest: null })),
-    };
-    const summaryPath = join(runDir, PIPELINE_FILE);
-    const writeSummary = () => {
-      try {
-        writeFileAtomic(summaryPath, JSON.stringify(summary, null, 2) + "\n");
-      } catch (err) {
-        process.stderr.write(`stagetrace run: could not write ${summaryPath}: ${(err as Error).message}\n`);
-      }
-    };
-    writeSummary();
-
-    // The run's own start and end lines in the pipeline log, in the stages' format.
-    const runLog = telemetry.logFiles.open(pipelineLog);
-    const logLine = (level: "INFO" | "WARN" | "ERROR", msg: string, extra: Record<string, unknown> = {}) => {
-      const line = { level, time: Date.now(), pid: process.pid, pipeline: name, run_id: state.run_id, trace_id: ctx.traceId, span_id: ctx.spanId, trace_flags: ctx.traceFlags, ...extra, msg };
-      runLog.write(JSON.stringify(line) + "\n");
-      runLog.flush();
-    };
-    logLine("INFO", `pipeline ${name} started: ${shownArgv.join(" ")}`, { run_dir: runDir });
-
-    const env = childEnv(span, {
-      OUTPUT_DIR: runDir,
-      STAGETRACE_RUN_DIR: runDir,
-      STAGETRACE_RUN_ID: state.run_id,
-      STAGETRACE_PIPELINE_LOG: pipelineLog,
-      STAGETRACE_PIPELINE: name,
+    // The command line as it is recorded and logged: secrets in it censored.
+    const begun: BegunRun = beginRun({ runDir, name, stages, command: redactArgv(argv), resume: parsed.booleans.has("resume"), start, telemetry, tool });
+    const runCtx = trace.getSpan(begun.parent)!;
+    const vars: Record<string, string> = {
+      ...runEnvironment(begun, runDir),
+      STAGETRACE_PIPELINE_LOG: begun.pipelineLog,
       PATH: [join(packageRoot(), "bin"), process.env.PATH ?? ""].join(delimiter),
-    });
-    if (stages) env.STAGETRACE_STAGES = stages.join(",");
+    };
+    delete vars.TRACEPARENT;
+    delete vars.TRACESTATE;
+    const env = childEnv(runCtx, vars);
 
     // The pipeline leads a process group of its own: a SIGTERM or SIGINT sent to run alone
     // (Kubernetes, systemd, a CI runner) reaches every stage, and SIGKILL follows after the grace period.
@@ -220,49 +229,15 @@ export const command: Command = {
       group: true,
       // Killed itself (even by SIGKILL), run takes the pipeline's process group with it.
       watchdog: true,
-      graceMs: killGraceMs(process.env, (m) => process.stderr.write(`stagetrace run: ${m}\n`)),
-      onSignal: (signal) => process.stderr.write(`stagetrace run: ${signal}: stopping the pipeline\n`),
+      graceMs: killGraceMs(process.env, (m) => process.stderr.write(`${tool}: ${m}\n`)),
+      onSignal: (signal) => process.stderr.write(`${tool}: ${signal}: stopping the pipeline\n`),
     });
     const exitCode = exitCodeOf(outcome);
-    if (outcome.spawnError) process.stderr.write(`stagetrace run: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
+    if (outcome.spawnError) process.stderr.write(`${tool}: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
 
-    closeAbandonedStages(loadRun(runDir), telemetry);
-    const run = loadRun(runDir);
-    const end = new Date();
-    summary.stages = stageEntries(run, stages);
-    // A stage of the declared list that never ran means the pipeline did not do its job, whatever the exit code.
-    const stageFailed = summary.stages.some((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned" || s.status === "not_run");
-    const status: RunStatus = outcome.signal ? "interrupted" : exitCode !== 0 || stageFailed ? "failed" : "success";
-    Object.assign(summary, {
-      status,
-      ended_at: end.toISOString(),
-      duration_ms: end.getTime() - start.getTime(),
-      exit_code: exitCode,
-      signal: outcome.signal,
-    });
-    span.setAttribute(ATTR.pipelineResult, status === "success" ? "success" : status === "interrupted" ? "cancellation" : "failure");
-    span.setAttribute(ATTR.processExitCode, exitCode);
-    if (status === "success") span.setStatus({ code: SpanStatusCode.OK });
-    else span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}` });
-    span.end(end);
-    writeSummary();
-    logLine(status === "success" ? "INFO" : "ERROR", `pipeline ${name} ${status} (exit code ${exitCode}) after ${summary.duration_ms} ms`, {
-      status,
-      exit_code: exitCode,
-    });
-    try {
-      await shutdownTelemetry();
-    } catch (err) {
-      process.stderr.write(`stagetrace run: telemetry shutdown failed: ${(err as Error).message}\n`);
-    }
-    if (status !== "success") {
-      const bad =
-        summary.stages.find((s) => s.status === "failed" || s.status === "interrupted" || s.status === "abandoned") ??
-        summary.stages.find((s) => s.status === "not_run");
-      const where = bad ? `; stage ${bad.name} ${bad.status}` : "";
-      const why = exitCode === 0 ? "the command exited 0, but a stage did not succeed" : `pipeline ${name} ${status} (exit code ${exitCode})`;
-      process.stderr.write(`stagetrace run: ${why}${where}; see ${summaryPath}\n`);
-    }
+    const ended = endRun({ runDir, telemetry, end: new Date(), exitCode, signal: outcome.signal, tool });
+    await shutdown(tool);
+    process.stderr.write(runOutcomeText(tool, ended.summary, ended.run, { colour: colourFor(process.stderr, process.env), always: parsed.booleans.has("summary") }));
     // Die as the pipeline died, so the calling shell stops as it would without run.
     // A command that needed SIGKILL after a forwarded signal ends us by the signal we were sent.
     if (outcome.signal) dieBy(outcome.forwarded && outcome.signal === "SIGKILL" ? outcome.forwarded : outcome.signal);

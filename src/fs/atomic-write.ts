@@ -1,9 +1,12 @@
+import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "./errno-text.js";
 
 let counter = 0;
+// Processes on other hosts (or in other pid namespaces) that share a run directory can have the same pid.
+const processTag = `${process.pid}.${randomBytes(3).toString("hex")}`;
 
 /**
  * The mode of every file stagetrace creates (manifests, logs, pipeline.json,
@@ -19,7 +22,7 @@ export const FILE_MODE = 0o640;
  * may come in pieces, written one after another as they are produced.
  */
 export function writeFileAtomic(path: string, text: string | Iterable<string>): void {
-  const tmp = `${path}.${process.pid}.${++counter}.tmp`;
+  const tmp = `${path}.${processTag}.${++counter}.tmp`;
   try {
     mkdirSync(dirname(path), { recursive: true });
     // "wx": a fresh file, never one (or a symlink) someone put at the temp name.

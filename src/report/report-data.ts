@@ -8,123 +8,69 @@ import { join } from "node:path";
 import type { LoadedRun } from "../run/load-run.js";
 import { existsInside } from "../fs/safe-read.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
+import {
+  FILE_FLAG,
+  type ReportData,
+  type ReportEntry,
+  type ReportFile,
+  type ReportLog,
+  type ReportLogEntry,
+  type ReportProblem,
+  type ReportStage,
+} from "./report-types.js";
 import { parseTime, runRelativePath } from "./run-files.js";
 
-/** How many stage.log lines each stage shows. */
-export const LOG_TAIL_LINES = 20;
-const LOG_TAIL_BYTES = 64 * 1024;
-const LOG_LINE_MAX = 2000;
+export { FILE_FLAG } from "./report-types.js";
 
-/** Flags on a file node, as one bit field. */
-export const FILE_FLAG = {
-  /** The file did not exist when a stage tracked it. */
-  missing: 1,
-  /** Consumed from a stage's directory, but that stage did not track it. */
-  untracked: 2,
-  /** Consumed from outside every stage directory, and no stage produced it. */
-  external: 4,
-  /** Consumed with a content hash other than the one its producer recorded. */
-  modified: 8,
+/** How much of a stage.log's end the page keeps: more for a stage in trouble, less once the run's budget is spent. */
+export const LOG_BOUND = {
+  stageBytes: 256 * 1024,
+  problemStageBytes: 1024 * 1024,
+  runBytes: 16 * 1024 * 1024,
+  afterBudgetBytes: 16 * 1024,
+  /** The longest message kept whole (a traceback logged as one record is far below it). */
+  messageChars: 64 * 1024,
 } as const;
 
-/** One distinct file of the run: a run-relative path and a content hash. */
-export interface ReportFile {
-  /** Path relative to the run directory (absolute when outside it). */
-  p: string;
-  /** Content hash, or null (not hashed, or missing). */
-  h: string | null;
-  /** Size in bytes, or null. */
-  s: number | null;
-  /** The producing stage (index into `stages`), or -1. */
-  by: number;
-  /** Stages that consumed it (indices into `stages`). */
-  to: number[];
-  /** `FILE_FLAG` bits. */
-  f: number;
-}
+/** How many lines of a stack the banner shows. */
+export const BANNER_STACK_LINES = 10;
 
-/** One tracked file entry of a stage: `[file index, type, metadata, retained, reason]`. */
-export type ReportEntry = [number, string, Record<string, RecordedValue> | 0, (boolean | null)?, (string | null)?];
-
-export interface ReportStage {
-  dir: string;
-  name: string;
-  number: number | null;
-  state: string;
-  reason: string | null;
-  problem: string | null;
-  /** Start and end, in ms after the run's start; null when unknown. */
-  start: number | null;
-  end: number | null;
-  startedAt: string | null;
-  endedAt: string | null;
-  durationMs: number | null;
-  traceId: string | null;
-  spanId: string | null;
-  pid: number | null;
-  host: string | null;
-  exitCode: number | null;
-  command: string[];
-  config: [string, RecordedValue][];
-  resources: [string, RecordedValue][];
-  warnings: { message: string; timestamp: string }[];
-  errors: { type: string; message: string; stack: string | null; timestamp: string }[];
-  inputs: ReportEntry[];
-  outputs: ReportEntry[];
-  intermediates: ReportEntry[];
-  log: string[];
-  logPath: string | null;
-}
-
-export interface ReportData {
-  generatedAt: string;
-  runDir: string;
-  pipeline: string | null;
-  runId: string | null;
-  status: string;
-  startedAt: string | null;
-  durationMs: number | null;
-  /** The run's trace id (pipeline.json's, else the one most stages share). */
-  traceId: string | null;
-  /** How many distinct trace ids the stages have. */
-  traceCount: number;
-  jaegerUrl: string | null;
-  /** The timeline's length in ms. */
-  span: number;
-  stages: ReportStage[];
-  files: ReportFile[];
-}
+const PROBLEM_STATES = new Set(["failed", "interrupted", "abandoned"]);
 
 function entries(obj: Record<string, RecordedValue> | null | undefined): [string, RecordedValue][] {
   return Object.entries(obj ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
+const LOG_STANDARD_KEYS = new Set(["level", "time", "msg", "pid", "hostname", "stage", "stage_number", "trace_id", "span_id", "trace_flags", "stage_dir", "err"]);
+
 function clip(text: string): string {
-  return text.length > LOG_LINE_MAX ? `${text.slice(0, LOG_LINE_MAX)}…` : text;
+  return text.length > LOG_BOUND.messageChars ? `${text.slice(0, LOG_BOUND.messageChars)}…` : text;
 }
 
-const LOG_STANDARD_KEYS = new Set(["level", "time", "msg", "pid", "hostname", "stage", "stage_number", "trace_id", "span_id", "trace_flags", "stage_dir"]);
-
-/** One stage.log line for people: `HH:MM:SS.mmm LEVEL message {other fields}`. */
-export function formatLogLine(line: string): string {
+/** One stage.log line as a record: time, level, message, other fields, and the stack of an error logged with it. */
+export function parseLogLine(line: string): ReportLogEntry {
   let rec: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(line);
-    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return clip(line);
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) return { t: null, l: "", m: clip(line), x: "", s: "" };
     rec = parsed as Record<string, unknown>;
   } catch {
-    return clip(line);
+    return { t: null, l: "", m: clip(line), x: "", s: "" };
   }
-  const time = typeof rec.time === "number" ? new Date(rec.time).toISOString().slice(11, 23) : "";
-  const level = typeof rec.level === "string" ? rec.level : String(rec.level ?? "");
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(rec)) if (!LOG_STANDARD_KEYS.has(k)) extra[k] = v;
-  const rest = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : "";
-  return clip(`${time} ${level.padEnd(5)} ${String(rec.msg ?? "")}${rest}`);
+  const err = rec.err && typeof rec.err === "object" ? (rec.err as Record<string, unknown>) : null;
+  return {
+    t: typeof rec.time === "number" ? rec.time : null,
+    l: typeof rec.level === "string" ? rec.level.toUpperCase() : String(rec.level ?? ""),
+    m: clip(String(rec.msg ?? "")),
+    x: Object.keys(extra).length > 0 ? clip(JSON.stringify(extra)) : "",
+    s: err && typeof err.stack === "string" ? clip(err.stack) : "",
+  };
 }
 
-/** The last `n` lines of a log file, read from its end (never the whole file). */
-export function tailLines(path: string, n = LOG_TAIL_LINES): string[] | null {
+/** The last `maxBytes` of a log file as records, read from its end (never the whole file); null when it cannot be read. */
+export function readLogTail(path: string, maxBytes: number): ReportLog | null {
   let fd: number;
   try {
     // Non-blocking: a FIFO at the log's name must not hang the report.
@@ -136,16 +82,68 @@ export function tailLines(path: string, n = LOG_TAIL_LINES): string[] | null {
     const stats = fstatSync(fd);
     if (!stats.isFile()) return null;
     const size = stats.size;
-    const length = Math.min(size, LOG_TAIL_BYTES);
+    const length = Math.min(size, maxBytes);
     const buf = Buffer.alloc(length);
-    readSync(fd, buf, 0, length, size - length);
-    const lines = buf.toString("utf8").split("\n");
-    if (length < size) lines.shift(); // a partial first line
-    while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
-    return lines.slice(-n);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, buf, got, length - got, size - length + got);
+      if (n === 0) break;
+      got += n;
+    }
+    let text = buf.subarray(0, got).toString("utf8");
+    let shown = got;
+    if (length < size) {
+      // Drop the partial first line.
+      const nl = text.indexOf("\n");
+      shown -= Buffer.byteLength(text.slice(0, nl + 1));
+      text = nl < 0 ? "" : text.slice(nl + 1);
+    }
+    const lines = text.split("\n").filter((l) => l !== "");
+    return { path, bytes: size, shownBytes: shown, entries: lines.map(parseLogLine) };
   } finally {
     closeSync(fd);
   }
+}
+
+/** What the banner shows of an error's stack: its first lines, or a Python traceback's last ones (where the exception is). */
+export function stackExcerpt(stack: string, headline: string | null, max = BANNER_STACK_LINES): { lines: string[]; more: number } {
+  let lines = stack.replace(/\s+$/, "").split("\n");
+  if (headline !== null && lines[0]?.trim() === headline.trim()) lines = lines.slice(1);
+  if (lines.length <= max) return { lines, more: 0 };
+  if (lines[0]?.startsWith("Traceback")) {
+    const tail = lines.slice(-max);
+    return { lines: [lines[0], "  …", ...tail.slice(2)], more: lines.length - (max - 1) };
+  }
+  return { lines: lines.slice(0, max), more: lines.length - max };
+}
+
+/** `Type: message` (the message's first line), without repeating a type the message already starts with. */
+export function errorHeadline(type: string, message: string): string {
+  const first = message.split("\n")[0] ?? "";
+  return first === type || first.startsWith(`${type}:`) ? first : `${type}: ${first}`;
+}
+
+function problemOf(stage: ReportStage, index: number): ReportProblem {
+  const e = stage.errors[0];
+  if (e) {
+    const headline = errorHeadline(e.type, e.message);
+    const rest = e.message.split("\n").slice(1);
+    const { lines, more } = e.stack ? stackExcerpt(e.stack, headline) : { lines: rest.slice(0, BANNER_STACK_LINES), more: Math.max(0, rest.length - BANNER_STACK_LINES) };
+    return { stage: index, state: stage.state, reason: stage.reason, headline, lines, moreLines: more };
+  }
+  // No error in the manifest: the last ERROR record of its log (a command's traceback is logged as one).
+  const logged = [...(stage.log?.entries ?? [])].reverse().find((r) => r.l === "ERROR" || r.l === "FATAL" || r.l === "CRITICAL");
+  if (logged) {
+    const text = logged.s ? `${logged.m}\n${logged.s}` : logged.m;
+    const all = text.split("\n");
+    const { lines, more } = stackExcerpt(all.slice(1).join("\n"), null);
+    return { stage: index, state: stage.state, reason: stage.reason, headline: all[0] ?? "", lines: all.length > 1 ? lines : [], moreLines: all.length > 1 ? more : 0 };
+  }
+  return { stage: index, state: stage.state, reason: stage.reason, headline: null, lines: [], moreLines: 0 };
+}
+
+function numberOr(value: RecordedValue | undefined): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
 function mtimeMs(path: string): number | null {
@@ -291,13 +289,18 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
   }
   const commonTrace = [...traceCounts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 
+  let logBudget: number = LOG_BOUND.runBytes;
   const reportStages: ReportStage[] = stages.map((s, i) => {
     const m = s.manifest;
     const start = starts[i] ?? null;
     const end = ends[i] ?? null;
     const logPath = s.manifestPath ? join(s.dir, "stage.log") : null;
+    const bound = logBudget <= 0 ? LOG_BOUND.afterBudgetBytes : PROBLEM_STATES.has(s.state) ? LOG_BOUND.problemStageBytes : LOG_BOUND.stageBytes;
     // Only the run's own files: a manifest's logs.stage_log, or a symlink, cannot bring another file into the report.
-    const tail = logPath && existsInside(run.runDir, logPath) ? tailLines(logPath) : null;
+    const log = logPath && existsInside(run.runDir, logPath) ? readLogTail(logPath, bound) : null;
+    if (log) logBudget -= log.shownBytes;
+    const cpuUser = numberOr(m?.resources?.cpu_user_ms);
+    const cpuSystem = numberOr(m?.resources?.cpu_system_ms);
     let reason = m?.status_reason ?? null;
     if (s.state === "abandoned") {
       reason = `still marked running, but its process ${m?.process?.pid ?? "?"} on ${m?.process?.hostname ?? "?"} is gone (killed?)`;
@@ -318,6 +321,8 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
       startedAt: m?.started_at ?? null,
       endedAt: s.state === "running" || s.state === "abandoned" ? null : (m?.ended_at ?? null),
       durationMs: s.state === "running" || s.state === "abandoned" ? (start !== null && end !== null ? end - start : null) : (m?.duration_ms ?? null),
+      cpuMs: cpuUser === null && cpuSystem === null ? null : (cpuUser ?? 0) + (cpuSystem ?? 0),
+      rssMb: numberOr(m?.resources?.peak_rss_mb),
       traceId: m?.trace?.trace_id ?? null,
       spanId: m?.trace?.span_id ?? null,
       pid: m?.process?.pid ?? null,
@@ -331,8 +336,7 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
       inputs: inputs[i]!,
       outputs: outputs[i]!,
       intermediates: intermediates[i]!,
-      log: (tail ?? []).map(formatLogLine),
-      logPath: tail ? logPath : null,
+      log,
     };
   });
 
@@ -352,5 +356,6 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
     span: Math.max(lastEnd - t0, 1),
     stages: reportStages,
     files,
+    problems: reportStages.map((st, i) => [st, i] as const).filter(([st]) => PROBLEM_STATES.has(st.state)).map(([st, i]) => problemOf(st, i)),
   };
 }

@@ -1,15 +1,37 @@
 /**
  * `renderReport(run)`: one self-contained HTML file for a run. The run's
  * data is embedded as JSON and the page is built in the browser by an
- * inline script; nothing is fetched. A Content-Security-Policy allows no
- * network access at all and only the report's own script (by its hash).
+ * inline script (src/report/client/, bundled at build time into
+ * dist/report-client/report.js); nothing is fetched. A
+ * Content-Security-Policy allows no network access at all and only the
+ * report's own script (by its hash).
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { StagetraceError } from "../errors.js";
+import { packageRoot } from "../package-root.js";
 import type { LoadedRun } from "../run/load-run.js";
-import { buildReportData, type ReportData } from "./report-data.js";
-import { REPORT_CSS, REPORT_JS } from "./report-client.js";
+import { buildReportData } from "./report-data.js";
+import type { ReportData } from "./report-types.js";
+import { REPORT_CSS } from "./report-style.js";
 
-export { buildReportData, type ReportData } from "./report-data.js";
+export { buildReportData } from "./report-data.js";
+export type { ReportData } from "./report-types.js";
+
+let script: string | undefined;
+
+/** The page's script, as `npm run build` bundled it. */
+export function reportScript(): string {
+  if (script !== undefined) return script;
+  const path = join(packageRoot(), "dist", "report-client", "report.js");
+  try {
+    script = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new StagetraceError("IO_ERROR", `cannot read the report's page script ${path} (${(err as Error).message}); build it with npm run build`, { cause: err });
+  }
+  return script;
+}
 
 export interface ReportOptions {
   /** Jaeger's base URL (e.g. `http://localhost:16686`): the trace ids become links to `<url>/trace/<trace id>`. */
@@ -61,7 +83,8 @@ function pageTitle(data: ReportData): string {
 /** The report's HTML page. */
 export function renderReport(run: LoadedRun, options: ReportOptions = {}): string {
   const data = buildReportData(run, options);
-  const scriptHash = createHash("sha256").update(REPORT_JS, "utf8").digest("base64");
+  const js = reportScript();
+  const scriptHash = createHash("sha256").update(js, "utf8").digest("base64");
   const csp = [
     "default-src 'none'",
     "style-src 'unsafe-inline'",
@@ -86,16 +109,19 @@ export function renderReport(run: LoadedRun, options: ReportOptions = {}): strin
 <h2>Timeline</h2>
 <div id="timeline"></div>
 <div id="tip" role="tooltip"></div>
+<h2>Resources</h2>
+<div id="resources"></div>
 <h2>File lineage</h2>
 <p id="lineage-summary"></p>
 <details><summary>How to read the lineage</summary>${LEGEND}</details>
+<p id="lineage-note"></p>
 <div id="lineage-graph"></div>
 <div id="lineage-stages"></div>
 <div id="lineage-files"></div>
 <h2>Stages</h2>
 <div id="stage-list"></div>
 <script type="application/json" id="report-data">${jsonForScript(data)}</script>
-<script>${REPORT_JS}</script>
+<script>${js}</script>
 </body>
 </html>
 `;

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { MANIFEST_FILE } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import type { ManifestData } from "../types.js";
+import { LEASE_FILE, leaseExpired, localProcessTable, readLease, sameProcessTable } from "./lease.js";
 import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-summary.js";
 import { manifestShapeProblem, pipelineShapeProblem } from "./run-shape.js";
 import { isInside, parseJsonSafely, readFileSafely } from "../fs/safe-read.js";
@@ -52,11 +53,11 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** Files a running stage keeps writing: their modification times are its signs of life. */
-const LIVE_FILES = [MANIFEST_FILE, "stage.log", ".stagetrace-records.jsonl"];
+const LIVE_FILES = [MANIFEST_FILE, "stage.log", ".stagetrace-records.jsonl", LEASE_FILE];
 
 /**
  * When a stage last showed it was alive (epoch ms): the newest modification
- * time of its manifest, its stage.log and its records file, or null when
+ * time of its manifest, its stage.log, its records file and its lease, or null when
  * none exists. A stage killed with `kill -9` ended about then, not when
  * someone noticed.
  */
@@ -84,14 +85,27 @@ export function liveStageOwner(manifestPath: string): number | null {
 }
 
 /**
- * A stage's state from its manifest: a `running` manifest whose process is
- * gone from this host is `abandoned` (killed, or the machine restarted).
+ * A stage's state from its manifest. A `running` manifest is `abandoned` when
+ * its process is gone: on this host (same host name, boot and pid namespace),
+ * by the process table; on another host, by its lease (`LEASE_FILE` in the
+ * stage directory), once that has not been renewed for its timeout. A stage
+ * elsewhere with no lease to read stays `running`: nothing here can tell.
  */
-export function stageState(manifest: Pick<ManifestData, "status" | "process">): StageState {
+export function stageState(manifest: Pick<ManifestData, "status" | "process">, stageDir?: string, now = Date.now()): StageState {
   const status = manifest.status as string;
   if (status !== "running") return manifest.status;
   const { pid, hostname: host } = manifest.process;
-  if (host === hostname() && typeof pid === "number" && !pidAlive(pid)) return "abandoned";
+  const lease = stageDir === undefined ? null : readLease(stageDir);
+  const table = lease ?? (typeof host === "string" ? { host } : null);
+  if (table && sameProcessTable(table)) {
+    if (typeof pid === "number" && !pidAlive(pid)) return "abandoned";
+    return "running";
+  }
+  if (lease && lease.host === hostname() && lease.boot_id && localProcessTable().boot_id && lease.boot_id !== localProcessTable().boot_id) {
+    // This host restarted since the stage renewed its lease: its process is gone.
+    return "abandoned";
+  }
+  if (lease && leaseExpired(lease, now)) return "abandoned";
   return "running";
 }
 
@@ -123,7 +137,7 @@ function stageFromDir(dir: string, manifestPath = join(dir, MANIFEST_FILE), insi
     state: "failed",
     problem,
   };
-  if (value) stage.state = stageState(value);
+  if (value) stage.state = stageState(value, dir);
   return stage;
 }
 

@@ -24,8 +24,12 @@ export interface PipelineStageEntry {
   status: StageState;
   /** When the stage started (ISO 8601), or null when it never started. */
   started_at: string | null;
+  /** When the stage ended (ISO 8601), or null while running or when it never ran. Stages of a DAG overlap: compare these, not the order. */
+  ended_at?: string | null;
   /** How long the stage ran in milliseconds, or null while running or when it never ran. */
   duration_ms: number | null;
+  /** The host the stage ran on, or null when it never ran. */
+  host?: string | null;
   /** The stage's manifest, relative to the run directory; null when it has none. */
   manifest: string | null;
 }
@@ -50,16 +54,18 @@ export interface PipelineData {
   ended_at: string | null;
   /** How long the run took in milliseconds; null while running. */
   duration_ms: number | null;
-  /** The command `stagetrace run` ran. */
+  /** The command `stagetrace run` ran (for a run begun by `run begin`: that command line). */
   command: string[];
-  /** The command's exit code (128 + the signal's number when a signal ended it); null while running. */
+  /** The command's exit code (128 + the signal's number when a signal ended it); null while running, and for `run end` without `--exit-code`. */
   exit_code: number | null;
   /** The signal that ended the command, e.g. `SIGTERM`, or null. */
   signal: string | null;
-  /** The host `stagetrace run` ran on. */
+  /** The host `stagetrace run` (or `run begin`) ran on. */
   host: string;
-  /** The process id of `stagetrace run`. */
+  /** The process id of `stagetrace run` (or `run begin`). */
   pid: number;
   /** One entry per stage, in stage-number order, including listed stages that never started (`not_run`). */
   stages: PipelineStageEntry[];
+  /** When a stage re-run on its own after the run ended last updated this file (ISO 8601). */
+  updated_at?: string | null;
 }

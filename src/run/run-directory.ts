@@ -1,10 +1,12 @@
+import { ROOT_CONTEXT, trace, type Context } from "@opentelemetry/api";
+import { TraceState } from "@opentelemetry/core";
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { isInside, readFileSafely } from "../fs/safe-read.js";
 import { hostname } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { StagetraceError } from "../errors.js";
-import { FILE_MODE } from "../fs/atomic-write.js";
+import { FILE_MODE, writeFileAtomic } from "../fs/atomic-write.js";
 
 /** Renders a time for use in a file name: `2026-11-23T21-50-30-123Z`. */
 export function fileTimestamp(date: Date): string {
@@ -102,11 +104,15 @@ export function stageDirName(name: string, number: number | null): string {
   return number === null ? name : `${String(number).padStart(2, "0")}_${name}`;
 }
 
-/** The pipeline's stage list: option, else `STAGETRACE_STAGES`, else `<run dir>/stagetrace.json`. */
+/**
+ * The pipeline's stage list: option, else `STAGETRACE_STAGES`, else the list
+ * the run was begun with (saved in the run state), else `<run dir>/stagetrace.json`.
+ */
 export function resolveStages(
   option: readonly string[] | undefined,
   env: NodeJS.ProcessEnv,
   runDir: string,
+  state: RunState | null = null,
   warn?: (message: string) => void,
 ): string[] | null {
   if (option) return option.map((s, i) => validateStageName(s, `stages[${i}]`));
@@ -119,11 +125,13 @@ export function resolveStages(
     try {
       return names.map((s) => validateStageName(s, "STAGETRACE_STAGES entry"));
     } catch (err) {
-      // A bad environment value warns and falls back: no stage list, so no stage numbers from it.
+      // A bad environment value warns and falls back to the next source of the list.
       if (!warn) throw err;
       warn(`${(err as Error).message}; ignoring STAGETRACE_STAGES`);
-      return null;
     }
+  }
+  if (state && Array.isArray(state.stages) && state.stages.length > 0) {
+    return state.stages.map((s, i) => validateStageName(s, `${join(runDir, RUN_STATE_FILE)} stages[${i}]`));
   }
   const file = join(runDir, "stagetrace.json");
   let text: string;
@@ -177,12 +185,39 @@ export function findStageDir(runDir: string, stage: string, stages: readonly str
   return join(runDir, stage);
 }
 
-/** What every stage of one run agrees on, whichever process starts first. */
+/** The run span, as `stagetrace run` or `run begin` started it: what every stage's span hangs under. */
+export interface RunTrace {
+  trace_id: string;
+  span_id: string;
+  /** The span that began the run (its TRACEPARENT), or, for a resumed run, the run span it resumes. */
+  parent_span_id: string | null;
+  /** W3C trace flags (1: sampled). */
+  trace_flags: number;
+  /** The W3C tracestate the run was begun with, if any. */
+  tracestate: string | null;
+}
+
+/**
+ * What every stage of one run agrees on, whichever process (or host) starts
+ * first: the run id and pipeline log, and, for a run begun by `stagetrace run`
+ * or `run begin`, its name, stage list and run span.
+ */
 export interface RunState {
   run_id: string;
   started_at: string;
+  /** The pipeline log, relative to the run directory (each host may mount the run directory elsewhere). */
   pipeline_log: string;
   host: string;
+  /** The pipeline's name. */
+  pipeline?: string | null;
+  /** The stage list the run was begun with: the numbers of the stage directories. */
+  stages?: string[] | null;
+  /** The run span; absent for a run whose stages started on their own. */
+  trace?: RunTrace | null;
+  /** Who began the run: host, pid and command line. */
+  begun_by?: { host: string; pid: number; command: string[] } | null;
+  /** When `run end` (or `stagetrace run`) ended the run; null while it runs. */
+  ended_at?: string | null;
 }
 
 export const RUN_STATE_FILE = ".stagetrace-run.json";
@@ -219,6 +254,16 @@ export function loadOrCreateRunState(runDir: string, env: NodeJS.ProcessEnv, sta
     unlinkSync(tmp);
   }
   return applyEnv(state, env);
+}
+
+/** The run state of a run directory, or null when it has none (or the file is not one). */
+export function readRunStateOf(runDir: string): RunState | null {
+  return readRunState(join(runDir, RUN_STATE_FILE));
+}
+
+/** Replaces the run state atomically (a reader sees the old file or the new one). */
+export function writeRunState(runDir: string, state: RunState): void {
+  writeFileAtomic(join(runDir, RUN_STATE_FILE), JSON.stringify(state, null, 2) + "\n");
 }
 
 function readRunState(file: string): RunState | null {
@@ -264,4 +309,15 @@ export function pipelineLogPath(runDir: string, state: RunState, warn?: (message
   const fallback = join(resolve(runDir), "logs", `99_pipeline_${Number.isFinite(started) ? fileTimestamp(new Date(started)) : "run"}.log`);
   warn?.(`the pipeline log ${path} (STAGETRACE_PIPELINE_LOG or ${RUN_STATE_FILE}) is outside the run directory ${resolve(runDir)}; writing ${fallback} instead`);
   return fallback;
+}
+
+/** The run span as a remote parent, from the state alone. */
+export function runParentContext(t: NonNullable<RunState["trace"]>, base: Context = ROOT_CONTEXT): Context {
+  return trace.setSpanContext(base, {
+    traceId: t.trace_id,
+    spanId: t.span_id,
+    traceFlags: t.trace_flags,
+    isRemote: true,
+    ...(t.tracestate ? { traceState: new TraceState(t.tracestate) } : {}),
+  });
 }

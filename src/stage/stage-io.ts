@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { millisToHrTime } from "@opentelemetry/core";
-import { lstatSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
 import { isInside } from "../fs/safe-read.js";
@@ -40,9 +40,12 @@ import {
   validateStageName,
   type RunState,
 } from "../run/run-directory.js";
+import { DEFAULT_LEASE_TIMEOUT_S, holdLease } from "../run/lease.js";
+import { refreshPipelineAfterRerun } from "../run/pipeline-update.js";
+import { runParentContext } from "../run/run-directory.js";
 import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
-import { envFlag } from "../telemetry/telemetry-config.js";
+import { envFlag, numberFromEnv } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { fingerprint, isUri, resolveHashAlgorithm, uriFingerprint, type FileFingerprint } from "../fs/file-fingerprint.js";
 import { flattenToAttributes, truncate } from "../values/recorded-values.js";
@@ -232,6 +235,10 @@ export class StageIO implements OpenStage {
   private commandResources: Record<string, number | null> | undefined;
   /** Heartbeat metrics while the stage is open (only with an OTLP endpoint). */
   private heartbeat: StageHeartbeat | undefined;
+  /** The stage's lease in its directory, renewed while it runs (see run/lease.ts). */
+  private lease: { stop(): void } | undefined;
+  /** The run's id. */
+  private readonly runId: string;
 
   constructor(stageName: string, options: StageOptions = {}) {
     const env = process.env;
@@ -239,7 +246,10 @@ export class StageIO implements OpenStage {
     this.stageName = validateStageName(stageName);
     this.telemetry = activeTelemetry() ?? initTelemetry(options.telemetry);
     this.outputBase = resolveRunDir(options.outputBase, env, start);
-    this.stages = resolveStages(options.stages, env, this.outputBase, this.telemetry.warn);
+    const setupProblems: string[] = [];
+    const runState = this.runState(env, start, setupProblems);
+    this.runId = runState.run_id;
+    this.stages = resolveStages(options.stages, env, this.outputBase, runState, this.telemetry.warn);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
     this.hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
@@ -247,8 +257,6 @@ export class StageIO implements OpenStage {
     this.stageLogPath = join(this.stageDir, "stage.log");
 
     this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, this.telemetry.warn);
-    const setupProblems: string[] = [];
-    const runState = this.runState(env, start, setupProblems);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, this.telemetry.warn);
     try {
       mkdirSync(this.stageDir, { recursive: true });
@@ -270,7 +278,7 @@ export class StageIO implements OpenStage {
     for (const problem of setupProblems) this.telemetry.warn(problem);
     this.telemetry.claimStageDir(this.stageDir, this);
 
-    const pipelineName = options.pipelineName ?? (env.STAGETRACE_PIPELINE?.trim() || null);
+    const pipelineName = options.pipelineName ?? (env.STAGETRACE_PIPELINE?.trim() || runState.pipeline || null);
     const attributes: Attributes = {
       [ATTR.taskName]: this.stageName,
       [ATTR.taskRunId]: `${runState.run_id}/${stageDirName(this.stageName, this.stageNumber)}`,
@@ -288,8 +296,10 @@ export class StageIO implements OpenStage {
     if (pipelineName) attributes[ATTR.pipelineName] = pipelineName;
     if (this.manifestPath === null) attributes[ATTR.manifestDisabled] = true;
 
-    // An active span (an in-process pipeline, a test) is the parent; else TRACEPARENT; else a new trace.
-    const parent = trace.getSpan(context.active()) ? context.active() : contextFromEnv(context.active());
+    // An active span (an in-process pipeline, a test) is the parent; else TRACEPARENT; else the run span
+    // recorded in the run state (a task that got only the run directory); else a new trace.
+    let parent = trace.getSpan(context.active()) ? context.active() : contextFromEnv(context.active());
+    if (!trace.getSpanContext(parent) && runState.trace) parent = runParentContext(runState.trace, parent);
     this.span = this.telemetry.tracer.startSpan(
       STAGE_SPAN_PREFIX + this.stageName,
       { kind: SpanKind.INTERNAL, attributes, startTime: start },
@@ -298,6 +308,9 @@ export class StageIO implements OpenStage {
     this.fileEvents = directEvents(this.span);
 
     this.writeRunningManifest(setupProblems);
+    // Readers on other hosts cannot see this process: the lease says it is still here.
+    // Only a stage with a running manifest on disk has anything for a reader to judge.
+    if (this.manifestPath !== null && existsSync(this.manifestPath)) this.lease = holdLease(this.stageDir, leaseTimeoutS(env, this.telemetry.warn), this.telemetry.warn);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath, this.outputBase);
     const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath, this.outputBase);
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);
@@ -311,6 +324,7 @@ export class StageIO implements OpenStage {
       this.span.setAttributes({ [ATTR.stageStatus]: "failed", [ATTR.taskResult]: TASK_RESULT.failed, [ATTR.stageStatusReason]: problem });
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: problem });
       this.span.end();
+      this.lease?.stop();
       this.telemetry.releaseStageDir(this.stageDir, this);
       throw new StagetraceError("IO_ERROR", `${problem}. Check that OUTPUT_DIR is writable and the disk has free space.`);
     }
@@ -707,14 +721,28 @@ export class StageIO implements OpenStage {
       this.span.setStatus({ code: SpanStatusCode.OK });
     }
     this.span.end();
+    this.lease?.stop();
     this.heartbeat?.end();
     this.telemetry.releaseStageDir(this.stageDir, this);
+    this.refreshPipeline();
     const line = { status, ...(reason !== undefined ? { reason } : {}) };
     if (status === "failed") this.logger.error(line, `stage ${this.stageName} failed${reason ? `: ${reason}` : ""}`);
     else if (status === "interrupted") this.logger.warn(line, `stage ${this.stageName} interrupted${reason ? `: ${reason}` : ""}`);
     else this.logger.info(line, `stage ${this.stageName} ${status === "skipped" ? "skipped" : "finished"}`);
     this.telemetry.logFiles.flushAll();
     if (this.strict) this.strictAfterEnd();
+  }
+
+  // A stage re-run on its own into an ended run: its entry in pipeline.json, and the run's status, follow.
+  private refreshPipeline(): void {
+    if (this.runId === "unknown" || this.manifestPath === null) return;
+    try {
+      if (refreshPipelineAfterRerun(this.outputBase, this.runId) === "locked") {
+        this.telemetry.warn(`${join(this.outputBase, "pipeline.json")} is locked by another process; stage ${this.stageName}'s entry was not updated`);
+      }
+    } catch (err) {
+      this.telemetry.warn(`could not update ${join(this.outputBase, "pipeline.json")} after stage ${this.stageName}: ${(err as Error).message}`);
+    }
   }
 
   // Strict mode, after the manifest was due: a missing manifest or lost log lines make the process fail.
@@ -853,4 +881,9 @@ export class StageIO implements OpenStage {
   saveMetadata(metadata: Record<string, unknown>): string {
     return this.saveJson(metadata, "metadata.json");
   }
+}
+
+/** `STAGETRACE_LEASE_TIMEOUT_S`: seconds without renewal before a reader elsewhere counts a running stage as abandoned. */
+function leaseTimeoutS(env: NodeJS.ProcessEnv, warn: (message: string) => void): number {
+  return numberFromEnv(env, "STAGETRACE_LEASE_TIMEOUT_S", DEFAULT_LEASE_TIMEOUT_S, { min: 0, above: true, unit: "seconds" }, warn);
 }

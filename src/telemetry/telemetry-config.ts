@@ -35,7 +35,7 @@ export interface ResolvedTelemetryConfig {
   handleSignals: boolean;
 }
 
-type Warn = (message: string) => void;
+export type Warn = (message: string) => void;
 
 export type OtlpProtocol = "http" | "http/protobuf" | "grpc";
 

@@ -20,6 +20,7 @@ const LAYERS = [
   ["src/stage"], // the stage API: StageIO, runStage
   ["src/protocol"], // records from stages in other languages -> StageIO calls
   ["src/report"], // run report and diff
+  ["src/report/client"], // the report page's browser script (bundled, never imported by Node code)
   ["src/cli"], // the stagetrace command
   ["src/index.ts"], // the public entry
 ] as const;

@@ -46,7 +46,7 @@ describe("stagetrace run", () => {
     expect(validateAgainstSchema("pipeline", summary)).toEqual([]);
     // A declared stage that never ran: the pipeline did not do its whole job, though its command exited 0.
     expect(summary).toMatchObject({ pipeline: "tiny", status: "failed", exit_code: 0, signal: null, command: ["bash", join(dir, "pipeline.sh")] });
-    expect(result.stderr).toContain("stage never not_run");
+    expect(result.stderr).toContain("stage 04 never: not_run");
     expect(summary.stages.map((s: any) => [s.number, s.name, s.status, s.manifest])).toEqual([
       [1, "fetch", "success", "01_fetch/manifest.json"],
       [2, "crunch", "success", "02_crunch/manifest.json"],

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
 import { EXAMPLE_PIPELINE } from "../support/example-pipeline.js";
 import { tempDir } from "../support/tmp.js";
+import { measure } from "./browser.js";
 
 const PIPELINE = EXAMPLE_PIPELINE;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -112,6 +113,44 @@ describe("the example pipeline's report", () => {
     await page.click('#timeline .bar[data-stage="06_asr"]');
     expect(await page.textContent('details.stage[data-stage="06_asr"]')).toContain("FAIL_STAGE=asr: failing on purpose");
     await page.close();
+  });
+});
+
+describe("the example pipeline's report (11 stages) on a laptop and on a phone", () => {
+  it.each([
+    { size: "desktop", width: 1400, height: 900 },
+    { size: "phone", width: 390, height: 844 },
+  ])("at $width x $height: the failed stage and why on the first screen, no sideways scroll, the graph fits", async ({ size, width, height }) => {
+    const artifacts = resolve("test-artifacts", "report");
+    mkdirSync(artifacts, { recursive: true });
+    for (const [name, run] of [["success", fr], ["failed", failed]] as const) {
+      const out = join(tempDir(), `${name}.html`);
+      const r = await runCli(["report", run, "--out", out]);
+      expect(r.code, r.stderr).toBe(0);
+      const page = await browser.newPage({ viewport: { width, height } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(out).href);
+      await page.waitForSelector("html[data-ready]");
+      const layout = await measure(page);
+      await page.screenshot({ path: join(artifacts, `example-${name}-${size}.png`) });
+      expect(layout.pageScrollWidth).toBeLessThanOrEqual(width);
+      const g = layout.graph!;
+      expect(g.mode).toBe("files");
+      expect(g.boxScrollWidth).toBeLessThanOrEqual(g.boxWidth);
+      expect(g.svgRight).toBeLessThanOrEqual(g.boxRight);
+      expect(layout.overfullLabels).toEqual([]);
+      expect(layout.overlappingTicks).toEqual([]);
+      // All eleven stages are nodes of the graph.
+      expect(await page.$$eval("#lineage-svg g.node.stage", (n) => n.length)).toBe(11);
+      if (name === "failed") {
+        expect(layout.banner!.bottom).toBeLessThanOrEqual(height);
+        expect(layout.banner!.text).toContain("06_asr");
+        expect(layout.banner!.text).toContain("FAIL_STAGE=asr: failing on purpose");
+      }
+      expect(errors).toEqual([]);
+      await page.close();
+    }
   });
 });
 

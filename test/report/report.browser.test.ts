@@ -94,7 +94,7 @@ describe("the report in Chromium", () => {
     const { page, external, errors } = await open(ok, { jaegerUrl: `${JAEGER}/` });
 
     // Header
-    await expect(page.textContent("#header h1")).resolves.toBe("Run report: fixture");
+    await expect(page.textContent("#header h1")).resolves.toBe("Run report: fixture success");
     await expect(page.textContent("#run-status")).resolves.toBe("success");
     const traceIds = loadRun(ok).stages.map((s) => s.manifest!.trace.trace_id);
     const href = await page.getAttribute("#trace-link", "href");

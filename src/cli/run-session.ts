@@ -1,0 +1,340 @@
+import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context } from "@opentelemetry/api";
+import { hrTimeDuration, TraceState } from "@opentelemetry/core";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join, relative } from "node:path";
+import { ATTR, RUN_SPAN_PREFIX, TRACER_NAME } from "../conventions.js";
+import { StagetraceError } from "../errors.js";
+import { spanFromManifest, timestampToHrTime } from "../manifest/span-from-manifest.js";
+import { writeFileAtomic } from "../fs/atomic-write.js";
+import { contextFromEnv, type Telemetry } from "../telemetry/telemetry.js";
+import type { ManifestData } from "../types.js";
+import { readLease, sameProcessTable } from "../run/lease.js";
+import { lastSignOfLife, loadRun, type LoadedRun } from "../run/load-run.js";
+import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type RunStatus } from "../run/pipeline-summary.js";
+import { fileTimestamp, pipelineLogPath, readRunStateOf, RUN_STATE_FILE, runParentContext, writeRunState, type RunState } from "../run/run-directory.js";
+import { BAD, notRunEntry, ofRun, readPipeline, stageEntries } from "../run/pipeline-update.js";
+
+export interface BeginRunOptions {
+  runDir: string;
+  name: string;
+  stages: string[] | null;
+  /** The command line recorded in pipeline.json. */
+  command: string[];
+  /** Continue the run the directory holds (same run id, same trace) instead of starting a new one. */
+  resume: boolean;
+  /** The run id to use for a new run (default: start time plus random hex). */
+  runId?: string;
+  start: Date;
+  telemetry: Telemetry;
+  /** Prefix of the notes written on stderr, e.g. `stagetrace run begin`. */
+  tool: string;
+}
+
+/** A run as begun: its state (also in the run directory), its pipeline.json so far, and what a stage needs to join it. */
+export interface BegunRun {
+  state: RunState & { trace: NonNullable<RunState["trace"]> };
+  summary: PipelineData;
+  pipelineLog: string;
+  /** The run span as the parent context of the stages. */
+  parent: Context;
+}
+
+function traceparentOf(t: NonNullable<RunState["trace"]>): string {
+  return `00-${t.trace_id}-${t.span_id}-${(t.trace_flags & 0xff).toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * What each task of the run needs in its environment to join it: the run
+ * span's context, the run directory, run id, pipeline name and stage list.
+ * The pipeline log is left out on purpose: it is in the run state, relative
+ * to the run directory, which another host may mount at another path.
+ */
+export function runEnvironment(begun: Pick<BegunRun, "state">, runDir: string): Record<string, string> {
+  const { state } = begun;
+  const env: Record<string, string> = { TRACEPARENT: traceparentOf(state.trace) };
+  if (state.trace.tracestate) env.TRACESTATE = state.trace.tracestate;
+  env.OUTPUT_DIR = runDir;
+  env.STAGETRACE_RUN_DIR = runDir;
+  env.STAGETRACE_RUN_ID = state.run_id;
+  if (state.pipeline) env.STAGETRACE_PIPELINE = state.pipeline;
+  if (state.stages && state.stages.length > 0) env.STAGETRACE_STAGES = state.stages.join(",");
+  return env;
+}
+
+/** A line of the run's own in the pipeline log, in the stages' format. */
+export function runLogLine(telemetry: Telemetry, state: BegunRun["state"], runDir: string, level: "INFO" | "WARN" | "ERROR", msg: string, extra: Record<string, unknown> = {}): void {
+  const file = telemetry.logFiles.open(pipelineLogPath(runDir, state), runDir);
+  const line = {
+    level,
+    time: Date.now(),
+    pid: process.pid,
+    hostname: hostname(),
+    pipeline: state.pipeline ?? undefined,
+    run_id: state.run_id,
+    trace_id: state.trace.trace_id,
+    span_id: state.trace.span_id,
+    trace_flags: state.trace.trace_flags,
+    ...extra,
+    msg,
+  };
+  file.write(JSON.stringify(line) + "\n");
+  file.flush();
+}
+
+/**
+ * Begins a run in `runDir`: a new run id and run span (or, with `resume`, the
+ * run the directory holds, under a new run span that is a child of the old
+ * one), the run state file every stage reads, and pipeline.json with status
+ * `running`. The run span is not ended here: `endRun`, in this process or any
+ * other, ends it under the ids recorded in the state.
+ */
+export function beginRun(o: BeginRunOptions): BegunRun {
+  mkdirSync(o.runDir, { recursive: true });
+  const previous = readRunStateOf(o.runDir);
+  if (o.resume && (!previous || !previous.trace)) {
+    throw new StagetraceError("NOT_FOUND", `--resume: ${o.runDir} holds no run to resume (no ${RUN_STATE_FILE} with a run span)`);
+  }
+  if (previous && !o.resume) {
+    process.stderr.write(
+      `${o.tool}: ${o.runDir} already holds run ${previous.run_id}; starting a new run (pass --resume to continue that one)\n`,
+    );
+  }
+  const resumed = o.resume ? previous! : null;
+  // Whatever started the run (a CI job, say) may pass its own TRACEPARENT; a resumed run hangs under the run it resumes.
+  const parent = resumed?.trace ? runParentContext(resumed.trace) : contextFromEnv(context.active());
+  const runId = resumed?.run_id ?? o.runId ?? `${fileTimestamp(o.start)}-${randomBytes(3).toString("hex")}`;
+  const pipelineLog = resumed?.pipeline_log ?? join("logs", `99_pipeline_${fileTimestamp(o.start)}.log`);
+  // A span from the tracer, so that the configured sampler decides; it is never ended here (see endRun).
+  const probe = o.telemetry.tracer.startSpan(RUN_SPAN_PREFIX + o.name, { kind: SpanKind.SERVER, startTime: o.start }, parent);
+  const ctx = probe.spanContext();
+  const parentCtx = trace.getSpanContext(parent);
+  const stages = o.stages ?? resumed?.stages ?? null;
+  const state: BegunRun["state"] = {
+    run_id: runId,
+    started_at: o.start.toISOString(),
+    pipeline_log: pipelineLog,
+    host: hostname(),
+    pipeline: o.name,
+    stages,
+    trace: {
+      trace_id: ctx.traceId,
+      span_id: ctx.spanId,
+      parent_span_id: parentCtx?.spanId ?? null,
+      trace_flags: ctx.traceFlags,
+      tracestate: ctx.traceState?.serialize() || parentCtx?.traceState?.serialize() || null,
+    },
+    begun_by: { host: hostname(), pid: process.pid, command: o.command },
+    ended_at: null,
+  };
+  writeRunState(o.runDir, state);
+  const summary: PipelineData = {
+    schema_version: PIPELINE_SCHEMA_VERSION,
+    pipeline: o.name,
+    run_id: runId,
+    run_dir: o.runDir,
+    status: "running",
+    trace: { trace_id: ctx.traceId, span_id: ctx.spanId, parent_span_id: state.trace.parent_span_id },
+    started_at: state.started_at,
+    ended_at: null,
+    duration_ms: null,
+    command: o.command,
+    exit_code: null,
+    signal: null,
+    host: hostname(),
+    pid: process.pid,
+    stages: (stages ?? []).map((s, i) => notRunEntry(s, i + 1)),
+  };
+  writePipelineSummary(o.runDir, summary, o.tool);
+  const begun: BegunRun = { state, summary, pipelineLog: pipelineLogPath(o.runDir, state), parent: runParentContext(state.trace) };
+  runLogLine(o.telemetry, state, o.runDir, "INFO", `pipeline ${o.name} ${resumed ? "resumed" : "started"}: ${o.command.join(" ")}`, { run_dir: o.runDir });
+  return begun;
+}
+
+export function writePipelineSummary(runDir: string, summary: PipelineData, tool: string): void {
+  const path = join(runDir, PIPELINE_FILE);
+  try {
+    writeFileAtomic(path, JSON.stringify(summary, null, 2) + "\n");
+  } catch (err) {
+    process.stderr.write(`${tool}: could not write ${path}: ${(err as Error).message}\n`);
+  }
+}
+
+/**
+ * Ends, as interrupted, the span of every stage of the run that still says
+ * `running` and whose process is gone (by the local process table for a stage
+ * of this host, by its lease for a stage of another host).
+ */
+export function closeAbandonedStages(run: LoadedRun, runId: string, telemetry: Telemetry, tool: string): void {
+  const now = new Date();
+  for (const stage of run.stages) {
+    if (!stage.manifest || !ofRun(stage, runId)) continue;
+    if (stage.state === "running") {
+      const lease = readLease(stage.dir);
+      const host = lease?.host ?? stage.manifest.process.hostname;
+      const where =
+        lease && !sameProcessTable(lease)
+          ? `on host ${host} (lease renewed ${lease.renewed_at}, timeout ${lease.timeout_s} s)`
+          : `and its process ${stage.manifest.process.pid} is alive`;
+      process.stderr.write(`${tool}: stage ${stage.name} still says running ${where}; leaving it as it is\n`);
+      continue;
+    }
+    if (stage.state !== "abandoned") continue;
+    const m: ManifestData = structuredClone(stage.manifest);
+    const elsewhere = m.process.hostname !== null && m.process.hostname !== hostname();
+    const reason = elsewhere
+      ? `the stage's lease on host ${m.process.hostname} (pid ${m.process.pid}) expired without the stage finishing (host or process gone?); marked interrupted by ${tool}`
+      : `the stage's process (pid ${m.process.pid}) ended without finishing the stage (killed?); marked interrupted by ${tool}`;
+    m.status = "interrupted";
+    m.status_reason = reason;
+    // It ended when it last showed a sign of life (its files' newest write), not when run noticed.
+    const started = Date.parse(m.started_at ?? "");
+    const ended = Math.max(lastSignOfLife(stage.dir) ?? now.getTime(), Number.isFinite(started) ? started : 0);
+    m.ended_at = new Date(ended).toISOString();
+    if (Number.isFinite(started)) m.duration_ms = ended - started;
+    m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
+    try {
+      telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource));
+      process.stderr.write(`${tool}: stage ${stage.name} was left running by a process that is gone; marked interrupted\n`);
+    } catch (err) {
+      process.stderr.write(`${tool}: could not close stage ${stage.name}: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+export interface EndRunOptions {
+  runDir: string;
+  telemetry: Telemetry;
+  end: Date;
+  /** The pipeline command's exit code, or null when there was no single command (`run end` without `--exit-code`). */
+  exitCode: number | null;
+  signal: string | null;
+  /** What the caller says of the run (`run end --status`); the stages can still make a `success` `failed`. */
+  requested?: Exclude<RunStatus, "running"> | null;
+  tool: string;
+}
+
+export interface EndedRun {
+  summary: PipelineData;
+  run: LoadedRun;
+  state: BegunRun["state"];
+}
+
+/** The run state of `runDir`, which must hold a begun run. */
+export function begunRunState(runDir: string): BegunRun["state"] {
+  const state = readRunStateOf(runDir);
+  if (!state || !state.trace) {
+    throw new StagetraceError(
+      "NOT_FOUND",
+      `${runDir} holds no begun run (no ${RUN_STATE_FILE} with a run span): start it with "stagetrace run begin --run-dir ${runDir}"`,
+    );
+  }
+  return state as BegunRun["state"];
+}
+
+/**
+ * Ends the run the directory holds: closes stages left running by processes
+ * that are gone, writes pipeline.json with every stage (and the listed ones
+ * that never ran), and ends the run span under the ids it began with.
+ */
+export function endRun(o: EndRunOptions): EndedRun {
+  const state = begunRunState(o.runDir);
+  if (state.ended_at) {
+    throw new StagetraceError("INVALID_OPTION", `run ${state.run_id} in ${o.runDir} already ended at ${state.ended_at}; nothing done`);
+  }
+  closeAbandonedStages(loadRun(o.runDir), state.run_id, o.telemetry, o.tool);
+  const run = loadRun(o.runDir);
+  const previous = readPipeline(o.runDir);
+  const stages = stageEntries(run, state.stages ?? null, state.run_id);
+  const stageProblem = stages.some((s) => BAD.has(s.status));
+  const status: RunStatus =
+    o.signal || o.requested === "interrupted"
+      ? "interrupted"
+      : (o.exitCode !== null && o.exitCode !== 0) || o.requested === "failed" || stageProblem
+        ? "failed"
+        : "success";
+  const begunBy = state.begun_by ?? { host: state.host, pid: previous?.pid ?? process.pid, command: previous?.command ?? ["stagetrace", "run"] };
+  const summary: PipelineData = {
+    schema_version: PIPELINE_SCHEMA_VERSION,
+    pipeline: state.pipeline ?? previous?.pipeline ?? "pipeline",
+    run_id: state.run_id,
+    run_dir: o.runDir,
+    status,
+    trace: { trace_id: state.trace.trace_id, span_id: state.trace.span_id, parent_span_id: state.trace.parent_span_id },
+    started_at: state.started_at,
+    ended_at: o.end.toISOString(),
+    duration_ms: Math.max(0, o.end.getTime() - Date.parse(state.started_at)),
+    command: begunBy.command.length > 0 ? begunBy.command : ["stagetrace", "run"],
+    exit_code: o.exitCode,
+    signal: o.signal,
+    host: begunBy.host,
+    pid: begunBy.pid,
+    stages,
+  };
+  o.telemetry.emitEndedSpan(runSpan(state, summary, o.telemetry));
+  writePipelineSummary(o.runDir, summary, o.tool);
+  try {
+    writeRunState(o.runDir, { ...state, ended_at: summary.ended_at });
+  } catch (err) {
+    process.stderr.write(`${o.tool}: could not record the run's end in ${join(o.runDir, RUN_STATE_FILE)}: ${(err as Error).message}\n`);
+  }
+  const how = o.exitCode === null ? "" : ` (exit code ${o.exitCode})`;
+  runLogLine(o.telemetry, state, o.runDir, status === "success" ? "INFO" : "ERROR", `pipeline ${summary.pipeline} ${status}${how} after ${summary.duration_ms} ms`, {
+    status,
+    exit_code: o.exitCode,
+  });
+  return { summary, run, state };
+}
+
+/** The run span `RUN <name>`, ended, under the trace and span ids the run began with. */
+function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Telemetry): ReadableSpan {
+  const t = state.trace;
+  const startTime = timestampToHrTime(summary.started_at);
+  const endTime = timestampToHrTime(summary.ended_at!);
+  const a: Attributes = {
+    [ATTR.pipelineName]: summary.pipeline,
+    [ATTR.pipelineRunId]: summary.run_id,
+    [ATTR.runDir]: summary.run_dir,
+    [ATTR.pipelineLog]: pipelineLogPath(summary.run_dir, state),
+    [ATTR.hostName]: summary.host,
+    [ATTR.processPid]: summary.pid,
+    [ATTR.processArgs]: summary.command,
+    [ATTR.pipelineResult]: summary.status === "success" ? "success" : summary.status === "interrupted" ? "cancellation" : "failure",
+  };
+  if (summary.exit_code !== null) a[ATTR.processExitCode] = summary.exit_code;
+  const bad = summary.stages.find((s) => BAD.has(s.status));
+  const message = summary.signal
+    ? `killed by ${summary.signal}`
+    : summary.exit_code !== null && summary.exit_code !== 0
+      ? `exit code ${summary.exit_code}`
+      : bad
+        ? `stage ${bad.name} ${bad.status}`
+        : `run ${summary.status}`;
+  return {
+    name: RUN_SPAN_PREFIX + summary.pipeline,
+    kind: SpanKind.SERVER,
+    spanContext: () => ({
+      traceId: t.trace_id,
+      spanId: t.span_id,
+      traceFlags: t.trace_flags,
+      ...(t.tracestate ? { traceState: new TraceState(t.tracestate) } : {}),
+    }),
+    parentSpanContext: t.parent_span_id ? { traceId: t.trace_id, spanId: t.parent_span_id, traceFlags: t.trace_flags & TraceFlags.SAMPLED, isRemote: true } : undefined,
+    startTime,
+    endTime,
+    duration: hrTimeDuration(startTime, endTime),
+    status: summary.status === "success" ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message },
+    attributes: a,
+    links: [],
+    events: [],
+    ended: true,
+    resource: telemetry.resource,
+    instrumentationScope: { name: TRACER_NAME },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  };
+}
+
