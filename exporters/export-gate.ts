@@ -14,9 +14,23 @@ export class ExportGate {
   failed = 0;
   lastError: string | undefined;
   private closed = false;
+  /** Exports under way: closing the gate gives up on them (their late results are ignored). */
+  private readonly inFlight = new Set<(result: ExportResult) => void>();
 
+  /** Refuses new exports; those under way go on. */
   close(): void {
     this.closed = true;
+  }
+
+  /**
+   * At the exit deadline: refuses new exports and gives up on those under
+   * way, each failing now (and counted), so nothing waits for it, whatever
+   * its own timeout. The request itself goes on, on a socket that does not
+   * keep the process alive.
+   */
+  abandon(): void {
+    this.closed = true;
+    for (const done of [...this.inFlight]) done({ code: ExportResultCode.FAILED, error: new Error("stagetrace: exit deadline reached while waiting for the backend") });
   }
 
   /** Lets exports through again (a new stage started after the gate was closed for an idle process). */
@@ -33,7 +47,13 @@ export class ExportGate {
   closeWhenOneExportLeft(exitTimeoutMs: number, exportTimeoutMs: number): () => void {
     const timer = setTimeout(() => this.close(), Math.max(0, exitTimeoutMs - exportTimeoutMs - 100));
     timer.unref();
-    return () => clearTimeout(timer);
+    // Once the whole budget is spent, exports still under way are given up on.
+    const last = setTimeout(() => this.abandon(), Math.max(0, exitTimeoutMs - 50));
+    last.unref();
+    return () => {
+      clearTimeout(timer);
+      clearTimeout(last);
+    };
   }
 
   /** Runs `send` for `count` items unless the gate is closed; counts the outcome. */
@@ -43,7 +63,11 @@ export class ExportGate {
       resultCallback({ code: ExportResultCode.FAILED, error: new StagetraceError("EXPORT_REFUSED", "stagetrace: exit deadline reached, not sent") });
       return;
     }
+    let settled = false;
     const done = (result: ExportResult) => {
+      if (settled) return;
+      settled = true;
+      this.inFlight.delete(done);
       if (result.code === ExportResultCode.SUCCESS) this.exported += count;
       else {
         this.failed += count;
@@ -51,6 +75,7 @@ export class ExportGate {
       }
       resultCallback(result);
     };
+    this.inFlight.add(done);
     try {
       send(done);
     } catch (error) {

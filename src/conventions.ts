@@ -4,6 +4,31 @@
  * OpenTelemetry names first, `stagetrace.*` for what has no standard name.
  */
 
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_EXCEPTION_MESSAGE,
+  ATTR_EXCEPTION_STACKTRACE,
+  ATTR_EXCEPTION_TYPE,
+  ATTR_SERVICE_NAME,
+} from "@opentelemetry/semantic-conventions";
+
+/**
+ * The semantic-conventions version the names below follow; the scope of
+ * every span, log record and metric carries it as its schema URL. Stable
+ * names come from `@opentelemetry/semantic-conventions`; the incubating
+ * ones (`cicd.*`, `log.iostream`, ...) are spelled out here, as that
+ * package advises libraries to do.
+ */
+export const SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.0";
+
+export const RESOURCE_ATTR = { serviceName: ATTR_SERVICE_NAME } as const;
+
+/** The attributes of an OTLP log record that have a semantic-convention name. */
+export const LOG_ATTR = {
+  /** `stdout` or `stderr`, for a line a command run by `exec` wrote. */
+  iostream: "log.iostream",
+} as const;
+
 /** The manifest's file name in every stage directory. */
 export const MANIFEST_FILE = "manifest.json";
 
@@ -25,7 +50,9 @@ export const ATTR = {
   taskName: "cicd.pipeline.task.name",
   taskRunId: "cicd.pipeline.task.run.id",
   taskResult: "cicd.pipeline.task.run.result",
-  errorType: "error.type",
+  errorType: ATTR_ERROR_TYPE,
+  /** Where to see this stage's run: `STAGETRACE_TASK_URL` (a template), else the manifest's file URL. */
+  taskRunUrl: "cicd.pipeline.task.run.url.full",
   processPid: "process.pid",
   processArgs: "process.command_args",
   processExitCode: "process.exit.code",
@@ -85,9 +112,9 @@ export const FILE_ATTR = {
 export const WARNING_ATTR = { message: "stagetrace.warning.message" } as const;
 
 export const EXCEPTION_ATTR = {
-  type: "exception.type",
-  message: "exception.message",
-  stacktrace: "exception.stacktrace",
+  type: ATTR_EXCEPTION_TYPE,
+  message: ATTR_EXCEPTION_MESSAGE,
+  stacktrace: ATTR_EXCEPTION_STACKTRACE,
   /** The stage's own words for the error when they differ from the exception's message. */
   stageMessage: "stagetrace.error.message",
 } as const;

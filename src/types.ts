@@ -194,6 +194,13 @@ export interface TelemetryOptions {
   otlpLogsEndpoint?: string;
   /** Extra OTLP headers. Env `OTEL_EXPORTER_OTLP_HEADERS` (`k=v,k2=v2`). */
   otlpHeaders?: Record<string, string>;
+  /**
+   * The OTLP protocol of all three signals: `http/protobuf` (the
+   * specification's default), `http/json` (through
+   * `@opentelemetry/exporter-trace-otlp-http` for spans) or `grpc`. Env
+   * `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL`.
+   */
+  otlpProtocol?: "http/json" | "http/protobuf" | "grpc";
   /** `service.name`. Env `OTEL_SERVICE_NAME`. Default `stagetrace`. */
   serviceName?: string;
   /** Longest wait for the backend when the process ends, in ms. Env `STAGETRACE_EXIT_TIMEOUT_MS`. Default 3000. */

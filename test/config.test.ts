@@ -45,9 +45,13 @@ describe("telemetry config: option, then environment, then default", () => {
     });
   });
 
-  it("caps one export's timeout at half the exit bound", () => {
-    const c = resolveTelemetryConfig({ exitTimeoutMs: 1000 }, { OTEL_EXPORTER_OTLP_TIMEOUT: "10000", STAGETRACE_EXIT_TIMEOUT_MS: "9000" }, noWarn);
-    expect(c).toMatchObject({ exitTimeoutMs: 1000, exportTimeoutMs: 500 });
+  it("keeps the export timeout the user set, whatever the exit bound; a per-signal timeout beats the general one", () => {
+    const c = resolveTelemetryConfig(
+      { exitTimeoutMs: 1000 },
+      { OTEL_EXPORTER_OTLP_TIMEOUT: "20000", OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: "7000", STAGETRACE_EXIT_TIMEOUT_MS: "9000" },
+      noWarn,
+    );
+    expect(c).toMatchObject({ exitTimeoutMs: 1000, exportTimeoutMs: 20_000, metricsTimeoutMs: 20_000, logsTimeoutMs: 7000 });
   });
 
   it("warns about a bad environment value and falls back; throws on a bad option", () => {
@@ -113,6 +117,6 @@ describe("OTEL_SDK_DISABLED and OTEL_<SIGNAL>S_EXPORTER", () => {
     const warnings: string[] = [];
     const c = resolveTelemetryConfig({}, { ...endpoint, OTEL_TRACES_EXPORTER: "zipkin" }, (m) => warnings.push(m));
     expect(c.tracesUrl).toBe("http://c:4318/v1/traces");
-    expect(warnings).toEqual(['OTEL_TRACES_EXPORTER="zipkin" is not supported (stagetrace exports otlp or none); using otlp']);
+    expect(warnings).toEqual(['OTEL_TRACES_EXPORTER="zipkin": zipkin is not supported (stagetrace exports otlp, console or none); using otlp']);
   });
 });

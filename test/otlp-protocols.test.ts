@@ -85,9 +85,17 @@ describe("OTLP protocol per signal", () => {
     expect(contentTypes(logs)).toEqual(["application/x-protobuf"]);
   });
 
-  it("without a protocol variable every signal is OTLP/HTTP JSON", async () => {
+  it("without a protocol variable every signal is http/protobuf, the specification's default", async () => {
     const { traces, metrics, logs } = await runFixture({});
+    for (const rs of [traces, metrics, logs]) expect(contentTypes(rs)).toEqual(["application/x-protobuf"]);
+    expect(receiver!.spans().map((s) => s.name)).toContain("stage proto");
+  });
+
+  it("http/json for all three signals, spans through @opentelemetry/exporter-trace-otlp-http", async () => {
+    const { traces, metrics, logs } = await runFixture({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" });
     for (const rs of [traces, metrics, logs]) expect(contentTypes(rs)).toEqual(["application/json"]);
+    // That exporter names itself in its User-Agent.
+    expect(String(traces[0]!.headers["user-agent"])).toMatch(/OTel-OTLP-Exporter-JavaScript/);
   });
 
   it("headers: OTEL_EXPORTER_OTLP_HEADERS on every signal, a per-signal variable's value winning for its key", async () => {
@@ -121,10 +129,15 @@ describe("OTLP protocol per signal", () => {
     expect(String(file.attributes!["stagetrace.file.sha256"])).toBe(manifest.outputs[0].hash.slice(0, 8));
   });
 
-  it("a bad value warns once, naming the variable, and falls back to http/json", () => {
+  it("a bad value warns once, naming the variable, and falls back to http/protobuf", () => {
     const warnings: string[] = [];
     const c = resolveTelemetryConfig({}, { OTEL_EXPORTER_OTLP_PROTOCOL: "carrier-pigeon", OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: "grpc" }, (m) => warnings.push(m));
-    expect(c).toMatchObject({ tracesProtocol: "http", metricsProtocol: "http", logsProtocol: "grpc" });
-    expect(warnings).toEqual(['OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/json, http/protobuf, grpc; using http/json']);
+    expect(c).toMatchObject({ tracesProtocol: "http/protobuf", metricsProtocol: "http/protobuf", logsProtocol: "grpc" });
+    expect(warnings).toEqual(['OTEL_EXPORTER_OTLP_PROTOCOL="carrier-pigeon" is not one of http/json, http/protobuf, grpc; using http/protobuf']);
+  });
+
+  it("the otlpProtocol option beats the variables", () => {
+    const c = resolveTelemetryConfig({ otlpProtocol: "http/json" }, { OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc" }, () => {});
+    expect(c).toMatchObject({ tracesProtocol: "http/json", metricsProtocol: "http/json", logsProtocol: "http/json" });
   });
 });

@@ -162,7 +162,8 @@ describe("startOtlpReceiver", () => {
     expect(response.status).toBe(200);
     expect(ok.requests[0]?.protobuf).toBe(true);
     expect(ok.requests[0]?.rawBody).toEqual(protobuf);
-    expect(ok.requests[0]?.body).toBeUndefined();
+    // Decoded with protobufjs from the official .proto files: one empty ResourceLogs.
+    expect(ok.requests[0]?.body).toEqual({ resourceLogs: [{}] });
     expect(ok.logRecords()).toEqual([]);
   });
 });

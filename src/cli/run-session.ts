@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, relative } from "node:path";
-import { ATTR, RUN_SPAN_PREFIX, TRACER_NAME } from "../conventions.js";
+import { ATTR, RUN_SPAN_PREFIX, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { spanFromManifest, timestampToHrTime } from "../manifest/span-from-manifest.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
@@ -167,7 +167,7 @@ export function writePipelineSummary(runDir: string, summary: PipelineData, tool
  * `running` and whose process is gone (by the local process table for a stage
  * of this host, by its lease for a stage of another host).
  */
-export function closeAbandonedStages(run: LoadedRun, runId: string, telemetry: Telemetry, tool: string): void {
+export function closeAbandonedStages(run: LoadedRun, runId: string, telemetry: Telemetry, tool: string, runTrace?: { trace_id: string; trace_flags: number }): void {
   const now = new Date();
   for (const stage of run.stages) {
     if (!stage.manifest || !ofRun(stage, runId)) continue;
@@ -192,7 +192,10 @@ export function closeAbandonedStages(run: LoadedRun, runId: string, telemetry: T
     m.ended_at = now.toISOString();
     m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
     try {
-      telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource));
+      // The stage's span belongs to the run's trace: sampled only if the run's span is. Its
+      // process was killed by the system, which the conventions call `error`, not a cancellation.
+      const traceFlags = runTrace && m.trace.trace_id === runTrace.trace_id ? runTrace.trace_flags : undefined;
+      telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource, { traceFlags, taskResult: "error" }));
       process.stderr.write(`${tool}: stage ${stage.name} was left running by a process that is gone; marked interrupted\n`);
     } catch (err) {
       process.stderr.write(`${tool}: could not close stage ${stage.name}: ${(err as Error).message}\n`);
@@ -240,7 +243,7 @@ export function endRun(o: EndRunOptions): EndedRun {
   if (state.ended_at) {
     throw new StagetraceError("INVALID_OPTION", `run ${state.run_id} in ${o.runDir} already ended at ${state.ended_at}; nothing done`);
   }
-  closeAbandonedStages(loadRun(o.runDir), state.run_id, o.telemetry, o.tool);
+  closeAbandonedStages(loadRun(o.runDir), state.run_id, o.telemetry, o.tool, state.trace);
   const run = loadRun(o.runDir);
   const previous = readPipeline(o.runDir);
   const stages = stageEntries(run, state.stages ?? null, state.run_id);
@@ -297,10 +300,17 @@ function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Tel
     [ATTR.hostName]: summary.host,
     [ATTR.processPid]: summary.pid,
     [ATTR.processArgs]: summary.command,
-    [ATTR.pipelineResult]: summary.status === "success" ? "success" : summary.status === "interrupted" ? "cancellation" : "failure",
+    // SIGKILL is how the system (the OOM killer, a CI runner's timeout) ends a
+    // pipeline: the conventions call that `error`; a forwarded SIGINT/SIGTERM is a `cancellation`.
+    [ATTR.pipelineResult]:
+      summary.status === "success" ? "success" : summary.signal === "SIGKILL" ? "error" : summary.status === "interrupted" ? "cancellation" : "failure",
   };
   if (summary.exit_code !== null) a[ATTR.processExitCode] = summary.exit_code;
   const bad = summary.stages.find((s) => BAD.has(s.status));
+  // A failed run says why in error.type: the signal, the exit code, or a stage that did not succeed.
+  if (summary.status !== "success") {
+    a[ATTR.errorType] = summary.signal ?? (summary.exit_code !== null && summary.exit_code !== 0 ? String(summary.exit_code) : bad ? "stage_failed" : summary.status);
+  }
   const message = summary.signal
     ? `killed by ${summary.signal}`
     : summary.exit_code !== null && summary.exit_code !== 0
@@ -321,13 +331,14 @@ function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Tel
     startTime,
     endTime,
     duration: hrTimeDuration(startTime, endTime),
-    status: summary.status === "success" ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message },
+    // Success leaves the status unset, as the conventions ask of instrumentation.
+    status: summary.status === "success" ? { code: SpanStatusCode.UNSET } : { code: SpanStatusCode.ERROR, message },
     attributes: a,
     links: [],
     events: [],
     ended: true,
     resource: telemetry.resource,
-    instrumentationScope: { name: TRACER_NAME },
+    instrumentationScope: { name: TRACER_NAME, schemaUrl: SCHEMA_URL },
     droppedAttributesCount: 0,
     droppedEventsCount: 0,
     droppedLinksCount: 0,

@@ -11,6 +11,7 @@ import {
   STAGE_SPAN_PREFIX,
   TASK_RESULT,
   TRACER_NAME,
+  SCHEMA_URL,
   WARNING_ATTR,
   WARNING_EVENT,
 } from "../conventions.js";
@@ -55,7 +56,18 @@ function fileEvent(role: FileRole, f: ManifestFileEntry, time: HrTime): TimedEve
  * (its manifest still said `running`), so the backend gets that span too.
  * `manifestFromSpan(spanFromManifest(m))` gives `m` back, `telemetry` aside.
  */
-export function spanFromManifest(m: ManifestData, stageDir: string, resource: Resource = emptyResource()): ReadableSpan {
+export function spanFromManifest(
+  m: ManifestData,
+  stageDir: string,
+  resource: Resource = emptyResource(),
+  options: {
+    /** The trace flags of the span (sampled or not); default sampled. */
+    traceFlags?: number | undefined;
+    /** `cicd.pipeline.task.run.result` when the status alone does not say it (`error` for a stage the system killed). */
+    taskResult?: string;
+  } = {},
+): ReadableSpan {
+  const traceFlags = options.traceFlags ?? TraceFlags.SAMPLED;
   if (!m.ended_at) throw new StagetraceError("INVALID_INPUT", `the manifest of stage ${m.stage} has no ended_at; set it before rebuilding the span`);
   const status = m.status as StageStatus;
   const a: Attributes = {
@@ -66,7 +78,8 @@ export function spanFromManifest(m: ManifestData, stageDir: string, resource: Re
     [ATTR.stageStatus]: status,
     [ATTR.processArgs]: m.process.command_args,
   };
-  if (TASK_RESULT[status]) a[ATTR.taskResult] = TASK_RESULT[status];
+  if (options.taskResult !== undefined) a[ATTR.taskResult] = options.taskResult;
+  else if (TASK_RESULT[status]) a[ATTR.taskResult] = TASK_RESULT[status];
   if (m.pipeline.run_id !== null) {
     a[ATTR.pipelineRunId] = m.pipeline.run_id;
     a[ATTR.taskRunId] = `${m.pipeline.run_id}/${stageDir.split(/[\\/]/).pop()}`;
@@ -106,21 +119,21 @@ export function spanFromManifest(m: ManifestData, stageDir: string, resource: Re
   return {
     name: STAGE_SPAN_PREFIX + m.stage,
     kind: SpanKind.INTERNAL,
-    spanContext: () => ({ traceId: m.trace.trace_id, spanId: m.trace.span_id, traceFlags: TraceFlags.SAMPLED }),
+    spanContext: () => ({ traceId: m.trace.trace_id, spanId: m.trace.span_id, traceFlags }),
     parentSpanContext:
       m.trace.parent_span_id === null
         ? undefined
-        : { traceId: m.trace.trace_id, spanId: m.trace.parent_span_id, traceFlags: TraceFlags.SAMPLED, isRemote: true },
+        : { traceId: m.trace.trace_id, spanId: m.trace.parent_span_id, traceFlags, isRemote: true },
     startTime,
     endTime,
     duration: hrTimeDuration(startTime, endTime),
-    status: failed ? { code: SpanStatusCode.ERROR, message: m.status_reason ?? `stage ${status}` } : { code: SpanStatusCode.OK },
+    status: failed ? { code: SpanStatusCode.ERROR, message: m.status_reason ?? `stage ${status}` } : { code: SpanStatusCode.UNSET },
     attributes: a,
     links: [],
     events,
     ended: true,
     resource,
-    instrumentationScope: { name: TRACER_NAME },
+    instrumentationScope: { name: TRACER_NAME, schemaUrl: SCHEMA_URL },
     droppedAttributesCount: 0,
     droppedEventsCount: m.telemetry.events_omitted,
     droppedLinksCount: 0,

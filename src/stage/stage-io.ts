@@ -700,9 +700,8 @@ export class StageIO implements OpenStage {
     if (status === "failed" || status === "interrupted") {
       this.span.setAttribute(ATTR.errorType, this.firstErrorType ?? status);
       this.span.setStatus({ code: SpanStatusCode.ERROR, message: reason ?? `stage ${status}` });
-    } else {
-      this.span.setStatus({ code: SpanStatusCode.OK });
     }
+    // A stage that did its job leaves the status unset, as the conventions ask of instrumentation.
     this.span.end();
     this.lease?.stop();
     this.heartbeat?.end();

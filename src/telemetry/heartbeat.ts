@@ -10,27 +10,21 @@
  * delay its exit past `exitTimeoutMs`; failures are counted and said once
  * at shutdown.
  */
-import type { Agent } from "node:http";
 import type { Attributes, BatchObservableResult } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { StagetraceError } from "../errors.js";
-import { ATTR, METRIC, METRIC_ATTR, TRACER_NAME } from "../conventions.js";
+import { ATTR, METRIC, METRIC_ATTR, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import type { TelemetryOptions } from "../types.js";
-import { grpcEndpoint, grpcMetadata, numberFromEnv, type OtlpProtocol, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { otlpAgentFactory } from "./otlp-agent.js";
+import { grpcEndpoint, grpcMetadata, numberFromEnv, type OtlpProtocol, type ResolvedTelemetryConfig, type TlsFiles } from "./telemetry-config.js";
 
 const SECONDS = { min: 0, above: true, unit: "seconds" } as const;
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 /** How long a stage may go without progress before the stalled-stage alert fires (`STAGETRACE_STALL_AFTER_S`). */
 export const DEFAULT_STALL_AFTER_S = 1800;
-/**
- * The longest one heartbeat export may take. Below the OTLP exporter's first
- * retry backoff (800 ms at the earliest), so a failed beat is never retried
- * on a timer that would keep the process alive.
- */
-const MAX_BEAT_TIMEOUT_MS = 750;
 
 /** The span attributes a heartbeat carries, so alerts can name the stage, its run and its host. */
 const COPIED_ATTRIBUTES = [
@@ -44,8 +38,12 @@ const COPIED_ATTRIBUTES = [
 ] as const;
 
 export interface HeartbeatConfig {
-  /** The OTLP/HTTP metrics URL (for gRPC, its scheme, host and port are used). */
-  url: string;
+  /** The OTLP/HTTP metrics URL (for gRPC, its scheme, host and port are used); null when beats go to the console only. */
+  url: string | null;
+  /** Also print each beat on stdout (`OTEL_METRICS_EXPORTER` includes `console`). */
+  console?: boolean;
+  /** TLS files for an https URL (`OTEL_EXPORTER_OTLP_[METRICS_]CERTIFICATE`, client certificate and key). */
+  tls?: TlsFiles;
   protocol: OtlpProtocol;
   intervalMs: number;
   timeoutMs: number;
@@ -70,7 +68,7 @@ export function resolveHeartbeatConfig(
   options: TelemetryOptions,
   env: NodeJS.ProcessEnv,
   config: Pick<ResolvedTelemetryConfig, "metricsUrl" | "exportTimeoutMs" | "headers"> &
-    Partial<Pick<ResolvedTelemetryConfig, "metricsProtocol" | "metricsHeaders">>,
+    Partial<Pick<ResolvedTelemetryConfig, "metricsProtocol" | "metricsHeaders" | "metricsTimeoutMs" | "metricsTls" | "metricsConsole">>,
   warn: Warn,
 ): HeartbeatConfig | null {
   let intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -88,12 +86,14 @@ export function resolveHeartbeatConfig(
   }
   if (intervalMs === 0) return null;
 
-  if (!config.metricsUrl) return null;
+  if (!config.metricsUrl && !config.metricsConsole) return null;
   return {
     url: config.metricsUrl,
-    protocol: config.metricsProtocol ?? "http",
+    console: config.metricsConsole ?? false,
+    tls: config.metricsTls ?? {},
+    protocol: config.metricsProtocol ?? "http/protobuf",
     intervalMs,
-    timeoutMs: Math.min(config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS),
+    timeoutMs: Math.min(config.metricsTimeoutMs ?? config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS),
     headers: config.metricsHeaders ?? config.headers,
     stallAfterS: numberFromEnv(env, "STAGETRACE_STALL_AFTER_S", DEFAULT_STALL_AFTER_S, SECONDS, warn),
     expectedDurationS: numberFromEnv(env, "STAGETRACE_EXPECTED_DURATION_S", null, SECONDS, warn),
@@ -124,6 +124,43 @@ interface Sdk {
 }
 
 const nowSeconds = () => Date.now() / 1000;
+
+/**
+ * The longest one heartbeat export may take, whatever
+ * `OTEL_EXPORTER_OTLP_[METRICS_]TIMEOUT` says: below the OTLP exporter's first
+ * retry backoff (800 ms at the earliest), so a failed beat is never retried
+ * on a timer that would keep the process alive. The next beat replaces it.
+ */
+export const MAX_BEAT_TIMEOUT_MS = 750;
+
+/** `work`, or nothing once `deadline` (epoch ms) has passed. */
+async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
+  clearTimeout(timer);
+}
+
+/** One exporter that hands each export to all of `exporters`; it succeeds when the first (the OTLP one) does. */
+function allOf(exporters: PushMetricExporter[]): PushMetricExporter {
+  return {
+    export(metrics, resultCallback) {
+      let first: ExportResult | undefined;
+      let left = exporters.length;
+      exporters.forEach((e, i) =>
+        e.export(metrics, (result) => {
+          if (i === 0) first = result;
+          if (--left === 0) resultCallback(first!);
+        }),
+      );
+    },
+    async forceFlush() {
+      await Promise.all(exporters.map((e) => e.forceFlush()));
+    },
+    async shutdown() {
+      await Promise.all(exporters.map((e) => e.shutdown()));
+    },
+  };
+}
 
 /**
  * The heartbeat of every stage in this process: gauges observed at each
@@ -219,37 +256,29 @@ export class Heartbeat {
   }
 
   private async loadSdk(): Promise<Sdk> {
-    const [metrics, http, https] = await Promise.all([import("@opentelemetry/sdk-metrics"), import("node:http"), import("node:https")]);
-    // Unreferenced sockets: a beat under way never keeps the process alive.
-    // No keep-alive, because Node references a pooled socket again on reuse.
-    const agentFor = (protocol: string): Agent => {
-      const agent = protocol === "https:" ? new https.Agent({ keepAlive: false }) : new http.Agent({ keepAlive: false });
-      const create = agent.createConnection.bind(agent) as (...args: unknown[]) => { unref?: () => void } | undefined;
-      (agent as unknown as { createConnection: (...args: unknown[]) => unknown }).createConnection = (...args: unknown[]) => {
-        const socket = create(...args);
-        socket?.unref?.();
-        return socket;
-      };
-      return agent;
-    };
+    const metrics = await import("@opentelemetry/sdk-metrics");
     const { url, timeoutMs: timeoutMillis, headers, protocol } = this.config;
-    let exporter: PushMetricExporter;
-    if (protocol === "grpc") {
+    const exporters: PushMetricExporter[] = [];
+    if (url !== null && protocol === "grpc") {
       // gRPC keeps its connection referenced only while a call is under way.
       const { OTLPMetricExporter } = await import("@opentelemetry/exporter-metrics-otlp-grpc");
-      exporter = new OTLPMetricExporter({ url: grpcEndpoint(url), timeoutMillis, ...(headers ? { metadata: await grpcMetadata(headers) } : {}) });
-    } else {
+      exporters.push(new OTLPMetricExporter({ url: grpcEndpoint(url), timeoutMillis, ...(headers ? { metadata: await grpcMetadata(headers) } : {}) }));
+    } else if (url !== null) {
       const { OTLPMetricExporter } =
         protocol === "http/protobuf" ? await import("@opentelemetry/exporter-metrics-otlp-proto") : await import("@opentelemetry/exporter-metrics-otlp-http");
-      exporter = new OTLPMetricExporter({ url, timeoutMillis, httpAgentOptions: agentFor, ...(headers ? { headers } : {}) });
+      // Unreferenced sockets: a beat under way never keeps the process alive.
+      const httpAgentOptions = otlpAgentFactory(this.config.tls ?? {}, this.warn);
+      exporters.push(new OTLPMetricExporter({ url, timeoutMillis, httpAgentOptions, ...(headers ? { headers } : {}) }));
     }
+    if (this.config.console) exporters.push(new metrics.ConsoleMetricExporter());
+    const exporter = allOf(exporters);
     class OnDemandReader extends metrics.MetricReader {
       protected override async onShutdown(): Promise<void> {}
       protected override async onForceFlush(): Promise<void> {}
     }
     const reader = new OnDemandReader();
     const provider = new metrics.MeterProvider({ resource: this.resource, readers: [reader] });
-    const meter = provider.getMeter(TRACER_NAME, this.version);
+    const meter = provider.getMeter(TRACER_NAME, this.version, { schemaUrl: SCHEMA_URL });
     const { stallAfterS, expectedDurationS } = this.config;
     const now = { seconds: 0 };
     // Each gauge and what it reads for one beat (null: not sent).
@@ -290,15 +319,17 @@ export class Heartbeat {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    if (this.inFlight) await this.inFlight;
-    if (this.beats.size > 0 && this.sdk && Date.now() + this.config.timeoutMs <= deadline) {
-      await this.exportOnce();
+    // Each beat has its whole timeout; shutdown's deadline, not a shorter
+    // timeout, is what ends the wait for one still under way.
+    if (this.inFlight) await untilDeadline(this.inFlight, deadline);
+    if (this.beats.size > 0 && this.sdk && Date.now() < deadline) {
+      await untilDeadline(this.exportOnce(), deadline);
     }
     const sdk = this.sdk ? await this.sdk : null;
     await sdk?.shutdown();
     if (this.failures > 0) {
       this.warn(
-        `${this.failures} of ${this.attempts} stage heartbeat exports to ${this.config.url} failed` +
+        `${this.failures} of ${this.attempts} stage heartbeat exports to ${this.config.url ?? "the console"} failed` +
           (this.lastError ? ` (${this.lastError})` : ""),
       );
     }

@@ -2,7 +2,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { LOG_COUNTS_EVENT } from "../conventions.js";
 import type { LogWorkerOptions } from "./otlp-log-worker.js";
-import { grpcEndpoint, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 /** pino's worker-thread stream (thread-stream), as far as stagetrace uses it. */
 interface ThreadStream {
@@ -16,7 +16,6 @@ interface ThreadStream {
 
 // Lines name their level ("level":"INFO"); the worker is told how those
 // names map to OpenTelemetry severities.
-const LEVEL_LABELS = { TRACE: "TRACE", DEBUG: "DEBUG", INFO: "INFO", WARN: "WARN", ERROR: "ERROR", FATAL: "FATAL" };
 const SEVERITY = { TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17, FATAL: 21 };
 
 export interface LogDelivery {
@@ -69,28 +68,20 @@ export class LogTransport {
   }
 
   static start(config: ResolvedTelemetryConfig, version: string, resourceAttributes: Record<string, string>): LogTransport {
-    const exporter = { url: config.logsUrl, timeoutMillis: config.exportTimeoutMs, ...(config.logsHeaders ? { headers: config.logsHeaders } : {}) };
-    const exporterOptions =
-      config.logsProtocol === "grpc"
-        ? { protocol: "grpc", grpcExporterOptions: { ...exporter, url: config.logsUrl ? grpcEndpoint(config.logsUrl) : config.logsUrl } }
-        : config.logsProtocol === "http/protobuf"
-          ? { protocol: "http/protobuf", protobufExporterOptions: exporter }
-          : { protocol: "http", httpExporterOptions: exporter };
     const options: LogWorkerOptions = {
-      exporterOptions,
+      url: config.logsUrl,
+      protocol: config.logsProtocol,
+      headers: config.logsHeaders,
+      tls: config.logsTls,
+      console: config.logsConsole,
       resourceAttributes,
       version,
       severityNumberMap: SEVERITY,
       exitTimeoutMs: config.exitTimeoutMs,
-      exportTimeoutMs: config.exportTimeoutMs,
+      exportTimeoutMs: config.logsTimeoutMs,
+      batch: config.blrp,
     };
     const stream = pino.transport({ target: workerPath(), options }) as unknown as ThreadStream;
-    // pino sends this itself when a transport is its only destination; here
-    // the worker is one destination of three, so stagetrace sends it.
-    stream.emit("message", {
-      code: "PINO_CONFIG",
-      config: { levels: { labels: LEVEL_LABELS, values: LEVEL_LABELS }, messageKey: "msg", errorKey: "err" },
-    });
     return new LogTransport(stream);
   }
 

@@ -1,45 +1,55 @@
 /**
- * The OTLP log exporter, run by pino in a worker thread so that exporting
- * never slows the stage's own thread. Records are mapped exactly as
- * pino-opentelemetry-transport maps them (its mapper and context loader);
- * what this module adds is what that transport cannot do: a shutdown that
- * ends within the exit bound however the backend behaves, and a count of the
+ * The OTLP log exporter, run by pino in a worker thread (`pino.transport`)
+ * so that exporting never slows the stage's own thread. Each line becomes a
+ * log record with the trace context it carries; field names that have a
+ * semantic-convention name get it (`log.iostream`, `exception.*`). What
+ * this module adds to OpenTelemetry's log SDK is a shutdown that ends
+ * within the exit bound however the backend behaves, and a count of the
  * records that were not delivered, sent back to the stage's thread.
  */
+import { context, trace, type Attributes, type AttributeValue } from "@opentelemetry/api";
+import type { AnyValueMap, LogAttributes, LogRecord } from "@opentelemetry/api-logs";
 import type { ExportResult } from "@opentelemetry/core";
-import { resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BatchLogRecordProcessor,
+  ConsoleLogRecordExporter,
   LoggerProvider,
+  SimpleLogRecordProcessor,
   type LogRecordExporter,
+  type LogRecordProcessor,
   type ReadableLogRecord,
 } from "@opentelemetry/sdk-logs";
-import { createRequire } from "node:module";
+import {
+  ATTR_EXCEPTION_MESSAGE,
+  ATTR_EXCEPTION_STACKTRACE,
+  ATTR_EXCEPTION_TYPE,
+} from "@opentelemetry/semantic-conventions";
 import { parentPort } from "node:worker_threads";
 import build from "pino-abstract-transport";
 import { ExportGate } from "../../exporters/export-gate.js";
-import { LOG_COUNTS_EVENT } from "../conventions.js";
+import { LOG_ATTR, LOG_COUNTS_EVENT, SCHEMA_URL } from "../conventions.js";
+import { otlpAgentFactory } from "./otlp-agent.js";
+import type { BatchSettings, OtlpProtocol, TlsFiles } from "./telemetry-config.js";
 
 // Not imported from log-transport.js: that module loads pino, which the worker does not need.
 const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
 
-const require = createRequire(import.meta.url);
-// pino-opentelemetry-transport has no exports map; these are its own building blocks.
-const { toOpenTelemetry } = require("pino-opentelemetry-transport/lib/opentelemetry-mapper.js") as {
-  toOpenTelemetry: (obj: unknown, opts: { messageKey: string; levels: unknown; severityNumberMap?: Record<string, number> }) => unknown;
-};
-const { createExporter, loadContext } = require("pino-opentelemetry-transport/lib/otlp-logger-shim.js") as {
-  createExporter: (opts: unknown) => LogRecordExporter;
-  loadContext: (record: unknown) => Parameters<ReturnType<LoggerProvider["getLogger"]>["emit"]>[0];
-};
-
 export interface LogWorkerOptions {
-  exporterOptions: unknown;
+  /** The OTLP logs URL, or null when records go to the console only. */
+  url: string | null;
+  protocol: OtlpProtocol;
+  headers: Record<string, string> | undefined;
+  tls: TlsFiles;
+  /** Also print each record on stdout (`OTEL_LOGS_EXPORTER` includes `console`). */
+  console: boolean;
   resourceAttributes: Record<string, string>;
   version: string;
+  /** pino's level label (upper case) to the OpenTelemetry severity number. */
   severityNumberMap: Record<string, number>;
   exitTimeoutMs: number;
   exportTimeoutMs: number;
+  batch: BatchSettings;
 }
 
 class GatedLogExporter implements LogRecordExporter {
@@ -61,6 +71,81 @@ class GatedLogExporter implements LogRecordExporter {
   }
 }
 
+async function otlpExporter(o: LogWorkerOptions, url: string): Promise<LogRecordExporter> {
+  const base = { timeoutMillis: o.exportTimeoutMs, ...(o.headers ? { headers: o.headers } : {}) };
+  if (o.protocol === "grpc") {
+    const [{ OTLPLogExporter }, { Metadata }] = await Promise.all([import("@opentelemetry/exporter-logs-otlp-grpc"), import("@grpc/grpc-js")]);
+    const metadata = new Metadata();
+    for (const [k, v] of Object.entries(o.headers ?? {})) metadata.set(k, v);
+    const u = new URL(url);
+    return new OTLPLogExporter({ url: `${u.protocol}//${u.host}`, timeoutMillis: o.exportTimeoutMs, metadata });
+  }
+  // Unreferenced sockets, so the worker can end while an export still waits on a dead backend.
+  const http = { ...base, url, httpAgentOptions: otlpAgentFactory(o.tls, () => {}) };
+  if (o.protocol === "http/protobuf") {
+    const { OTLPLogExporter } = await import("@opentelemetry/exporter-logs-otlp-proto");
+    return new OTLPLogExporter(http);
+  }
+  const { OTLPLogExporter } = await import("@opentelemetry/exporter-logs-otlp-http");
+  return new OTLPLogExporter(http);
+}
+
+/** Fields of a line that are not attributes: they are the record's time, severity, body and trace context. */
+const RECORD_FIELDS = new Set(["time", "level", "msg", "pid", "hostname", "trace_id", "span_id", "trace_flags"]);
+
+function anyValue(v: unknown): AttributeValue | AnyValueMap | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
+  return v as AnyValueMap;
+}
+
+/**
+ * One stage-log line as a log record. `stream` becomes `log.iostream`,
+ * `err` (pino's serialized error) and `exception_type` become
+ * `exception.type`, `exception.message` and `exception.stacktrace`, and the
+ * stage's name and number their span attributes' names; other fields keep
+ * their names.
+ */
+export function recordFromLine(line: Record<string, unknown>, severityNumberMap: Record<string, number>): LogRecord {
+  const attributes: LogAttributes = {};
+  for (const [key, value] of Object.entries(line)) {
+    if (RECORD_FIELDS.has(key)) continue;
+    if (key === "stream") attributes[LOG_ATTR.iostream] = anyValue(value);
+    else if (key === "stage") attributes[ATTR_TASK_NAME] = anyValue(value);
+    else if (key === "stage_number") attributes[ATTR_STAGE_NUMBER] = anyValue(value);
+    else if (key === "exception_type") attributes[ATTR_EXCEPTION_TYPE] = anyValue(value);
+    else if (key === "err" && value !== null && typeof value === "object") {
+      const { type, message, stack, ...rest } = value as Record<string, unknown>;
+      if (type !== undefined) attributes[ATTR_EXCEPTION_TYPE] = anyValue(type);
+      if (message !== undefined) attributes[ATTR_EXCEPTION_MESSAGE] = anyValue(message);
+      if (stack !== undefined) attributes[ATTR_EXCEPTION_STACKTRACE] = anyValue(stack);
+      if (Object.keys(rest).length > 0) attributes["exception.details"] = rest as AnyValueMap;
+    } else attributes[key] = anyValue(value);
+  }
+  for (const k of Object.keys(attributes)) if (attributes[k] === undefined) delete attributes[k];
+  const level = typeof line.level === "string" ? line.level : "";
+  let ctx = context.active();
+  if (typeof line.trace_id === "string" && typeof line.span_id === "string") {
+    ctx = trace.setSpanContext(ctx, {
+      traceId: line.trace_id,
+      spanId: line.span_id,
+      traceFlags: typeof line.trace_flags === "number" ? line.trace_flags : 0,
+      isRemote: true,
+    });
+  }
+  return {
+    ...(typeof line.time === "number" ? { timestamp: line.time } : {}),
+    ...(line.msg !== undefined ? { body: anyValue(line.msg) } : {}),
+    severityNumber: severityNumberMap[level] ?? 0,
+    ...(level ? { severityText: level } : {}),
+    attributes,
+    context: ctx,
+  };
+}
+
+const ATTR_TASK_NAME = "cicd.pipeline.task.name";
+const ATTR_STAGE_NUMBER = "stagetrace.stage.number";
+
 export default async function logWorker(options: LogWorkerOptions) {
   // When the stage's process must be gone (epoch ms), sent as it shuts down.
   let deadline: number | null = null;
@@ -68,34 +153,23 @@ export default async function logWorker(options: LogWorkerOptions) {
     if (m?.code === LOG_DEADLINE_MESSAGE && typeof m.deadline === "number") deadline = m.deadline;
   });
   const gate = new ExportGate();
-  const exporter = new GatedLogExporter(createExporter(options.exporterOptions), gate);
-  const resource: Resource = resourceFromAttributes(options.resourceAttributes);
-  const provider = new LoggerProvider({
-    resource,
-    processors: [
-      new BatchLogRecordProcessor({
-        exporter,
-        scheduledDelayMillis: 200,
-        exportTimeoutMillis: options.exportTimeoutMs,
-        maxQueueSize: 16384,
-        maxExportBatchSize: 1024,
-      }),
-    ],
-  });
-  const logger = provider.getLogger("stagetrace", options.version);
+  const processors: LogRecordProcessor[] = [];
+  if (options.url !== null) {
+    const exporter = new GatedLogExporter(await otlpExporter(options, options.url), gate);
+    processors.push(new BatchLogRecordProcessor({ exporter, ...options.batch }));
+  }
+  if (options.console) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
+  const provider = new LoggerProvider({ resource: resourceFromAttributes(options.resourceAttributes as Attributes), processors });
+  const logger = provider.getLogger("stagetrace", options.version, { schemaUrl: SCHEMA_URL });
 
   return build(
     async (source) => {
-      // expectPinoConfig: the stream carries the levels and message key stagetrace sent.
-      const config = source as unknown as { messageKey: string; levels: unknown };
-      const mapping = { messageKey: config.messageKey, levels: config.levels, severityNumberMap: options.severityNumberMap };
-      for await (const line of source) logger.emit(loadContext(toOpenTelemetry(line, mapping)));
+      for await (const line of source) logger.emit(recordFromLine(line as Record<string, unknown>, options.severityNumberMap));
     },
     {
-      expectPinoConfig: true,
       async close() {
         const budget = deadline === null ? options.exitTimeoutMs : Math.max(0, deadline - Date.now());
-        const cancelGate = gate.closeWhenOneExportLeft(budget, options.exportTimeoutMs);
+        const cancelGate = gate.closeWhenOneExportLeft(budget, Math.min(options.exportTimeoutMs, Math.floor(budget / 2)));
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           provider.shutdown().catch(() => {}),

@@ -11,7 +11,7 @@ export interface ResolvedTelemetryConfig {
   logsUrl: string | null;
   /** Where heartbeat metrics go (`<endpoint>/v1/metrics`, or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`). */
   metricsUrl: string | null;
-  /** The OTLP protocol of each signal: `http` is OTLP/HTTP with JSON. */
+  /** The OTLP protocol of each signal. */
   tracesProtocol: OtlpProtocol;
   metricsProtocol: OtlpProtocol;
   logsProtocol: OtlpProtocol;
@@ -22,8 +22,28 @@ export interface ResolvedTelemetryConfig {
   logsHeaders: Record<string, string> | undefined;
   serviceName: string;
   exitTimeoutMs: number;
-  /** Per-export timeout, kept under the exit bound so no request outlives it. */
+  /** One span export's timeout (`OTEL_EXPORTER_OTLP_TRACES_TIMEOUT`, then `OTEL_EXPORTER_OTLP_TIMEOUT`, default 10 s), as set. */
   exportTimeoutMs: number;
+  /** One heartbeat export's timeout (`OTEL_EXPORTER_OTLP_METRICS_TIMEOUT`, then `OTEL_EXPORTER_OTLP_TIMEOUT`). */
+  metricsTimeoutMs: number;
+  /** One log export's timeout (`OTEL_EXPORTER_OTLP_LOGS_TIMEOUT`, then `OTEL_EXPORTER_OTLP_TIMEOUT`). */
+  logsTimeoutMs: number;
+  /** The batch span processor's settings (`OTEL_BSP_*`). */
+  bsp: BatchSettings;
+  /** The batch log record processor's settings (`OTEL_BLRP_*`). */
+  blrp: BatchSettings;
+  /** Also print each signal on stdout (`OTEL_<SIGNAL>_EXPORTER` includes `console`). */
+  tracesConsole: boolean;
+  metricsConsole: boolean;
+  logsConsole: boolean;
+  /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`. */
+  sampler: SamplerSetting;
+  /** The W3C propagators `OTEL_PROPAGATORS` names (`tracecontext`, `baggage`), in order. */
+  propagators: Propagator[];
+  /** Files for TLS per signal (`OTEL_EXPORTER_OTLP_[<SIGNAL>_]CERTIFICATE`, `..._CLIENT_CERTIFICATE`, `..._CLIENT_KEY`). */
+  tracesTls: TlsFiles;
+  metricsTls: TlsFiles;
+  logsTls: TlsFiles;
   otlpMaxEventsPerSpan: number;
   /**
    * The longest string attribute value sent over OTLP (`OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`,
@@ -36,24 +56,140 @@ export interface ResolvedTelemetryConfig {
 }
 
 export type Warn = (message: string) => void;
+type Signal = "TRACES" | "METRICS" | "LOGS";
 
-export type OtlpProtocol = "http" | "http/protobuf" | "grpc";
+export type OtlpProtocol = "http/json" | "http/protobuf" | "grpc";
+export const OTLP_PROTOCOLS: readonly OtlpProtocol[] = ["http/json", "http/protobuf", "grpc"];
+/** The specification's default protocol, as the Node SDK has it. */
+export const DEFAULT_OTLP_PROTOCOL: OtlpProtocol = "http/protobuf";
+
+export interface BatchSettings {
+  scheduledDelayMillis: number;
+  exportTimeoutMillis: number;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+}
+
+export type Propagator = "tracecontext" | "baggage";
+
+export interface SamplerSetting {
+  /** One of the specification's built-in samplers. */
+  name: "always_on" | "always_off" | "traceidratio" | "parentbased_always_on" | "parentbased_always_off" | "parentbased_traceidratio";
+  /** The ratio of `traceidratio` samplers, 0 to 1. */
+  ratio: number;
+}
+
+export interface TlsFiles {
+  /** Root certificate(s) to trust, PEM. */
+  ca?: string;
+  /** Client certificate chain, PEM. */
+  cert?: string;
+  /** Client private key, PEM. */
+  key?: string;
+}
 
 /**
- * A signal's OTLP protocol: `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`, then
- * `OTEL_EXPORTER_OTLP_PROTOCOL`, then OTLP/HTTP JSON (the specification's
- * default is http/protobuf; see docs/configuration.md for why this differs).
- * A bad value warns, naming the variable, and falls back.
+ * stagetrace's batch span processor defaults. The delay is shorter than the
+ * specification's 5 s: a stage process is often short and each span is
+ * worth seeing while the pipeline still runs.
  */
-function resolveProtocol(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS" | "LOGS", warn: Warn): OtlpProtocol {
+export const BSP_DEFAULTS: BatchSettings = { scheduledDelayMillis: 500, exportTimeoutMillis: 30_000, maxQueueSize: 2048, maxExportBatchSize: 512 };
+/**
+ * stagetrace's batch log record processor defaults: a larger queue and
+ * batches than the specification's (2048, 512), because a stage writes
+ * log lines in bursts, and a shorter delay (200 ms rather than 1 s).
+ */
+export const BLRP_DEFAULTS: BatchSettings = { scheduledDelayMillis: 200, exportTimeoutMillis: 30_000, maxQueueSize: 16_384, maxExportBatchSize: 1024 };
+/** The specification's default OTLP export timeout. */
+export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
+
+/**
+ * A signal's OTLP protocol: the `otlpProtocol` option, then
+ * `OTEL_EXPORTER_OTLP_<SIGNAL>_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL`,
+ * then the specification's default, http/protobuf. A bad value warns,
+ * naming the variable, and falls back to the default.
+ */
+function resolveProtocol(option: OtlpProtocol | undefined, env: NodeJS.ProcessEnv, signal: Signal, warn: Warn): OtlpProtocol {
+  if (option !== undefined) return option;
   const specific = `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`;
   const name = env[specific]?.trim() ? specific : env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() ? "OTEL_EXPORTER_OTLP_PROTOCOL" : null;
-  if (!name) return "http";
+  if (!name) return DEFAULT_OTLP_PROTOCOL;
   const raw = env[name]!.trim();
-  if (raw === "http/protobuf" || raw === "grpc") return raw;
-  if (raw === "http/json" || raw === "http") return "http";
-  warn(`${name}=${JSON.stringify(raw)} is not one of http/json, http/protobuf, grpc; using http/json`);
-  return "http";
+  if ((OTLP_PROTOCOLS as readonly string[]).includes(raw)) return raw as OtlpProtocol;
+  warn(`${name}=${JSON.stringify(raw)} is not one of http/json, http/protobuf, grpc; using ${DEFAULT_OTLP_PROTOCOL}`);
+  return DEFAULT_OTLP_PROTOCOL;
+}
+
+/** A whole number of milliseconds >= `min` from `env[name]`, else `fallback`; a bad value warns and falls back. */
+function millisFromEnv(env: NodeJS.ProcessEnv, names: readonly string[], fallback: number, min: number, warn: Warn): number {
+  for (const name of names) {
+    if (!env[name]?.trim()) continue;
+    return Math.floor(numberFromEnv(env, name, fallback, { min, unit: "milliseconds" }, warn));
+  }
+  return fallback;
+}
+
+function batchSettings(env: NodeJS.ProcessEnv, prefix: "OTEL_BSP" | "OTEL_BLRP", defaults: BatchSettings, warn: Warn): BatchSettings {
+  const s: BatchSettings = {
+    scheduledDelayMillis: millisFromEnv(env, [`${prefix}_SCHEDULE_DELAY`], defaults.scheduledDelayMillis, 0, warn),
+    exportTimeoutMillis: millisFromEnv(env, [`${prefix}_EXPORT_TIMEOUT`], defaults.exportTimeoutMillis, 1, warn),
+    maxQueueSize: Math.floor(numberFromEnv(env, `${prefix}_MAX_QUEUE_SIZE`, defaults.maxQueueSize, { min: 1, unit: "records" }, warn)),
+    maxExportBatchSize: Math.floor(numberFromEnv(env, `${prefix}_MAX_EXPORT_BATCH_SIZE`, defaults.maxExportBatchSize, { min: 1, unit: "records" }, warn)),
+  };
+  if (s.maxExportBatchSize > s.maxQueueSize) {
+    warn(`${prefix}_MAX_EXPORT_BATCH_SIZE=${s.maxExportBatchSize} is larger than ${prefix}_MAX_QUEUE_SIZE=${s.maxQueueSize}; using ${s.maxQueueSize}`);
+    s.maxExportBatchSize = s.maxQueueSize;
+  }
+  return s;
+}
+
+const SAMPLERS = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"] as const;
+
+/** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, as the specification reads them. */
+function resolveSampler(env: NodeJS.ProcessEnv, warn: Warn): SamplerSetting {
+  const fallback = "parentbased_always_on";
+  const raw = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase();
+  let name: SamplerSetting["name"] = fallback;
+  if (raw) {
+    if ((SAMPLERS as readonly string[]).includes(raw)) name = raw as SamplerSetting["name"];
+    else warn(`OTEL_TRACES_SAMPLER=${JSON.stringify(env.OTEL_TRACES_SAMPLER)} is not one of ${SAMPLERS.join(", ")}; using ${fallback}`);
+  }
+  let ratio = 1;
+  const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
+  if (arg && name.endsWith("traceidratio")) {
+    const n = Number(arg);
+    if (Number.isFinite(n) && n >= 0 && n <= 1) ratio = n;
+    else warn(`OTEL_TRACES_SAMPLER_ARG=${JSON.stringify(arg)} is not a ratio from 0 to 1; using 1`);
+  }
+  return { name, ratio };
+}
+
+/** `OTEL_PROPAGATORS`: `tracecontext` and `baggage` are honoured, `none` turns propagation off. */
+export function resolvePropagators(env: NodeJS.ProcessEnv, warn: Warn): Propagator[] {
+  const raw = env.OTEL_PROPAGATORS?.trim();
+  if (!raw) return ["tracecontext", "baggage"];
+  const names = raw.split(",").map((n) => n.trim().toLowerCase()).filter(Boolean);
+  if (names.includes("none")) return [];
+  const out: Propagator[] = [];
+  for (const n of names) {
+    if (n === "tracecontext" || n === "baggage") {
+      if (!out.includes(n)) out.push(n);
+    } else warn(`OTEL_PROPAGATORS: ${JSON.stringify(n)} is not supported (stagetrace propagates tracecontext and baggage); ignoring it`);
+  }
+  return out;
+}
+
+/** The TLS files of a signal: the per-signal variable, else the general one. */
+function tlsFiles(env: NodeJS.ProcessEnv, signal: Signal): TlsFiles {
+  const pick = (suffix: string) => env[`OTEL_EXPORTER_OTLP_${signal}_${suffix}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${suffix}`]?.trim() || undefined;
+  const out: TlsFiles = {};
+  const ca = pick("CERTIFICATE");
+  const cert = pick("CLIENT_CERTIFICATE");
+  const key = pick("CLIENT_KEY");
+  if (ca) out.ca = ca;
+  if (cert) out.cert = cert;
+  if (key) out.key = key;
+  return out;
 }
 
 /** OTLP headers as the gRPC exporters take them (loads @grpc/grpc-js, which only they use). */
@@ -164,7 +300,7 @@ function serviceNameFromResourceAttributes(raw: string | undefined): string | un
 }
 
 /** `OTEL_EXPORTER_OTLP_HEADERS` with `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS` on top: for a key in both, the per-signal value wins. */
-function signalHeaders(env: NodeJS.ProcessEnv, signal: "TRACES" | "METRICS" | "LOGS"): Record<string, string> | undefined {
+function signalHeaders(env: NodeJS.ProcessEnv, signal: Signal): Record<string, string> | undefined {
   const general = parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS);
   const specific = parseHeaders(env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`]);
   return general || specific ? { ...general, ...specific } : undefined;
@@ -213,33 +349,53 @@ export function resolveTelemetryConfig(
 
   // Each signal's protocol is resolved on its own, so a bad general value warns once.
   const warnOnce = onceEach(warn);
-  const tracesProtocol = resolveProtocol(env, "TRACES", warnOnce);
-  const metricsProtocol = resolveProtocol(env, "METRICS", warnOnce);
-  const logsProtocol = resolveProtocol(env, "LOGS", warnOnce);
+  if (options.otlpProtocol !== undefined && !OTLP_PROTOCOLS.includes(options.otlpProtocol)) {
+    throw new StagetraceError("INVALID_OPTION", `otlpProtocol must be one of ${OTLP_PROTOCOLS.join(", ")}, got ${JSON.stringify(options.otlpProtocol)}`);
+  }
+  const tracesProtocol = resolveProtocol(options.otlpProtocol, env, "TRACES", warnOnce);
+  const metricsProtocol = resolveProtocol(options.otlpProtocol, env, "METRICS", warnOnce);
+  const logsProtocol = resolveProtocol(options.otlpProtocol, env, "LOGS", warnOnce);
 
   const exitTimeoutMs = positiveInt(options.exitTimeoutMs, "exitTimeoutMs", env, "STAGETRACE_EXIT_TIMEOUT_MS", DEFAULT_EXIT_TIMEOUT_MS, warn);
-  const otlpTimeout = positiveInt(undefined, "", env, "OTEL_EXPORTER_OTLP_TIMEOUT", 10_000, warn);
-  // One export (with its retries) may take at most half the exit bound: at
-  // shutdown, one export already on the wire plus one final flush fit in it.
-  const exportTimeoutMs = Math.max(50, Math.min(otlpTimeout, Math.floor(exitTimeoutMs / 2)));
+  // The timeout a user sets is the one each export gets; the exit bound is
+  // kept by how shutdown is scheduled (see Telemetry.shutdown), not by
+  // shortening it. Unset, it is the specification's 10 s but at most half
+  // the exit bound: the exporter's own retries (against a backend that
+  // refuses or throttles) then end within the bound too.
+  const defaultTimeout = Math.max(50, Math.min(DEFAULT_OTLP_TIMEOUT_MS, Math.floor(exitTimeoutMs / 2)));
+  const timeout = (signal: Signal) =>
+    millisFromEnv(env, [`OTEL_EXPORTER_OTLP_${signal}_TIMEOUT`, "OTEL_EXPORTER_OTLP_TIMEOUT"], defaultTimeout, 1, warnOnce);
 
   // OTEL_SDK_DISABLED and OTEL_<SIGNAL>S_EXPORTER=none turn the export of a
   // signal off; the local files (manifest, stage.log, pipeline log) stay.
   const sdkDisabled = envFlag(env, "OTEL_SDK_DISABLED", false, warn);
-  const exporting = (signal: "TRACES" | "METRICS" | "LOGS"): boolean => {
-    if (sdkDisabled) return false;
+  const exporters = (signal: Signal): { otlp: boolean; console: boolean } => {
+    if (sdkDisabled) return { otlp: false, console: false };
     const name = `OTEL_${signal}_EXPORTER`;
     const raw = env[name]?.trim().toLowerCase();
-    if (!raw || raw === "otlp") return true;
-    if (raw === "none") return false;
-    warn(`${name}=${JSON.stringify(env[name])} is not supported (stagetrace exports otlp or none); using otlp`);
-    return true;
+    if (!raw) return { otlp: true, console: false };
+    const names = raw.split(",").map((n) => n.trim()).filter(Boolean);
+    if (names.includes("none")) return { otlp: false, console: false };
+    const out = { otlp: names.includes("otlp"), console: names.includes("console") };
+    const unknown = names.filter((n) => n !== "otlp" && n !== "console");
+    if (unknown.length > 0) {
+      const kept = out.otlp || out.console;
+      warn(`${name}=${JSON.stringify(env[name])}: ${unknown.join(", ")} is not supported (stagetrace exports otlp, console or none); ${kept ? "ignoring it" : "using otlp"}`);
+      if (!kept) out.otlp = true;
+    }
+    return out;
   };
+  const traces = exporters("TRACES");
+  const metrics = exporters("METRICS");
+  const logs = exporters("LOGS");
 
   return {
-    tracesUrl: exporting("TRACES") ? tracesUrl : null,
-    logsUrl: exporting("LOGS") ? logsUrl : null,
-    metricsUrl: exporting("METRICS") ? metricsUrl : null,
+    tracesUrl: traces.otlp ? tracesUrl : null,
+    logsUrl: logs.otlp ? logsUrl : null,
+    metricsUrl: metrics.otlp ? metricsUrl : null,
+    tracesConsole: traces.console,
+    metricsConsole: metrics.console,
+    logsConsole: logs.console,
     tracesProtocol,
     metricsProtocol,
     logsProtocol,
@@ -249,7 +405,16 @@ export function resolveTelemetryConfig(
     logsHeaders: options.otlpHeaders ?? signalHeaders(env, "LOGS"),
     serviceName: options.serviceName ?? (env.OTEL_SERVICE_NAME?.trim() || serviceNameFromResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES) || DEFAULT_SERVICE_NAME),
     exitTimeoutMs,
-    exportTimeoutMs,
+    exportTimeoutMs: timeout("TRACES"),
+    metricsTimeoutMs: timeout("METRICS"),
+    logsTimeoutMs: timeout("LOGS"),
+    bsp: batchSettings(env, "OTEL_BSP", BSP_DEFAULTS, warn),
+    blrp: batchSettings(env, "OTEL_BLRP", BLRP_DEFAULTS, warn),
+    sampler: resolveSampler(env, warn),
+    propagators: resolvePropagators(env, warn),
+    tracesTls: tlsFiles(env, "TRACES"),
+    metricsTls: tlsFiles(env, "METRICS"),
+    logsTls: tlsFiles(env, "LOGS"),
     otlpMaxEventsPerSpan: positiveInt(
       options.otlpMaxEventsPerSpan,
       "otlpMaxEventsPerSpan",

@@ -1,9 +1,9 @@
-import { context, type Context, type Tracer } from "@opentelemetry/api";
+import { context, type Context, type TextMapPropagator, type Tracer } from "@opentelemetry/api";
 import { inspect } from "node:util";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import { BatchSpanProcessor, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
 import {
@@ -12,7 +12,7 @@ import {
   ExportAccount,
   TrimmingCountingExporter,
 } from "../../exporters/otlp-span-export.js";
-import { TRACER_NAME } from "../conventions.js";
+import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { redactUrl, scrubText } from "../values/redaction.js";
 import { dieBy, signalExitCode } from "../process-exit.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
@@ -21,7 +21,15 @@ import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { LogTransport, type LogDelivery } from "./log-transport.js";
 import { StageSampler } from "./stage-sampler.js";
-import { grpcEndpoint, grpcMetadata, resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { otlpAgentFactory } from "./otlp-agent.js";
+import {
+  grpcEndpoint,
+  grpcMetadata,
+  resolvePropagators,
+  resolveTelemetryConfig,
+  type Propagator,
+  type ResolvedTelemetryConfig,
+} from "./telemetry-config.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
 
 /** The part of `exitTimeoutMs` kept for the process to wind down after shutdown has given up on the backend. */
@@ -38,10 +46,33 @@ export function warnOnce(): (message: string) => void {
   };
 }
 
-/** The W3C trace-context + baggage propagator stagetrace reads TRACEPARENT/BAGGAGE with. */
-export const envPropagator = new CompositePropagator({
-  propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
-});
+/** The W3C propagators `names` lists (`OTEL_PROPAGATORS`), in that order; none for an empty list. */
+export function propagatorFor(names: readonly Propagator[]): TextMapPropagator {
+  return new CompositePropagator({
+    propagators: names.map((n) => (n === "tracecontext" ? new W3CTraceContextPropagator() : new W3CBaggagePropagator())),
+  });
+}
+
+const envWarn = warnOnce();
+let envPropagatorCache: { raw: string | undefined; propagator: TextMapPropagator } | undefined;
+function currentEnvPropagator(): TextMapPropagator {
+  const raw = process.env.OTEL_PROPAGATORS;
+  if (envPropagatorCache?.raw !== raw || envPropagatorCache === undefined) {
+    envPropagatorCache = { raw, propagator: propagatorFor(resolvePropagators(process.env, envWarn)) };
+  }
+  return envPropagatorCache.propagator;
+}
+
+/**
+ * The propagator stagetrace reads TRACEPARENT/TRACESTATE/BAGGAGE with and
+ * passes them on to commands with: W3C trace context and baggage, or what
+ * `OTEL_PROPAGATORS` names of those two (`none`: neither).
+ */
+export const envPropagator: TextMapPropagator = {
+  inject: (ctx, carrier, setter) => currentEnvPropagator().inject(ctx, carrier, setter),
+  extract: (ctx, carrier, getter) => currentEnvPropagator().extract(ctx, carrier, getter),
+  fields: () => currentEnvPropagator().fields(),
+};
 
 /** What telemetry needs of a stage that is still open when the process ends. */
 export interface OpenStage {
@@ -95,7 +126,15 @@ export class Telemetry {
   private readonly onUncaught = (error: unknown, origin: string) => this.exitAfterCrash(error, origin);
   private logTransport: LogTransport | null | undefined;
   private shutdownPromise: Promise<TelemetryReport> | undefined;
-  private readonly onBeforeExit = () => void this.finalizeAbandoned().then(() => this.shutdown());
+  // The process is ending on its own. If the backend outlasted the exit
+  // bound, an export still under way (a gRPC call, a retry timer) must not
+  // hold the process: it then exits once the bound's margin has passed.
+  private readonly onBeforeExit = () =>
+    void this.finalizeAbandoned()
+      .then(() => this.shutdown())
+      .then((report) => {
+        if (report.timedOut) setTimeout(() => process.exit(), EXIT_MARGIN_MS).unref();
+      });
   private readonly onExit = (code: number) => {
     for (const stage of [...this.open]) stage.finalizeAbandonedSync(code);
     this.reportUnfinished();
@@ -121,15 +160,16 @@ export class Telemetry {
     if (!ownProvider) {
       // The app's SDK exports the spans; its provider carries stageSpanProcessors() for the manifests.
       this.provider = null;
-      this.tracer = options.tracerProvider!.getTracer(TRACER_NAME, VERSION);
+      this.tracer = options.tracerProvider!.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL });
     } else {
       const processors: SpanProcessor[] = [new ManifestSpanProcessor(this.manifestExporter)];
       if (this.config.tracesUrl) processors.push(this.otlpProcessor(this.config.tracesUrl));
+      if (this.config.tracesConsole) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
       processors.push(...(options.spanProcessors ?? []));
       this.processors = processors;
       this.provider = new NodeTracerProvider({
         resource: this.resource,
-        sampler: new StageSampler(),
+        sampler: new StageSampler(this.config.sampler),
         spanProcessors: processors,
         // The manifest is built from the span, so the span must keep every file
         // event and config attribute; what goes over OTLP is trimmed separately.
@@ -142,8 +182,8 @@ export class Telemetry {
         },
         generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
       });
-      if (this.config.registerGlobal) this.provider.register({ propagator: envPropagator });
-      this.tracer = this.provider.getTracer(TRACER_NAME, VERSION);
+      if (this.config.registerGlobal) this.provider.register({ propagator: propagatorFor(this.config.propagators) });
+      this.tracer = this.provider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL });
     }
     process.once("beforeExit", this.onBeforeExit);
     process.once("exit", this.onExit);
@@ -156,6 +196,7 @@ export class Telemetry {
       ...(this.config.tracesHeaders ? { headers: this.config.tracesHeaders } : {}),
     };
     const protocol = this.config.tracesProtocol;
+    const httpOptions = { ...options, httpAgentOptions: otlpAgentFactory(this.config.tracesTls, this.warn) };
     // Only the exporter of the protocol in use is loaded, and only when the first span is exported.
     const exporter = new DeferredSpanExporter(async () => {
       if (protocol === "grpc") {
@@ -165,16 +206,13 @@ export class Telemetry {
       }
       if (protocol === "http/protobuf") {
         const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
-        return new OTLPTraceExporter(options);
+        return new OTLPTraceExporter(httpOptions);
       }
       const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
-      return new OTLPTraceExporter(options);
+      return new OTLPTraceExporter(httpOptions);
     });
     const trimming = new TrimmingCountingExporter(exporter, this.account, this.config.otlpMaxEventsPerSpan, this.config.otlpAttributeValueLengthLimit);
-    const batch = new BatchSpanProcessor(trimming, {
-      exportTimeoutMillis: this.config.exportTimeoutMs,
-      scheduledDelayMillis: 500,
-    });
+    const batch = new BatchSpanProcessor(trimming, { ...this.config.bsp });
     return new CountingSpanProcessor(batch, this.account);
   }
 
@@ -227,7 +265,7 @@ export class Telemetry {
    */
   private closeGateWhenIdle(): void {
     if (this.cancelIdleGate !== undefined || !this.config.tracesUrl) return;
-    this.cancelIdleGate = this.account.closeWhenOneExportLeft(this.config.exitTimeoutMs, this.config.exportTimeoutMs);
+    this.cancelIdleGate = this.account.closeWhenOneExportLeft(this.config.exitTimeoutMs, lastExportMs(this.config.exitTimeoutMs, this.config.exportTimeoutMs));
   }
 
   /**
@@ -336,7 +374,7 @@ export class Telemetry {
   logDestination(): LogTransport | null {
     if (this.logTransport === undefined) {
       this.logTransport = null;
-      if (this.config.logsUrl) {
+      if (this.config.logsUrl || this.config.logsConsole) {
         const attributes: Record<string, string> = {};
         for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = String(v);
         this.logTransport = LogTransport.start(this.config, VERSION, attributes);
@@ -365,7 +403,7 @@ export class Telemetry {
     const budget = Math.max(0, exitTimeoutMs - EXIT_MARGIN_MS);
     const exitBy = Date.now() + budget;
     // Queued batches then fail at once instead of each waiting out a timeout.
-    const cancelGate = this.account.closeWhenOneExportLeft(budget, exportTimeoutMs);
+    const cancelGate = this.account.closeWhenOneExportLeft(budget, lastExportMs(budget, exportTimeoutMs));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(() => resolve("timeout"), budget);
@@ -386,6 +424,7 @@ export class Telemetry {
     const logs: LogDelivery | null = this.logTransport ? await this.logTransport.end(this.warn, exitBy) : null;
     const outcome = await Promise.race([Promise.all([spans, beats]).then(() => "done" as const), deadline]);
     clearTimeout(timer);
+    if (outcome === "timeout") this.account.abandon();
     cancelGate();
 
     const logsExported = logs?.exported ?? 0;
@@ -427,6 +466,16 @@ export class Telemetry {
       );
     }
   }
+}
+
+/**
+ * How much of an exit budget the last export gets: its whole timeout when
+ * that fits in half the budget, else half the budget. Exports under way
+ * when the budget runs out are abandoned (and counted as dropped), not cut
+ * short: each one has the full timeout the user set until then.
+ */
+export function lastExportMs(budgetMs: number, exportTimeoutMs: number): number {
+  return Math.min(exportTimeoutMs, Math.floor(budgetMs / 2));
 }
 
 let current: Telemetry | null = null;

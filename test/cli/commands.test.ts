@@ -141,7 +141,7 @@ describe("stagetrace replay", () => {
     // What the Collector's file exporter writes: one ExportTraceServiceRequest per line.
     // Only this run's requests (each process sends its own trace's spans), so no stage dir is written twice.
     const lines = receiver.requests
-      .filter((q) => q.path === "/v1/traces" && q.rawBody.toString("utf8").includes(traceId))
+      .filter((q) => q.path === "/v1/traces" && JSON.stringify(q.body).includes(traceId))
       .map((q) => JSON.stringify(q.body));
     const dir = tempDir();
     const traceFile = join(dir, "trace.json");

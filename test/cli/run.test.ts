@@ -112,7 +112,29 @@ describe("stagetrace run", () => {
     await receiver.waitFor((r) => r.spans().some((s) => s.spanContext().spanId === manifest.trace.span_id));
     const span = receiver.spans().find((s) => s.spanContext().spanId === manifest.trace.span_id)!;
     expect(span.attributes["stagetrace.stage.status"]).toBe("interrupted");
+    // Killed by the system, not cancelled by a user: the conventions' `error`.
+    expect(span.attributes["cicd.pipeline.task.run.result"]).toBe("error");
     expect(span.parentSpanContext?.spanId).toBe(summary.trace.span_id);
+    // The failed run says why on its span; status stays unset only on success.
+    await receiver.waitFor((r) => r.spans().some((s) => s.name === "RUN killed"));
+    const runSpan = receiver.spans().find((s) => s.name === "RUN killed")!;
+    expect(runSpan.attributes["error.type"]).toBe("stage_failed");
+    expect(runSpan.status.code).toBe(2);
+  });
+
+  it("in an unsampled trace, a stage it ends from its manifest is not exported either", async () => {
+    const dir = tempDir();
+    const run = join(dir, "run");
+    const script = join(dir, "killed.sh");
+    writeFileSync(script, `FIXTURE_STAGE=victim node "${KILLED}" || true\n`);
+    const unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+    const result = await runCli(["run", "--run-dir", run, "--", "bash", script], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, TRACEPARENT: unsampled },
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const manifest = readJson(join(run, "victim", "manifest.json"));
+    expect(manifest).toMatchObject({ status: "interrupted", trace: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" } });
+    expect(receiver.spans().filter((s) => s.spanContext().traceId === manifest.trace.trace_id)).toEqual([]);
   });
 
   it("forwards SIGTERM to the command and exits 143", async () => {

@@ -1,8 +1,12 @@
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { promisify } from "node:util";
 import { gunzip } from "node:zlib";
+import { fileURLToPath } from "node:url";
+import protobuf from "protobufjs";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import {
   decodeOptionalOtlpId,
@@ -13,6 +17,43 @@ import {
 } from "../../src/otlp/otlp-json.js";
 
 const gunzipAsync = promisify(gunzip);
+
+// Protobuf bodies are decoded with protobufjs from the official
+// opentelemetry-proto definitions (test/fixtures/otlp-proto, unchanged).
+const PROTO_ROOT = fileURLToPath(new URL("../fixtures/otlp-proto/", import.meta.url));
+const protoRoot = new protobuf.Root();
+protoRoot.resolvePath = (_origin, target) => (target.startsWith("/") ? target : PROTO_ROOT + target);
+protoRoot.loadSync([
+  "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+  "opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
+  "opentelemetry/proto/collector/logs/v1/logs_service.proto",
+]);
+/** The request message of each OTLP/HTTP path. */
+export const OTLP_REQUEST_TYPES: Record<string, protobuf.Type> = {
+  "/v1/traces": protoRoot.lookupType("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest"),
+  "/v1/metrics": protoRoot.lookupType("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest"),
+  "/v1/logs": protoRoot.lookupType("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest"),
+};
+const ID_FIELDS = new Set(["traceId", "spanId", "parentSpanId"]);
+
+/**
+ * A protobuf request decoded by protobufjs, in the shape of OTLP/JSON
+ * (lowerCamelCase fields, trace and span ids in hex, 64-bit integers as
+ * strings), so the same readers serve both encodings.
+ */
+export function decodeOtlpProtobuf(path: string, body: Buffer): unknown {
+  const type = OTLP_REQUEST_TYPES[path];
+  if (!type) throw new Error(`no OTLP request type for ${path}`);
+  const object = type.toObject(type.decode(body), { longs: String, bytes: String, enums: Number, defaults: false });
+  const hexIds = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(hexIds);
+    if (value === null || typeof value !== "object") return value;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = ID_FIELDS.has(k) && typeof v === "string" ? Buffer.from(v, "base64").toString("hex") : hexIds(v);
+    return out;
+  };
+  return hexIds(object);
+}
 
 /**
  * How the receiver answers each POST:
@@ -29,20 +70,27 @@ export interface OtlpReceiverOptions {
   behaviour?: ReceiverBehaviour;
   /** Delay for `slow`, in milliseconds. Default 1000. */
   delayMs?: number;
+  /**
+   * Serve HTTPS with this key and certificate (PEM); with `ca`, a client
+   * certificate signed by it is required. The URL is then `https://127.0.0.1:PORT`.
+   */
+  tls?: { key: Buffer; cert: Buffer; ca?: Buffer };
 }
 
 export interface ReceivedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingHttpHeaders;
-  /** The parsed JSON body; undefined for protobuf, empty or unparseable bodies. */
+  /** The parsed JSON body, or a protobuf body decoded into the same shape (see decodeOtlpProtobuf); undefined for empty or unparseable bodies. */
   readonly body: unknown;
   /** The body as received, after gunzip. */
   readonly rawBody: Buffer;
-  /** True when `content-type` was `application/x-protobuf`; the body is then left undecoded. */
+  /** True when `content-type` was `application/x-protobuf`. */
   readonly protobuf: boolean;
   /** Why the body could not be gunzipped or parsed as JSON, if it could not. */
   readonly error?: string;
+  /** Over TLS with a client certificate: its subject's common name. */
+  readonly clientCertificateCN?: string;
 }
 
 export interface ReceivedLogRecord {
@@ -80,11 +128,11 @@ export interface OtlpReceiver {
   readonly url: string;
   /** Every request received, in arrival order, whatever the behaviour answered. */
   readonly requests: readonly ReceivedRequest[];
-  /** All spans from JSON POSTs to /v1/traces; a retried batch appears once per attempt. */
+  /** All spans from POSTs to /v1/traces (JSON or protobuf); a retried batch appears once per attempt. */
   spans(): ReadableSpan[];
-  /** All log records from JSON POSTs to /v1/logs, flattened. */
+  /** All log records from POSTs to /v1/logs (JSON or protobuf), flattened. */
   logRecords(): ReceivedLogRecord[];
-  /** All metric data points from JSON POSTs to /v1/metrics, flattened, in arrival order. */
+  /** All metric data points from POSTs to /v1/metrics (JSON or protobuf), flattened, in arrival order. */
   metricPoints(): ReceivedMetricPoint[];
   /**
    * Resolves as soon as `predicate` holds, re-checking on each request's
@@ -108,7 +156,10 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
   const timers = new Set<NodeJS.Timeout>();
   const waiters = new Set<Waiter>();
 
-  const server = createServer((req, res) => void handle(req, res));
+  const tls = opts.tls;
+  const server = tls
+    ? createTlsServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, (req, res) => void handle(req, res))
+    : createServer((req, res) => void handle(req, res));
   server.on("connection", (socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
@@ -125,12 +176,14 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
       for await (const chunk of req) chunks.push(chunk as Buffer);
       rawBody = Buffer.concat(chunks);
       if (req.headers["content-encoding"] === "gzip") rawBody = await gunzipAsync(rawBody);
-      if (!protobuf && rawBody.length > 0) body = JSON.parse(rawBody.toString("utf8"));
+      if (rawBody.length > 0) body = protobuf ? decodeOtlpProtobuf(path, rawBody) : JSON.parse(rawBody.toString("utf8"));
     } catch (err) {
       if (req.destroyed && !req.complete) return; // the client went away mid-body
       error = (err as Error).message;
     }
-    requests.push({ method: req.method ?? "", path, headers: req.headers, body, rawBody, protobuf, ...(error ? { error } : {}) });
+    const peer = tls?.ca ? (req.socket as TLSSocket).getPeerCertificate() : undefined;
+    const cn = peer && typeof peer.subject?.CN === "string" ? { clientCertificateCN: peer.subject.CN } : {};
+    requests.push({ method: req.method ?? "", path, headers: req.headers, body, rawBody, protobuf, ...(error ? { error } : {}), ...cn });
     for (const waiter of waiters) waiter.check();
 
     if (req.method !== "POST" || (path !== "/v1/traces" && path !== "/v1/logs" && path !== "/v1/metrics")) {
@@ -170,7 +223,7 @@ export async function startOtlpReceiver(opts: OtlpReceiverOptions = {}): Promise
   const { port } = server.address() as AddressInfo;
 
   const receiver: OtlpReceiver = {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? "https" : "http"}://127.0.0.1:${port}`,
     requests,
     spans() {
       return jsonBodies(requests, "/v1/traces").flatMap(({ body }) => spansFromOtlpJson(body));
