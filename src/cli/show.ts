@@ -2,7 +2,7 @@ import { basename, dirname, relative, resolve } from "node:path";
 import { statSync } from "node:fs";
 import { errorHeadline, firstLine, formatDuration, formatSize, oneLine, plural } from "../format.js";
 import { runRelativePath } from "../report/run-files.js";
-import { loadRun, type LoadedRun, type LoadedStage } from "../run/load-run.js";
+import { expiredLease, loadRun, type LoadedRun, type LoadedStage } from "../run/load-run.js";
 import { PIPELINE_FILE, type StageState } from "../run/pipeline-summary.js";
 import type { ManifestFileEntry } from "../types.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
@@ -56,6 +56,12 @@ interface StageSummary {
   problem: string | null;
 }
 
+function abandonedText(s: LoadedStage): string {
+  const lease = expiredLease(s);
+  if (lease) return `its lease on host ${lease.host} expired at ${lease.expiredAt} (host or process gone)`;
+  return `process ${s.manifest?.process?.pid} on ${s.manifest?.process?.hostname} is gone`;
+}
+
 function summariseStage(run: LoadedRun, s: LoadedStage): StageSummary {
   const m = s.manifest;
   const files = (list: ManifestFileEntry[] | undefined): FileSummary[] =>
@@ -64,7 +70,7 @@ function summariseStage(run: LoadedRun, s: LoadedStage): StageSummary {
     number: s.number,
     name: s.name,
     status: s.state,
-    status_reason: s.state === "abandoned" ? `process ${m?.process?.pid} on ${m?.process?.hostname} is gone` : (m?.status_reason ?? null),
+    status_reason: s.state === "abandoned" ? abandonedText(s) : (m?.status_reason ?? null),
     duration_ms: m?.duration_ms ?? null,
     started_at: m?.started_at ?? null,
     inputs: files(m?.inputs),

@@ -6,7 +6,7 @@
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { errorHeadline } from "../format.js";
-import type { LoadedRun } from "../run/load-run.js";
+import { expiredLease, type LoadedRun } from "../run/load-run.js";
 import { existsInside } from "../fs/safe-read.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
 import {
@@ -298,7 +298,10 @@ export function buildReportData(run: LoadedRun, options: { jaegerUrl?: string; n
     const cpuSystem = numberOr(m?.resources?.cpu_system_ms);
     let reason = m?.status_reason ?? null;
     if (s.state === "abandoned") {
-      reason = `still marked running, but its process ${m?.process?.pid ?? "?"} on ${m?.process?.hostname ?? "?"} is gone (killed?)`;
+      const lease = expiredLease(s);
+      reason = lease
+        ? `still marked running, but its lease on host ${lease.host} expired at ${lease.expiredAt} (host or process gone?)`
+        : `still marked running, but its process ${m?.process?.pid ?? "?"} on ${m?.process?.hostname ?? "?"} is gone (killed?)`;
     } else if (s.state === "running") {
       reason = reason ?? "still running when the report was made";
     } else if (s.state === "not_run") {

@@ -40,6 +40,12 @@ export interface LoadedRun {
   pipeline: PipelineData | null;
   /** Every stage of the run in stage-number order, with the stages of `pipeline.json` that never started. */
   stages: LoadedStage[];
+  /**
+   * Stage directories an earlier run left in the run directory: their
+   * manifests name another run id than `pipeline.json`. Not part of this run,
+   * so not in `stages`.
+   */
+  otherRuns?: LoadedStage[];
 }
 
 /** True when a process with this pid exists on this host. */
@@ -78,6 +84,18 @@ export function stageState(manifest: Pick<ManifestData, "status" | "process">, s
 }
 
 /** Reads a JSON file of the run: never blocking, never without bound, never outside `inside`. */
+/**
+ * For an `abandoned` stage of another host (or pid namespace): when its lease
+ * ran out, and where. Null for a stage of this host, judged by its pid.
+ */
+export function expiredLease(stage: Pick<LoadedStage, "dir">): { host: string; expiredAt: string } | null {
+  const lease = readLease(stage.dir);
+  if (!lease || sameProcessTable(lease)) return null;
+  const renewed = Date.parse(lease.renewed_at);
+  const expiredAt = Number.isNaN(renewed) ? lease.renewed_at : new Date(renewed + lease.timeout_s * 1000).toISOString();
+  return { host: lease.host, expiredAt };
+}
+
 function readJson(path: string, inside: string): { value: unknown; problem: string | null } {
   try {
     return { value: parseJsonSafely(path, readFileSafely(path, { inside })), problem: null };
@@ -148,6 +166,14 @@ export function loadRun(path: string): LoadedRun {
       stages.push(stageFromDir(join(target, entry.name)));
     }
   }
+  // A run directory used again holds the stage directories of earlier runs: they are not this run's.
+  const runId = typeof pipeline?.run_id === "string" ? pipeline.run_id : null;
+  const otherRun = (st: LoadedStage) => {
+    const id = st.manifest?.pipeline?.run_id;
+    return runId !== null && typeof id === "string" && id !== runId;
+  };
+  const otherRuns = stages.filter(otherRun);
+  if (otherRuns.length > 0) stages.splice(0, stages.length, ...stages.filter((st) => !otherRun(st)));
   // Stages the pipeline listed but that never wrote a manifest.
   for (const listed of pipeline?.stages ?? []) {
     if (listed.status === "not_run" && !stages.some((s) => s.name === listed.name)) {
@@ -164,6 +190,6 @@ export function loadRun(path: string): LoadedRun {
     }
   }
   stages.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || a.dirName.localeCompare(b.dirName));
-  return { runDir: target, pipeline, stages };
+  return { runDir: target, pipeline, stages, ...(otherRuns.length > 0 ? { otherRuns } : {}) };
 }
 

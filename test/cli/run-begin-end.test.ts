@@ -169,8 +169,9 @@ describe(`stages as separate tasks (${NAMESPACES ? "each in a UTS and pid namesp
     await stuck.done;
     const last = readJson<Lease>(join(stageDir, LEASE_FILE));
     const abandonedAt = await until("the stage to count as abandoned", () => {
-      const now = Date.now();
       const state = loadRun(run).stages[0]!.state;
+      // Taken after the check, so it is no earlier than the moment the check judged.
+      const now = Date.now();
       if (state === "abandoned") return now;
       // Never before the lease expired. (In the namespace variant the local pid check never applies.)
       if (NAMESPACES) expect(state).toBe("running");
@@ -178,6 +179,10 @@ describe(`stages as separate tasks (${NAMESPACES ? "each in a UTS and pid namesp
     });
     if (NAMESPACES) expect(abandonedAt - Date.parse(last.renewed_at)).toBeGreaterThan(2000);
 
+    if (NAMESPACES) {
+      const shown = await runCli(["show", run]);
+      expect(shown.stdout).toMatch(/abandoned[\s\S]*its lease on host host-d expired at /);
+    }
     const end = await runCli(["run", "end", "--run-dir", run], { env: { NO_COLOR: "1" } });
     expect(end.code).toBe(1);
     const m = readJson(join(stageDir, "manifest.json"));
@@ -252,8 +257,14 @@ describe("re-runs into an existing run directory", () => {
     const two = readJson(join(run, "pipeline.json"));
     expect(two.run_id).not.toBe(one.run_id);
     expect(two.trace.trace_id).not.toBe(one.trace.trace_id);
-    // Stage b belongs to the first run: not part of this one.
+    // Stage b belongs to the first run: not part of this one, in pipeline.json, show or the report.
     expect(two.stages.map((s: any) => s.name)).toEqual(["a"]);
+    const loaded = loadRun(run);
+    expect(loaded.stages.map((s) => s.name)).toEqual(["a"]);
+    expect(loaded.otherRuns?.map((s) => s.name)).toEqual(["b"]);
+    const shown = await runCli(["show", run]);
+    expect(shown.stdout).toMatch(/^\s+a\s+success/m);
+    expect(shown.stdout).not.toMatch(/^\s+b\s+/m);
     expect(readJson(join(run, "a", "manifest.json")).trace.trace_id).toBe(two.trace.trace_id);
 
     const resumed = await runCli(["run", "--run-dir", run, "--resume", "--", "bash", script(dir, "stagetrace exec --stage c -- true\n")]);
