@@ -19,6 +19,17 @@ export interface ManifestExporterOptions {
   otlpMaxEventsPerSpan?: number;
   /** Called when a manifest cannot be written (the exporter itself never throws). */
   onWriteError?: (path: string, error: unknown) => void;
+  /**
+   * Called when a stage span arrives with events its tracer provider dropped
+   * (an app's provider with span limits): the manifest then lacks them.
+   */
+  onEventsDropped?: (stage: string, dropped: number) => void;
+  /**
+   * The spans are exported by someone else (an app's own SDK), but this
+   * process's log records go out through stagetrace: its manifests record the
+   * log counts at shutdown.
+   */
+  logsOnly?: boolean;
 }
 
 /**
@@ -30,6 +41,8 @@ export class ManifestExporter implements SpanExporter {
   private readonly endpoint: string | null;
   private readonly maxEvents: number;
   private readonly onWriteError: (path: string, error: unknown) => void;
+  private readonly onEventsDropped: ((stage: string, dropped: number) => void) | undefined;
+  private readonly logsOnly: boolean;
   private readonly written: string[] = [];
   private isShutdown = false;
 
@@ -37,6 +50,8 @@ export class ManifestExporter implements SpanExporter {
     this.endpoint = options.endpoint ?? null;
     this.maxEvents = options.otlpMaxEventsPerSpan ?? Infinity;
     this.onWriteError = options.onWriteError ?? (() => {});
+    this.onEventsDropped = options.onEventsDropped;
+    this.logsOnly = options.logsOnly ?? false;
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -56,6 +71,7 @@ export class ManifestExporter implements SpanExporter {
   writeManifest(span: ReadableSpan): string | null | Error {
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return null;
     const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
+    if (span.droppedEventsCount > 0 && this.onEventsDropped) this.onEventsDropped(String(span.attributes[ATTR.taskName] ?? span.name), span.droppedEventsCount);
     try {
       writeFileAtomic(path, manifestTextFromSpan(span, this.telemetryFor(span)));
       this.written.push(path);
@@ -82,11 +98,14 @@ export class ManifestExporter implements SpanExporter {
    * manifest this exporter wrote. Only the `telemetry` section changes.
    */
   recordTelemetry(result: Pick<ManifestTelemetry, "exported" | "dropped" | "log_records_exported" | "log_records_dropped">): void {
-    if (this.endpoint === null) return;
+    const logs = result.log_records_exported + result.log_records_dropped > 0;
+    if (this.endpoint === null && !(this.logsOnly && logs)) return;
+    // With the app's SDK exporting the spans, only the log counts are this process's to tell.
+    const counts = this.endpoint === null ? { log_records_exported: result.log_records_exported, log_records_dropped: result.log_records_dropped } : { state: "final" as const, ...result };
     for (const path of new Set(this.written)) {
       try {
         const data = JSON.parse(readFileSync(path, "utf8")) as ManifestData;
-        data.telemetry = { ...data.telemetry, state: "final", ...result };
+        data.telemetry = { ...data.telemetry, ...counts };
         writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n");
       } catch (err) {
         this.onWriteError(path, err);

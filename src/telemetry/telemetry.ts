@@ -447,6 +447,9 @@ export class Telemetry {
       const why = logs?.lastError ? ` (${logs.lastError})` : "";
       this.warn(`${report.logRecordsDropped} of ${logs!.handed} log records were not delivered to ${this.config.logsUrl}${why}`);
     }
+    for (const exporter of appManifestExporters) {
+      exporter.recordTelemetry({ exported: 0, dropped: 0, log_records_exported: report.logRecordsExported, log_records_dropped: report.logRecordsDropped });
+    }
     this.manifestExporter.recordTelemetry({
       exported: report.exported,
       dropped: report.dropped,
@@ -511,8 +514,23 @@ export async function shutdownTelemetry(): Promise<TelemetryReport> {
  * raise its span limits (`eventCountLimit`) so no tracked file is dropped.
  */
 export function stageSpanProcessors(options: { onWriteError?: (path: string, error: unknown) => void } = {}): SpanProcessor[] {
-  return [new ManifestSpanProcessor(new ManifestExporter({ onWriteError: options.onWriteError }))];
+  const exporter = new ManifestExporter({
+    onWriteError: options.onWriteError,
+    logsOnly: true,
+    // The app's provider keeps at most its eventCountLimit events a span (128 by default): say what the manifest lacks.
+    onEventsDropped: (stage, dropped) =>
+      appWarn(
+        `stage ${stage}: the tracer provider dropped ${dropped} events of its span, so manifest.json lacks that many files, warnings or errors; ` +
+          "raise the provider's spanLimits.eventCountLimit (see docs/configuration.md)",
+      ),
+  });
+  appManifestExporters.add(exporter);
+  return [new ManifestSpanProcessor(exporter)];
 }
+
+/** The manifest exporters of stageSpanProcessors(): telemetry records this process's log counts in their manifests at shutdown. */
+const appManifestExporters = new Set<ManifestExporter>();
+const appWarn = warnOnce();
 
 /** Reads TRACEPARENT/TRACESTATE/BAGGAGE from the process environment (W3C env carrier) into a context. */
 export function contextFromEnv(base: Context = context.active()): Context {

@@ -42,8 +42,23 @@ export async function ensureSnakemake(): Promise<string> {
   rmSync(building, { recursive: true, force: true });
   process.stderr.write(`test setup: installing snakemake==${SNAKEMAKE_VERSION} from PyPI into ${VENV} (first use only)\n`);
   const venv = await run(["python3", "-m", "venv", building]);
-  if (venv.code !== 0) throw new Error(`python3 -m venv ${building} failed: ${venv.output}`);
-  const pip = await run([join(building, "bin", "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", `snakemake==${SNAKEMAKE_VERSION}`]);
+  if (venv.code !== 0) {
+    // A Python without the venv module's pip (Debian's python3 without python3-venv): a venv
+    // without pip, with the packages put into its site-packages by the system's pip.
+    rmSync(building, { recursive: true, force: true });
+    process.stderr.write(`test setup: python3 -m venv failed (${venv.output.trim().split("\n").pop()}); trying a venv without pip\n`);
+    const bare = await run(["python3", "-m", "venv", "--without-pip", building]);
+    if (bare.code !== 0) throw new Error(`python3 -m venv ${building} failed: ${venv.output}${bare.output}`);
+  }
+  const hasPip = spawnSync(join(building, "bin", "python"), ["-m", "pip", "--version"]).status === 0;
+  const site = hasPip
+    ? null
+    : spawnSync(join(building, "bin", "python"), ["-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], { encoding: "utf8" }).stdout.trim();
+  const pip = await run(
+    hasPip
+      ? [join(building, "bin", "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", `snakemake==${SNAKEMAKE_VERSION}`]
+      : ["python3", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", site!, `snakemake==${SNAKEMAKE_VERSION}`],
+  );
   if (pip.code !== 0) {
     rmSync(building, { recursive: true, force: true });
     throw new Error(`pip install snakemake==${SNAKEMAKE_VERSION} failed; the Snakemake tests need it (network access to PyPI):\n${pip.output}`);
