@@ -66,7 +66,7 @@ export interface Layout {
   /** document.scrollingElement.scrollWidth: more than innerWidth means the page scrolls sideways. */
   pageScrollWidth: number;
   banner: { top: number; bottom: number; text: string } | null;
-  graph: { boxWidth: number; boxScrollWidth: number; svgLeft: number; svgRight: number; boxLeft: number; boxRight: number; mode: string | null; note: string } | null;
+  graph: { boxWidth: number; boxHeight: number; svgHeight: number; boxScrollWidth: number; svgLeft: number; svgRight: number; boxLeft: number; boxRight: number; mode: string | null; note: string } | null;
   /** Graph labels wider than their node (would be cut off or overlap). */
   overfullLabels: string[];
   /** Timeline tick labels that overlap the next one. */
@@ -104,6 +104,8 @@ export function measure(page: Page): Promise<Layout> {
         box && boxRect
           ? {
               boxWidth: box.clientWidth,
+              boxHeight: box.clientHeight,
+              svgHeight: svgRect?.height ?? 0,
               boxScrollWidth: box.scrollWidth,
               svgLeft: svgRect?.left ?? 0,
               svgRight: svgRect?.right ?? 0,
