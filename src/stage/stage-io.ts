@@ -3,6 +3,7 @@ import { millisToHrTime } from "@opentelemetry/core";
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { basename, dirname, join, resolve, sep } from "node:path";
+import { pathToFileURL } from "node:url";
 import { isInside } from "../fs/safe-read.js";
 import { liveStageOwner } from "../run/load-run.js";
 import type { ReadableSpan, SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
@@ -292,6 +293,11 @@ export class StageIO implements OpenStage {
       [ATTR.hostName]: hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
+    attributes[ATTR.taskRunUrl] = taskRunUrl(env.STAGETRACE_TASK_URL, {
+      run_id: runState.run_id,
+      stage: this.stageName,
+      task_run_id: attributes[ATTR.taskRunId] as string,
+    }, join(this.stageDir, MANIFEST_FILE));
     if (this.stageNumber !== null) attributes[ATTR.stageNumber] = this.stageNumber;
     if (pipelineName) attributes[ATTR.pipelineName] = pipelineName;
     if (this.manifestPath === null) attributes[ATTR.manifestDisabled] = true;
@@ -885,4 +891,15 @@ export class StageIO implements OpenStage {
 /** `STAGETRACE_LEASE_TIMEOUT_S`: seconds without renewal before a reader elsewhere counts a running stage as abandoned. */
 function leaseTimeoutS(env: NodeJS.ProcessEnv, warn: (message: string) => void): number {
   return numberFromEnv(env, "STAGETRACE_LEASE_TIMEOUT_S", DEFAULT_LEASE_TIMEOUT_S, { min: 0, above: true, unit: "seconds" }, warn);
+}
+
+/**
+ * `cicd.pipeline.task.run.url.full`: `STAGETRACE_TASK_URL` with `{run_id}`,
+ * `{stage}` and `{task_run_id}` filled in (URL-encoded), e.g.
+ * `https://ci.example.com/runs/{run_id}/{stage}`; without it, the file URL
+ * of the stage's manifest.
+ */
+export function taskRunUrl(template: string | undefined, values: Record<"run_id" | "stage" | "task_run_id", string>, manifestFile: string): string {
+  if (template?.trim()) return template.trim().replace(/\{(run_id|stage|task_run_id)\}/g, (_m, k: keyof typeof values) => encodeURIComponent(values[k]));
+  return pathToFileURL(manifestFile).href;
 }
