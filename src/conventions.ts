@@ -51,7 +51,7 @@ export const ATTR = {
   taskRunId: "cicd.pipeline.task.run.id",
   taskResult: "cicd.pipeline.task.run.result",
   errorType: ATTR_ERROR_TYPE,
-  /** Where to see this stage's run: `STAGETRACE_TASK_URL` (a template), else the manifest's file URL. */
+  /** Where to see this stage's run: `STAGETRACE_TASK_URL` (a template with `{run_id}`, `{stage}`, `{task_run_id}`), else the manifest's file URL. */
   taskRunUrl: "cicd.pipeline.task.run.url.full",
   processPid: "process.pid",
   processArgs: "process.command_args",

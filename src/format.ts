@@ -54,3 +54,9 @@ export function firstLine(text: string, max = 200): string {
   const line = text.split("\n", 1)[0] ?? "";
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
+
+/** An error as one line, `Type: message` (the message's first line), without repeating a type the message already starts with (Python's `ValueError: ...`). */
+export function errorHeadline(type: string, message: string): string {
+  const first = message.split("\n", 1)[0] ?? "";
+  return first === type || first.startsWith(`${type}:`) ? first : `${type}: ${first}`;
+}

@@ -6,7 +6,7 @@
 // this table, checked below (UPDATE_OTEL_TABLE=1 rewrites it).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveTelemetryConfig } from "../src/telemetry/telemetry-config.js";
 import { startOtlpReceiver, type OtlpReceiver } from "./support/otlp-receiver.js";
@@ -335,6 +335,15 @@ const END = "<!-- otel-variables:end -->";
 
 describe("OTEL_* variables: each as the table in docs/configuration.md says", () => {
   for (const row of ROWS) it(row.variables.replace(/`/g, ""), row.check, 60_000);
+
+  it("cicd.pipeline.task.run.url.full: the manifest's file URL, or STAGETRACE_TASK_URL filled in", async () => {
+    const plain = await stage({});
+    const span = plain.receiver.spans().find((s) => s.name === "stage proto")!;
+    expect(span.attributes["cicd.pipeline.task.run.url.full"]).toBe(pathToFileURL(join(plain.run, "proto", "manifest.json")).href);
+    const templated = await stage({ STAGETRACE_TASK_URL: "https://ci.example.com/runs/{run_id}/{stage}", STAGETRACE_RUN_ID: "run 7" });
+    const t = templated.receiver.spans().find((s) => s.name === "stage proto")!;
+    expect(t.attributes["cicd.pipeline.task.run.url.full"]).toBe("https://ci.example.com/runs/run%207/proto");
+  });
 
   it("a bad value warns once, naming the variable, and falls back", () => {
     const warnings: string[] = [];

@@ -22,6 +22,16 @@ _STATUSES = ("success", "failed", "skipped")
 NOT_FINALIZED_REASON = "finalize() was not called"
 
 
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _located(file_path: Any) -> str:
+    """A local path made absolute; a URI (``s3://...``, ``https://...``) as given, recorded by exec as a URI."""
+    text = str(file_path)
+    return text if _URI.match(text) else os.path.abspath(text)
+
+
 def _run_dir(output_base: Optional[Any]) -> Path:
     if output_base is not None:
         return Path(os.path.abspath(str(output_base)))
@@ -127,7 +137,7 @@ class StageIO:
     def _track(self, role: str, file_path: Any, file_type: str, metadata: Dict[str, Any]) -> None:
         if self._after_finalize("track_%s(%r)" % (role, str(file_path))):
             return
-        record: Dict[str, Any] = {"record": role, "path": os.path.abspath(str(file_path)), "file_type": str(file_type)}
+        record: Dict[str, Any] = {"record": role, "path": _located(file_path), "file_type": str(file_type)}
         if metadata:
             record["metadata"] = metadata
         self._send(record)
@@ -145,7 +155,7 @@ class StageIO:
         """A cache or temp file: ``retained`` says whether it outlives the stage, ``reason`` why it exists."""
         if self._after_finalize("track_intermediate(%r)" % str(file_path)):
             return
-        self._send({"record": "intermediate", "path": os.path.abspath(str(file_path)), "retained": bool(retained), "reason": str(reason)})
+        self._send({"record": "intermediate", "path": _located(file_path), "retained": bool(retained), "reason": str(reason)})
         self.manifest.add_intermediate(file_path, retained, reason)
 
     def add_config(self, key: str, value: Any) -> None:

@@ -175,3 +175,12 @@ def test_without_manifest_the_stage_runs_without_stagetrace(tmp_path, monkeypatc
 
 def test_nothing_happens_at_import():
     assert stagetrace.__all__ == ["StageIO", "StageManifest", "PipelineLogger", "StagetraceNotFoundError", "trace_context", "otel_context"]
+
+
+def test_a_uri_is_sent_as_given_and_a_local_path_made_absolute(records):
+    io = StageIO("asr")
+    io.track_input("s3://bucket/data/part-0.parquet", "table")
+    io.track_output("https://example.com/out/result.json", "json")
+    io.track_input("rel.wav", "audio")
+    paths = [r["path"] for r in records() if r["record"] in ("input", "output")]
+    assert paths == ["s3://bucket/data/part-0.parquet", "https://example.com/out/result.json", os.path.abspath("rel.wav")]

@@ -12,7 +12,7 @@ import { writeFileAtomic } from "../fs/atomic-write.js";
 import { contextFromEnv, type Telemetry } from "../telemetry/telemetry.js";
 import type { ManifestData } from "../types.js";
 import { readLease, sameProcessTable } from "../run/lease.js";
-import { loadRun, type LoadedRun } from "../run/load-run.js";
+import { lastSignOfLife, loadRun, type LoadedRun } from "../run/load-run.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type RunStatus } from "../run/pipeline-summary.js";
 import {
   fileTimestamp,
@@ -212,7 +212,11 @@ export function closeAbandonedStages(
       : `the stage's process (pid ${m.process.pid}) ended without finishing the stage (killed?); marked interrupted by ${tool}`;
     m.status = "interrupted";
     m.status_reason = reason;
-    m.ended_at = now.toISOString();
+    // It ended when it last showed a sign of life (its files' newest write), not when run noticed.
+    const started = Date.parse(m.started_at ?? "");
+    const ended = Math.max(lastSignOfLife(stage.dir) ?? now.getTime(), Number.isFinite(started) ? started : 0);
+    m.ended_at = new Date(ended).toISOString();
+    if (Number.isFinite(started)) m.duration_ms = ended - started;
     m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
     try {
       // The stage's span belongs to the run's trace: sampled only if the run's span is. Its

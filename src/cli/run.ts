@@ -11,6 +11,8 @@ import { parseArgs, requireCommand, UsageError, type Command, type ParsedArgs } 
 import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
 import { dieBy } from "../process-exit.js";
 import { redactArgv } from "../values/redaction.js";
+import { StagetraceError } from "../errors.js";
+import { errnoText } from "../fs/errno-text.js";
 
 const USAGE =
   "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] [--resume] [--summary] -- COMMAND [ARGS...]\n" +
@@ -219,7 +221,14 @@ export const command: Command = {
     const stages = stagesOption(parsed);
     const name = parsed.strings.get("name") ?? (process.env.STAGETRACE_PIPELINE?.trim() || pipelineNameFor(argv));
     const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, start);
-    mkdirSync(runDir, { recursive: true });
+    // A run it cannot record is not started: one line, exit 1, the command never runs.
+    try {
+      mkdirSync(runDir, { recursive: true });
+    } catch (err) {
+      throw new StagetraceError("IO_ERROR", `cannot create the run directory ${runDir} (${errnoText(err)}); nothing was run`, {
+        cause: err,
+      });
+    }
 
     const telemetry = initTelemetry({ handleSignals: false });
     // The command line as it is recorded and logged: secrets in it censored.

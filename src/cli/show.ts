@@ -1,6 +1,6 @@
 import { basename, dirname, relative, resolve } from "node:path";
 import { statSync } from "node:fs";
-import { firstLine, formatDuration, formatSize, oneLine, plural } from "../format.js";
+import { errorHeadline, firstLine, formatDuration, formatSize, oneLine, plural } from "../format.js";
 import { runRelativePath } from "../report/run-files.js";
 import { expiredLease, loadRun, type LoadedRun, type LoadedStage } from "../run/load-run.js";
 import { PIPELINE_FILE, type StageState } from "../run/pipeline-summary.js";
@@ -154,7 +154,7 @@ export function renderShow(run: LoadedRun, options: ShowOptions = {}): string {
     some(missingFirst(s.inputs), "input", fileLine("in  "), missingNote(s.inputs));
     some(missingFirst(s.outputs), "output", fileLine("out "), missingNote(s.outputs));
     some(s.warnings, "warning", (w) => `${paint("33", "warning:")} ${oneLine(w)}`);
-    some(s.errors, "error", (e) => `${paint("31", "error:")} ${oneLine(e.type)}: ${oneLine(e.message)}`);
+    some(s.errors, "error", (e) => `${paint("31", "error:")} ${oneLine(errorHeadline(e.type, e.message))}`);
   }
   if (hidden) out.push(paint("90", "(--files lists every file, warning and error)"));
   return out.join("\n") + "\n";

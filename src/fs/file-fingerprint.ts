@@ -401,12 +401,6 @@ interface IndexFile {
 export class FingerprintIndex {
   private readonly cache = new Map<string, Map<string, IndexEntry> | null>();
 
-  /** Whether stages may reuse recorded hashes (`STAGETRACE_REUSE_HASHES`, on unless `off`/`0`/`false`). */
-  static enabled(env: NodeJS.ProcessEnv = process.env): boolean {
-    const v = (env.STAGETRACE_REUSE_HASHES ?? "").trim().toLowerCase();
-    return !(v === "off" || v === "0" || v === "false" || v === "no");
-  }
-
   /** The hash `stageDir` recorded for `path` if the file is still exactly as it was, else null. */
   lookup(stageDir: string, path: string, now: FileIdentity, algorithm: string): string | null {
     let entries = this.cache.get(stageDir);

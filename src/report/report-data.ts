@@ -5,6 +5,7 @@
  */
 import { closeSync, constants as fsConstants, fstatSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { errorHeadline } from "../format.js";
 import { expiredLease, type LoadedRun } from "../run/load-run.js";
 import { existsInside } from "../fs/safe-read.js";
 import type { ManifestFileEntry, RecordedValue } from "../types.js";
@@ -130,12 +131,6 @@ export function stackExcerpt(stack: string, headline: string | null, max = BANNE
     return { lines: [lines[0], "  …", ...tail.slice(2)], more: lines.length - (max - 1) };
   }
   return { lines: lines.slice(0, max), more: lines.length - max };
-}
-
-/** `Type: message` (the message's first line), without repeating a type the message already starts with. */
-export function errorHeadline(type: string, message: string): string {
-  const first = message.split("\n")[0] ?? "";
-  return first === type || first.startsWith(`${type}:`) ? first : `${type}: ${first}`;
 }
 
 function problemOf(stage: ReportStage, index: number): ReportProblem {

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { MANIFEST_FILE } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import type { ManifestData } from "../types.js";
-import { leaseExpired, localProcessTable, readLease, sameProcessTable } from "./lease.js";
+import { LEASE_FILE, leaseExpired, localProcessTable, readLease, sameProcessTable } from "./lease.js";
 import { PIPELINE_FILE, type PipelineData, type StageState } from "./pipeline-summary.js";
 import { manifestShapeProblem, pipelineShapeProblem } from "./run-shape.js";
 import { isInside, parseJsonSafely, readFileSafely } from "../fs/safe-read.js";
@@ -55,6 +55,38 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** Files a running stage keeps writing: their modification times are its signs of life. */
+const LIVE_FILES = [MANIFEST_FILE, "stage.log", ".stagetrace-records.jsonl", LEASE_FILE];
+
+/**
+ * When a stage last showed it was alive (epoch ms): the newest modification
+ * time of its manifest, its stage.log, its records file and its lease, or null when
+ * none exists. A stage killed with `kill -9` ended about then, not when
+ * someone noticed.
+ */
+export function lastSignOfLife(stageDir: string): number | null {
+  let last: number | null = null;
+  for (const name of LIVE_FILES) {
+    const mtime = statSync(join(stageDir, name), { throwIfNoEntry: false })?.mtimeMs;
+    if (mtime !== undefined && (last === null || mtime > last)) last = mtime;
+  }
+  return last;
+}
+
+/** If a live process on this host already runs the stage whose manifest is at `manifestPath`, its pid. */
+export function liveStageOwner(manifestPath: string): number | null {
+  let m: { status?: unknown; process?: { pid?: unknown; hostname?: unknown } } | null;
+  try {
+    // A running manifest is small (files are added at the end): a large one is final.
+    m = JSON.parse(readFileSafely(manifestPath, { maxBytes: 1 << 20 })) as typeof m;
+  } catch {
+    return null;
+  }
+  const pid = m?.process?.pid;
+  if (m?.status !== "running" || typeof pid !== "number" || pid === process.pid || m.process?.hostname !== hostname()) return null;
+  return pidAlive(pid) ? pid : null;
 }
 
 /**

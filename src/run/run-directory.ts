@@ -86,6 +86,13 @@ export function pathInside(dir: string, fileName: string, what: string): string 
       `${what}: ${JSON.stringify(fileName)} is absolute; pass a name relative to ${dir} (track absolute paths with trackInput/trackOutput directly)`,
     );
   }
+  const long = fileName.split(/[\\/]/).find((segment) => Buffer.byteLength(segment) > MAX_NAME_BYTES);
+  if (long !== undefined) {
+    throw new StagetraceError(
+      "INVALID_PATH",
+      `${what}: a part of ${JSON.stringify(fileName.length > 80 ? `${fileName.slice(0, 77)}...` : fileName)} is ${Buffer.byteLength(long)} bytes long, more than the ${MAX_NAME_BYTES} a file name may have`,
+    );
+  }
   const full = resolve(dir, fileName);
   const rel = relative(dir, full);
   if (rel === "" || rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
@@ -108,15 +115,22 @@ export function resolveStages(
   env: NodeJS.ProcessEnv,
   runDir: string,
   state: RunState | null = null,
+  warn?: (message: string) => void,
 ): string[] | null {
   if (option) return option.map((s, i) => validateStageName(s, `stages[${i}]`));
   const fromEnv = nonEmpty(env.STAGETRACE_STAGES);
   if (fromEnv) {
-    return fromEnv
+    const names = fromEnv
       .split(",")
       .map((s) => s.trim())
-      .filter((s) => s !== "")
-      .map((s) => validateStageName(s, "STAGETRACE_STAGES entry"));
+      .filter((s) => s !== "");
+    try {
+      return names.map((s) => validateStageName(s, "STAGETRACE_STAGES entry"));
+    } catch (err) {
+      // A bad environment value warns and falls back to the next source of the list.
+      if (!warn) throw err;
+      warn(`${(err as Error).message}; ignoring STAGETRACE_STAGES`);
+    }
   }
   if (state && Array.isArray(state.stages) && state.stages.length > 0) {
     return state.stages.map((s, i) => validateStageName(s, `${join(runDir, RUN_STATE_FILE)} stages[${i}]`));

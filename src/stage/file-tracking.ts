@@ -10,6 +10,7 @@ import { sdkSpanEventList } from "../package-internals.js";
 import type { FileRole, TrackOptions } from "../types.js";
 import { flattenToAttributes } from "../values/recorded-values.js";
 import { redactUrl, type SecretValues } from "../values/redaction.js";
+import { envFlag } from "../telemetry/telemetry-config.js";
 
 interface Tracked {
   path: string;
@@ -55,6 +56,8 @@ export interface FileTrackingOptions {
   /** The fingerprint indexes of this telemetry, shared by its stages. */
   fingerprints: FingerprintIndex;
   secrets: SecretValues;
+  /** Where a bad `STAGETRACE_REUSE_HASHES` value is reported (once). */
+  warn: (message: string) => void;
 }
 
 /**
@@ -141,7 +144,7 @@ export class FileTracking {
 
   /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */
   get reuseHashes(): boolean {
-    return (this.reuse ??= FingerprintIndex.enabled());
+    return (this.reuse ??= envFlag(process.env, "STAGETRACE_REUSE_HASHES", true, this.o.warn));
   }
 
   // A file inside another stage's directory of this run came from that stage.

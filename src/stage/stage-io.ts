@@ -1,6 +1,8 @@
 import { context, SpanKind, trace, type Attributes, type Span } from "@opentelemetry/api";
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { isInside } from "../fs/safe-read.js";
+import { liveStageOwner } from "../run/load-run.js";
+import { pathToFileURL } from "node:url";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
@@ -39,10 +41,14 @@ export { NOT_FINALIZED_REASON };
 
 const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
 
-function logLevel(value: string | undefined, source: string): LevelWithSilent {
+/** A log level; a bad option throws, a bad environment value (`warn` given) warns once and falls back to debug. */
+function logLevel(value: string | undefined, source: string, warn?: (message: string) => void): LevelWithSilent {
   const level = (value ?? "debug").toLowerCase().replace(/^warning$/, "warn");
   if (!LOG_LEVELS.has(level)) {
-    throw new StagetraceError("INVALID_OPTION", `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`);
+    const problem = `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`;
+    if (!warn) throw new StagetraceError("INVALID_OPTION", problem);
+    warn(`${problem}; using debug`);
+    return "debug";
   }
   return level as LevelWithSilent;
 }
@@ -53,10 +59,14 @@ function logLevel(value: string | undefined, source: string): LevelWithSilent {
  * terminal (so a first run does not look dead), nothing when it is not (a
  * pipeline's captured output stays clean).
  */
-function consoleMode(value: string): "off" | "info" | "debug" {
-  if (value === "") return process.stderr.isTTY ? "info" : "off";
+function consoleMode(value: string, warn: (message: string) => void): "off" | "info" | "debug" {
+  const byDefault = process.stderr.isTTY ? "info" : "off";
+  if (value === "") return byDefault;
   if (value === "debug") return "debug";
-  return value === "0" || value === "off" ? "off" : "info";
+  if (value === "0" || value === "off") return "off";
+  if (value === "info" || value === "1" || value === "on") return "info";
+  warn(`STAGETRACE_CONSOLE=${JSON.stringify(value)} is not off, info or debug; using ${byDefault}`);
+  return byDefault;
 }
 
 /** True for a span stagetrace can read back (the SDK's own spans); a no-op span from an app's provider is not. */
@@ -140,7 +150,7 @@ export class StageIO implements OpenStage {
     this.outputBase = resolveRunDir(options.outputBase, env, start);
     const setupProblems: string[] = [];
     const runState = this.runState(env, start, setupProblems);
-    this.stages = resolveStages(options.stages, env, this.outputBase, runState);
+    this.stages = resolveStages(options.stages, env, this.outputBase, runState, this.telemetry.warn);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
     const hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
@@ -155,6 +165,14 @@ export class StageIO implements OpenStage {
       setupProblems.push(this.ioProblem(`cannot create stage directory ${this.stageDir}`, err));
     }
     confineStageDir(this.outputBase, this.stageDir);
+    // Two processes on one stage of one run would overwrite each other's record: the second refuses.
+    const owner = this.manifestPath === null ? null : liveStageOwner(this.manifestPath);
+    if (owner !== null) {
+      throw new StagetraceError(
+        "STAGE_RUNNING",
+        `stage ${this.stageName} is already running in process ${owner} on this host (${this.manifestPath} says so); not starting it twice. Wait for it, or use another run directory`,
+      );
+    }
     if (this.strict && setupProblems.length > 0) {
       throw new StagetraceError("IO_ERROR", `stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
     }
@@ -175,6 +193,15 @@ export class StageIO implements OpenStage {
       [ATTR.hostName]: hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
+    attributes[ATTR.taskRunUrl] = taskRunUrl(
+      env.STAGETRACE_TASK_URL,
+      {
+        run_id: runState.run_id,
+        stage: this.stageName,
+        task_run_id: attributes[ATTR.taskRunId] as string,
+      },
+      join(this.stageDir, MANIFEST_FILE),
+    );
     if (this.stageNumber !== null) attributes[ATTR.stageNumber] = this.stageNumber;
     if (pipelineName) attributes[ATTR.pipelineName] = pipelineName;
     if (this.manifestPath === null) attributes[ATTR.manifestDisabled] = true;
@@ -195,6 +222,7 @@ export class StageIO implements OpenStage {
       hashAlgorithm,
       fingerprints: this.telemetry.fingerprints,
       secrets: this.secrets,
+      warn: this.telemetry.warn,
     });
     this.values = new StageValues(this.span, this.secrets);
     this.end = new StageEnd({
@@ -235,11 +263,11 @@ export class StageIO implements OpenStage {
       stage: this.stageName,
       stageNumber: this.stageNumber,
       span: this.span,
-      level: logLevel(env.STAGETRACE_LOG_LEVEL, "STAGETRACE_LOG_LEVEL"),
+      level: logLevel(env.STAGETRACE_LOG_LEVEL, "STAGETRACE_LOG_LEVEL", this.telemetry.warn),
       stageLog,
       pipelineLog,
       otlp: this.telemetry.logDestination(),
-      console: consoleMode(consoleEnv),
+      console: consoleMode(consoleEnv, this.telemetry.warn),
       secrets: this.secrets,
       onLine: () => this.heartbeat?.progress(),
     });
@@ -520,4 +548,20 @@ export class StageIO implements OpenStage {
 /** `STAGETRACE_LEASE_TIMEOUT_S`: seconds without renewal before a reader elsewhere counts a running stage as abandoned. */
 function leaseTimeoutS(env: NodeJS.ProcessEnv, warn: (message: string) => void): number {
   return numberFromEnv(env, "STAGETRACE_LEASE_TIMEOUT_S", DEFAULT_LEASE_TIMEOUT_S, { min: 0, above: true, unit: "seconds" }, warn);
+}
+
+/**
+ * `cicd.pipeline.task.run.url.full`: `STAGETRACE_TASK_URL` with `{run_id}`,
+ * `{stage}` and `{task_run_id}` filled in (URL-encoded), e.g.
+ * `https://ci.example.com/runs/{run_id}/{stage}`; without it, the file URL
+ * of the stage's manifest.
+ */
+export function taskRunUrl(
+  template: string | undefined,
+  values: Record<"run_id" | "stage" | "task_run_id", string>,
+  manifestFile: string,
+): string {
+  if (template?.trim())
+    return template.trim().replace(/\{(run_id|stage|task_run_id)\}/g, (_m, k: keyof typeof values) => encodeURIComponent(values[k]));
+  return pathToFileURL(manifestFile).href;
 }

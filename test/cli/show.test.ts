@@ -85,6 +85,21 @@ describe("stagetrace show and what manifests hold", () => {
   });
 });
 
+describe("stagetrace show and errors", () => {
+  it("prints an error whose message starts with its type (Python's) once: error: ValueError: bad input", async () => {
+    const run = copyRun(fixture);
+    editManifest(run, "03_translate", (m) => {
+      m.status = "failed";
+      m.errors.push({ type: "ValueError", message: "ValueError: bad input\nmore", stack: null, timestamp: m.started_at });
+      m.errors.push({ type: "KeyError", message: "'lang'", stack: null, timestamp: m.started_at });
+    });
+    const r = await runCli(["show", run]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ {7}error: ValueError: bad input$/m);
+    expect(r.stdout).toMatch(/^ {7}error: KeyError: 'lang'$/m);
+  });
+});
+
 describe("stagetrace show on something that is not a run", () => {
   it.each([
     ["a stage.log", () => join(fixture, "01_fetch", "stage.log"), /is not valid JSON/],

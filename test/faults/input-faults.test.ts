@@ -57,6 +57,11 @@ describe("bad stage names and paths", () => {
     expect(v.get(`getInputPath "../../x"`)).toMatchObject({ code: "INVALID_PATH", message: expect.stringContaining("outside") });
     expect(v.get(`getInputPath fromStage "../x"`)).toMatchObject({ code: "INVALID_STAGE_NAME" });
     expect(v.get(`getOutputPath "sub/ok.txt"`)).toMatchObject({ accepted: true });
+    // A name over the file system's limit gets a clear error, not ENAMETOOLONG later.
+    expect(v.get("getOutputPath long")).toMatchObject({
+      code: "INVALID_PATH",
+      message: expect.stringContaining("is 304 bytes long, more than the 255 a file name may have"),
+    });
     // Only the run directory was created: no stage directory for a rejected name, nothing beside the run.
     expect(readdirSync(root)).toEqual(["run"]);
     expect(readdirSync(runDir).sort()).toEqual([".stagetrace-run.json", "logs", "paths"]);

@@ -77,6 +77,8 @@ export interface Layout {
   banner: { top: number; bottom: number; text: string } | null;
   graph: {
     boxWidth: number;
+    boxHeight: number;
+    svgHeight: number;
     boxScrollWidth: number;
     svgLeft: number;
     svgRight: number;
@@ -102,7 +104,7 @@ export function measure(page: Page): Promise<Layout> {
     const overfull: string[] = [];
     document.querySelectorAll("#lineage-svg g.node").forEach((g) => {
       const rect = g.querySelector("rect");
-      const text = g.querySelector<SVGTextElement>("text");
+      const text = g.querySelector("text") as SVGTextElement | null;
       if (rect && text && text.getComputedTextLength() + 6 > Number(rect.getAttribute("width")) + 0.5)
         overfull.push(text.textContent ?? "");
     });
@@ -126,6 +128,8 @@ export function measure(page: Page): Promise<Layout> {
         box && boxRect
           ? {
               boxWidth: box.clientWidth,
+              boxHeight: box.clientHeight,
+              svgHeight: svgRect?.height ?? 0,
               boxScrollWidth: box.scrollWidth,
               svgLeft: svgRect?.left ?? 0,
               svgRight: svgRect?.right ?? 0,

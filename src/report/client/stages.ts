@@ -1,5 +1,5 @@
 /** One expandable section per stage, built the first time it opens: facts, errors, warnings, config, files, resources, log. */
-import { formatDuration, formatSize } from "../../format.js";
+import { errorHeadline, formatDuration, formatSize } from "../../format.js";
 import type { RecordedValue } from "../../types.js";
 import type { ReportEntry } from "../report-types.js";
 import { FILE_FLAG, F, flagList, PROBLEM_STATES, S, traceLink, valueText } from "./data.js";
@@ -163,7 +163,7 @@ export function stages(): void {
         class: "muted",
         text: `${s.start !== null ? `${formatDuration(s.durationMs)}, ` : ""}${s.inputs.length} in, ${s.outputs.length} out${s.warnings.length ? `, ${s.warnings.length} warning(s)` : ""}`,
       }),
-      e ? el("span", { class: "summary-err", text: `${e.type}: ${(e.message.split("\n")[0] ?? "").slice(0, 200)}` }) : null,
+      e ? el("span", { class: "summary-err", text: errorHeadline(e.type, e.message).slice(0, 200) }) : null,
     ]);
     const d = el("details", { class: `stage s-${s.state}`, id: `stage-${i}`, "data-i": i, "data-stage": s.dir, "data-status": s.state }, [
       summary,

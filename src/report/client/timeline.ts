@@ -1,5 +1,5 @@
 /** One bar per stage on a shared time axis, coloured by state; the axis has as many ticks as its width holds. */
-import { formatDuration } from "../../format.js";
+import { errorHeadline, formatDuration } from "../../format.js";
 import type { ReportStage } from "../report-types.js";
 import { D, S, stageLabel } from "./data.js";
 import { byId, el, onWidthChange, pad2 } from "./dom.js";
@@ -17,7 +17,7 @@ function tipText(s: ReportStage): string {
   const w = s.warnings[0];
   if (w) lines.push(`${s.warnings.length} warning(s): ${w.message.split("\n")[0]}`);
   const e = s.errors[0];
-  if (e) lines.push(`${s.errors.length} error(s): ${e.type}: ${e.message.split("\n")[0]}`);
+  if (e) lines.push(`${s.errors.length} error(s): ${errorHeadline(e.type, e.message)}`);
   return lines.join("\n");
 }
 
