@@ -104,7 +104,7 @@ export function measure(page: Page): Promise<Layout> {
     const overfull: string[] = [];
     document.querySelectorAll("#lineage-svg g.node").forEach((g) => {
       const rect = g.querySelector("rect");
-      const text = g.querySelector("text") as SVGTextElement | null;
+      const text = g.querySelector<SVGTextElement>("text");
       if (rect && text && text.getComputedTextLength() + 6 > Number(rect.getAttribute("width")) + 0.5)
         overfull.push(text.textContent ?? "");
     });
