@@ -17,6 +17,7 @@ import { CLI, runCli } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { envLines } from "../support/run-env.js";
 import { pipelineLogOf, readJson, readLogLines, tempDir } from "../support/tmp.js";
+import { until } from "../support/until.js";
 
 const WORKFLOW = fileURLToPath(new URL("../fixtures/workflow", import.meta.url));
 const PYTHON_DIR = fileURLToPath(new URL("../../python", import.meta.url));
@@ -74,16 +75,6 @@ function taskEnv(vars: Record<string, string>, extra: Record<string, string> = {
     ...vars,
     ...extra,
   };
-}
-
-async function until<T>(what: string, check: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 let receiver: OtlpReceiver;

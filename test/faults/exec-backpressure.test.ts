@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/until.js";
 
 const TOTAL = 32 * 1024 * 1024;
 const CHUNK = 256 * 1024;
@@ -69,12 +70,11 @@ describe("stagetrace exec with a slow reader", () => {
     // Nobody reads exec's stdout yet: its pipe fills, then exec's, then the command's.
     child.stdout.pause();
 
-    let p = progressOf(progress);
-    while (p === null || !blockedInWrite(p.pid)) {
-      expect(p?.written ?? 0, "the command wrote everything while nobody read: exec buffered it").toBeLessThan(TOTAL);
-      await new Promise((r) => setTimeout(r, 20));
-      p = progressOf(progress);
-    }
+    const p = await until("the command asleep in its write", () => {
+      const now = progressOf(progress);
+      expect(now?.written ?? 0, "the command wrote everything while nobody read: exec buffered it").toBeLessThan(TOTAL);
+      return now !== null && blockedInWrite(now.pid) ? now : null;
+    });
     // Blocked with only pipe buffers and one stream buffer in between, nowhere near the whole output.
     expect(p.written).toBeLessThanOrEqual(8 * 1024 * 1024);
 

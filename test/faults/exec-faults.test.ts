@@ -10,6 +10,7 @@ import { stageState } from "../../src/run/load-run.js";
 import { CLI, runCli } from "../support/cli.js";
 import { assertValidManifest } from "../support/schema.js";
 import { readJson, tempDir } from "../support/tmp.js";
+import { until } from "../support/until.js";
 
 const leftovers: number[] = [];
 afterEach(() => {
@@ -34,10 +35,6 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function untilGone(pid: number): Promise<void> {
-  while (alive(pid)) await new Promise((r) => setTimeout(r, 25));
 }
 
 describe("exec killed by SIGKILL", () => {
@@ -65,7 +62,7 @@ describe("exec killed by SIGKILL", () => {
     exec.kill("SIGKILL");
     await ended;
     // The watchdog stands in for PR_SET_PDEATHSIG: the command does not outlive exec.
-    await untilGone(commandPid);
+    await until(`process ${commandPid} to end`, () => !alive(commandPid), 60_000, 25);
     expect(readFileSync(termSeen, "utf8")).toBe("\n"); // it was asked to stop before it was killed
     const m = readJson(join(runDir, "orphan", "manifest.json"));
     assertValidManifest(m);

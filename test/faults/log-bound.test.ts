@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { LOG_FLUSH_INTERVAL_MS, LogFiles } from "../../src/log/log-files.js";
 import { pipelineLogOf, readLogLines, tempDir } from "../support/tmp.js";
+import { until } from "../support/until.js";
 import { start, type Finished } from "./harness.js";
 
 /** tick number -> when the fixture handed it to the logger (from its stdout). */
@@ -35,11 +36,6 @@ function files(runDir: string): [string, string][] {
     ["stage.log", join(runDir, "faulty", "stage.log")],
     ["pipeline log", pipelineLogOf(runDir)],
   ];
-}
-
-/** Polls until `check` holds; the test's own timeout is the only bound. */
-async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 20));
 }
 
 describe("the flush deadline", () => {
@@ -74,7 +70,7 @@ describe("log lines around a crash", () => {
     const p = start({ OUTPUT_DIR: runDir, FAULT_MODE: "wait", FAULT_TICK_MS: "2", FAULT_PAUSE_AT: "200" });
     await p.line(/^PAUSED 200$/);
     // Nothing else happens in the stage now: only the periodic flush can write these.
-    for (const [, path] of files(runDir)) await until(() => ticksIn(path).length === 200);
+    for (const [, path] of files(runDir)) await until(`200 lines in ${path}`, () => ticksIn(path).length === 200);
     p.child.kill("SIGKILL");
     const r = await p.done;
     expect(r.signal).toBe("SIGKILL");
