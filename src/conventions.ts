@@ -135,6 +135,9 @@ export const MANIFEST_SCHEMA_VERSION = "1.0";
 /** The event the OTLP log worker sends back with its delivery counts. */
 export const LOG_COUNTS_EVENT = "stagetrace:log-counts";
 
+/** The message that tells the OTLP log worker when the process must be gone (epoch ms). */
+export const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
+
 /**
  * The OTLP metrics a stage emits while it is open (only when an OTLP endpoint
  * is set). Spans exist only once a stage has ended, so these are what tells a

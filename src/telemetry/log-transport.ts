@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { LOG_COUNTS_EVENT } from "../conventions.js";
+import { LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE } from "../conventions.js";
 import { threadStreamWorker } from "../package-internals.js";
 import type { LogWorkerOptions } from "./otlp-log-worker.js";
 import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
@@ -41,9 +41,6 @@ function workerPath(): string {
 // far less than one per line (each write synchronises with the worker).
 const BATCH_BYTES = 64 * 1024;
 const BATCH_INTERVAL_MS = 100;
-
-/** The message that tells the log worker when the process must be gone (epoch ms). */
-export const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
 
 /** The OTLP log destination: lines go to a worker thread that exports them. */
 export class LogTransport {

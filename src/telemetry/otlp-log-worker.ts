@@ -24,12 +24,9 @@ import { ATTR_EXCEPTION_MESSAGE, ATTR_EXCEPTION_STACKTRACE, ATTR_EXCEPTION_TYPE 
 import { parentPort } from "node:worker_threads";
 import build from "pino-abstract-transport";
 import { ExportGate } from "../../exporters/export-gate.js";
-import { LOG_ATTR, LOG_COUNTS_EVENT, SCHEMA_URL } from "../conventions.js";
+import { LOG_ATTR, LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE, SCHEMA_URL } from "../conventions.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
 import type { BatchSettings, OtlpProtocol, TlsFiles } from "./telemetry-config.js";
-
-// Not imported from log-transport.js: that module loads pino, which the worker does not need.
-const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
 
 export interface LogWorkerOptions {
   /** The OTLP logs URL, or null when records go to the console only. */
