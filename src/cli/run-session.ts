@@ -14,15 +14,8 @@ import type { ManifestData } from "../types.js";
 import { readLease, sameProcessTable } from "../run/lease.js";
 import { lastSignOfLife, loadRun, type LoadedRun } from "../run/load-run.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type RunStatus } from "../run/pipeline-summary.js";
-import {
-  fileTimestamp,
-  pipelineLogPath,
-  readRunStateOf,
-  RUN_STATE_FILE,
-  runParentContext,
-  writeRunState,
-  type RunState,
-} from "../run/run-directory.js";
+import { fileTimestamp, pipelineLogPath, readRunStateOf, RUN_STATE_FILE, writeRunState, type RunState } from "../run/run-directory.js";
+import { runParentContext } from "../run/run-parent.js";
 import { BAD, notRunEntry, ofRun, readPipeline, stageEntries } from "../run/pipeline-update.js";
 
 export interface BeginRunOptions {

@@ -13,6 +13,8 @@ import { dieBy } from "../process-exit.js";
 import { redactArgv } from "../values/redaction.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
+import { StageAgent } from "../agent/stage-agent.js";
+import { AGENT_ENV } from "../protocol/stage-record.js";
 
 const USAGE =
   "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] [--resume] [--summary] -- COMMAND [ARGS...]\n" +
@@ -26,6 +28,8 @@ stages) as one trace and one run directory. It starts the run span
   OUTPUT_DIR, STAGETRACE_RUN_DIR  the run directory
   STAGETRACE_RUN_ID               the run's id
   STAGETRACE_PIPELINE_LOG         the run's pipeline log
+  STAGETRACE_AGENT                the spool where stage processes hand their
+                                  stages to run, which writes their records
   STAGETRACE_PIPELINE             the pipeline's name
   STAGETRACE_STAGES               the stage list (with --stages)
   PATH                            with this package's "stagetrace" first
@@ -250,6 +254,10 @@ export const command: Command = {
     };
     delete vars.TRACEPARENT;
     delete vars.TRACESTATE;
+    // The agent of the run's stages (docs/protocol.md, "The agent channel"); an outer run's is not this run's.
+    const agent = StageAgent.create(runDir, (m) => process.stderr.write(`${tool}: ${m}\n`));
+    vars[AGENT_ENV] = agent?.dir ?? "";
+    agent?.start();
     const env = childEnv(runCtx, vars);
 
     // The pipeline leads a process group of its own: a SIGTERM or SIGINT sent to run alone
@@ -265,6 +273,7 @@ export const command: Command = {
     });
     const exitCode = exitCodeOf(outcome);
     if (outcome.spawnError) process.stderr.write(`${tool}: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
+    await agent?.drain();
 
     const ended = endRun({ runDir, telemetry, end: new Date(), exitCode, signal: outcome.signal, tool });
     await shutdown(tool);

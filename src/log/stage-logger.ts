@@ -1,11 +1,26 @@
 import { trace, type Span } from "@opentelemetry/api";
 import pino, { type Logger, type LevelWithSilent } from "pino";
+import { StagetraceError } from "../errors.js";
 import { isSecretKey, REDACTED, scrubText, type SecretValues } from "../values/redaction.js";
 
 import type { LogFile } from "./log-files.js";
 import { PINO_NEEDS_METADATA, setPinoInterpolationStringify } from "../package-internals.js";
 
 const INFO = 30;
+
+const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/** A log level; a bad option throws, a bad environment value (`warn` given) warns once and falls back to debug. */
+export function logLevel(value: string | undefined, source: string, warn?: (message: string) => void): LevelWithSilent {
+  const level = (value ?? "debug").toLowerCase().replace(/^warning$/, "warn");
+  if (!LOG_LEVELS.has(level)) {
+    const problem = `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`;
+    if (!warn) throw new StagetraceError("INVALID_OPTION", problem);
+    warn(`${problem}; using debug`);
+    return "debug";
+  }
+  return level as LevelWithSilent;
+}
 
 /** Where a stage's lines go besides its files: the OTLP log transport, when an endpoint is set. */
 export interface LineSink {
@@ -17,8 +32,8 @@ export interface StageLoggerOptions {
   stageNumber: number | null;
   span: Span;
   level: LevelWithSilent;
-  stageLog: LogFile;
-  pipelineLog: LogFile;
+  stageLog: Pick<LogFile, "write">;
+  pipelineLog: Pick<LogFile, "write">;
   /** The OTLP log transport, when an endpoint is set. */
   otlp: LineSink | null;
   /** Also write INFO+ (or every line, with "debug") to stderr. */
@@ -26,6 +41,13 @@ export interface StageLoggerOptions {
   secrets: SecretValues;
   /** Called for every line: a line is progress, as far as the stuck-stage alert can tell. */
   onLine?: () => void;
+  /** The `pid` of every line: the stage's process (default this one's). */
+  pid?: number;
+  /**
+   * Instead of the files, OTLP and the console: every line and its level go
+   * here (a stage process whose lines the run's agent writes).
+   */
+  forward?: (line: string, level: number) => void;
 }
 
 /**
@@ -41,6 +63,10 @@ class LineRouter {
 
   write(line: string): void {
     const o = this.o;
+    if (o.forward) {
+      o.forward(line, this.lastLevel);
+      return;
+    }
     // Credentials in free text (a URL with a password, `--password=`, a Bearer token) are censored in every line.
     line = o.secrets.size > 0 ? o.secrets.scrub(line) : scrubText(line);
     o.stageLog.write(line);
@@ -121,11 +147,26 @@ function stringifyRedacted(value: unknown): string {
   }
 }
 
+const routers = new WeakMap<Logger, LineRouter>();
+
+/**
+ * A line formatted by another process's stage logger (the same options, so
+ * the same bytes), routed as this logger routes its own: `level` is pino's
+ * number for it.
+ */
+export function writeRoutedLine(logger: Logger, line: string, level: number): void {
+  const router = routers.get(logger);
+  if (!router) return;
+  router.lastLevel = level;
+  router.write(line);
+}
+
 export function createStageLogger(o: StageLoggerOptions): Logger {
+  const router = new LineRouter(o);
   const logger = pino(
     {
       level: o.level,
-      base: { pid: process.pid, stage: o.stage, ...(o.stageNumber !== null ? { stage_number: o.stageNumber } : {}) },
+      base: { pid: o.pid ?? process.pid, stage: o.stage, ...(o.stageNumber !== null ? { stage_number: o.stageNumber } : {}) },
       messageKey: "msg",
       // Epoch milliseconds: what pino-opentelemetry-transport turns into the
       // record's timestamp (an ISO string there stops its worker).
@@ -133,8 +174,9 @@ export function createStageLogger(o: StageLoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label.toUpperCase() }), log: redactFields },
       mixin: traceMixin(o.span),
     },
-    new LineRouter(o),
+    router,
   );
+  routers.set(logger, router);
   setPinoInterpolationStringify(logger, stringifyRedacted);
   // A child's bindings are censored too (children inherit this method).
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called with the logger as `this` below

@@ -1,5 +1,6 @@
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "pino";
+import { isUri } from "../fs/file-fingerprint.js";
 import type { StageIO } from "../stage/stage-io.js";
 import { parseStageRecord, type StageRecord } from "./stage-record.js";
 
@@ -69,6 +70,19 @@ export class RecordSink {
       if (r.console) this.console?.(`${r.level.toUpperCase()} ${r.logger ? `${r.logger}: ` : ""}${r.message}\n`);
       return;
     }
+    if (r.record === "line") {
+      this.io.writeClientLine(r.line, r.level);
+      return;
+    }
+    if (r.record === "secret") {
+      this.io.rememberSecret(r.value);
+      return;
+    }
+    if (r.record === "begin" || r.record === "end") {
+      // Only a stage's file in the agent's spool begins and ends the stage (src/agent/); here the stage is exec's.
+      this.problem(`${r.record} record ignored: only a stage's file in the run's agent spool has one`);
+      return;
+    }
     if (r.record === "status") {
       this.reported = r.reason === undefined ? { status: r.status } : { status: r.status, reason: r.reason };
       return;
@@ -78,7 +92,7 @@ export class RecordSink {
       return;
     }
     const io = this.io;
-    const path = "path" in r ? (isAbsolute(r.path) ? r.path : join(io.stageDir, r.path)) : "";
+    const path = "path" in r ? (isAbsolute(r.path) || isUri(r.path) ? r.path : join(io.stageDir, r.path)) : "";
     const options = "hash" in r && r.hash === false ? { hash: false } : {};
     switch (r.record) {
       case "input":

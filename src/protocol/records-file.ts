@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { MAX_RECORD_BYTES } from "./stage-record.js";
 
 const CHUNK = 64 * 1024;
@@ -26,13 +26,20 @@ export class RecordsFile {
   private skippedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
+  private readonly maxRecordBytes: number;
 
-  /** Creates (or empties) `path`, mode 0600. */
+  /** Creates (or empties) `path`, mode 0600; with `existing`, reads the file a client created there (never through a symlink). */
   constructor(
     readonly path: string,
     private readonly onLine: (line: string) => void,
     private readonly onProblem: (problem: string) => void,
+    options: { existing?: boolean; maxRecordBytes?: number } = {},
   ) {
+    this.maxRecordBytes = options.maxRecordBytes ?? MAX_RECORD_BYTES;
+    if (options.existing) {
+      this.fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+      return;
+    }
     // A fresh file: never one (or a symlink) left at that name, which could lead anywhere.
     rmSync(path, { force: true });
     writeFileSync(path, "", { mode: 0o600, flag: "wx" });
@@ -71,7 +78,7 @@ export class RecordsFile {
       if (this.skipping) {
         this.skipping = false;
         this.tooLong(this.skippedAt);
-      } else if (this.pendingBytes + (nl - start) > MAX_RECORD_BYTES) {
+      } else if (this.pendingBytes + (nl - start) > this.maxRecordBytes) {
         this.tooLong(this.position - chunk.length + start - this.pendingBytes);
       } else {
         const line =
@@ -86,7 +93,7 @@ export class RecordsFile {
     }
     if (start >= chunk.length || this.skipping) return;
     const rest = chunk.length - start;
-    if (this.pendingBytes + rest > MAX_RECORD_BYTES) {
+    if (this.pendingBytes + rest > this.maxRecordBytes) {
       this.skipping = true;
       this.skippedAt = this.position - chunk.length + start - this.pendingBytes;
       this.pending = [];
@@ -99,7 +106,7 @@ export class RecordsFile {
   }
 
   private tooLong(offset: number): void {
-    this.onProblem(`a record over ${MAX_RECORD_BYTES} bytes at byte ${offset} of the records file was dropped`);
+    this.onProblem(`a record over ${this.maxRecordBytes} bytes at byte ${offset} of the records file was dropped`);
   }
 
   /** Reads the rest and stops. An unfinished last line (a process died mid-write) is parsed like any other: whole JSON is kept, a torn one is a warning. */

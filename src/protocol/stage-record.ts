@@ -11,6 +11,16 @@ export const PROTOCOL_VERSION = 1;
 /** The variable that names the records file of the running stage. */
 export const RECORDS_ENV = "STAGETRACE_RECORDS";
 
+/** The variable that names the agent's spool directory, under `stagetrace run` (docs/protocol.md, "The agent channel"). */
+export const AGENT_ENV = "STAGETRACE_AGENT";
+
+/**
+ * Longest record in a stage's file in the agent's spool: a TypeScript stage's
+ * log line or config is as long as the stage makes it, and the client is a
+ * stagetrace of the same run, not a command that may write anything.
+ */
+export const MAX_AGENT_RECORD_BYTES = 64 * 1024 * 1024;
+
 /** Longest record (one line, in bytes) exec accepts; a longer one is dropped with a warning. */
 export const MAX_RECORD_BYTES = 256 * 1024;
 
@@ -24,7 +34,61 @@ export type StageRecord =
   | { record: "error"; message: string; exception?: { type?: string; message?: string; stack?: string } }
   | { record: "resources"; values: Record<string, unknown> }
   | { record: "status"; status: "success" | "failed" | "skipped"; reason?: string }
-  | { record: "log"; level: LogLevel; message: string; logger?: string; console?: boolean };
+  | { record: "log"; level: LogLevel; message: string; logger?: string; console?: boolean }
+  | { record: "line"; level: number; line: string }
+  | { record: "secret"; value: string }
+  | BeginRecord
+  | EndRecord;
+
+/** The first record of a stage's file in the agent's spool: who the stage is and the ids it chose. */
+export interface BeginRecord {
+  record: "begin";
+  stage: string;
+  /** The stage process: its pid, host and command line (recorded as the stage's, not the agent's). */
+  pid: number;
+  host?: string;
+  argv?: string[];
+  /** Start time, epoch milliseconds. */
+  start: number;
+  /** The ids of the stage span, chosen by the client. */
+  trace_id: string;
+  span_id: string;
+  /** The parent span (W3C `traceparent`, in the same trace), when the stage has one. */
+  traceparent?: string;
+  tracestate?: string;
+  /** Where the stage is, as the client resolved it. */
+  run_dir: string;
+  stage_number?: number | null;
+  stages?: string[] | null;
+  pipeline_name?: string;
+  enable_manifest?: boolean;
+  strict?: boolean;
+  hash_algorithm?: string;
+  /** The client's `STAGETRACE_*` and `OUTPUT_DIR` variables, which shape the stage (log level, console, hash...). */
+  env?: Record<string, string>;
+  /** Whether the client's stderr is a terminal (the console default). */
+  stderr_tty?: boolean;
+}
+
+/** The last record of a stage's file in the agent's spool: how and when it ended, and what it used. */
+export interface EndRecord {
+  record: "end";
+  /** End time, epoch milliseconds. */
+  end: number;
+  status?: "success" | "failed" | "skipped" | "interrupted";
+  reason?: string;
+  /** The client's own resource figures (`cpu_user_ms`, `cpu_system_ms`, `peak_rss_mb`). */
+  resources?: Record<string, number>;
+  /** The exit code the client process exits with, when it ended at exit. */
+  exit_code?: number;
+  /** finalize()'s extra fields. */
+  extra?: Record<string, unknown>;
+  save_manifest?: boolean;
+  /** Ended at once (a signal, a crash, process.exit()): files still being hashed are recorded without a hash. */
+  at_once?: boolean;
+  /** With `at_once`: when, in words ("the process exited"). */
+  when?: string;
+}
 
 const LEVELS: Record<string, LogLevel> = {
   trace: "debug",
@@ -37,6 +101,10 @@ const LEVELS: Record<string, LogLevel> = {
   critical: "fatal",
   fatal: "fatal",
 };
+
+const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
+const SPAN_ID = /^(?!0{16})[0-9a-f]{16}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -107,6 +175,65 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
       if (problem === null) o.level = level;
       break;
     }
+    case "line":
+      problem = check(
+        Number.isInteger(o.level) ? null : `"level" must be a pino level number`,
+        typeof o.line === "string" && o.line.endsWith("\n") ? null : `"line" must be a string ending in a newline`,
+      );
+      break;
+    case "secret":
+      problem = typeof o.value === "string" ? null : `"value" must be a string`;
+      break;
+    case "begin":
+      problem = check(
+        typeof o.stage === "string" && o.stage !== "" ? null : `"stage" must be a non-empty string`,
+        Number.isInteger(o.pid) ? null : `"pid" must be a whole number`,
+        typeof o.start === "number" && Number.isFinite(o.start) ? null : `"start" must be epoch milliseconds`,
+        typeof o.trace_id === "string" && TRACE_ID.test(o.trace_id) ? null : `"trace_id" must be 32 lower-case hex digits, not all 0`,
+        typeof o.span_id === "string" && SPAN_ID.test(o.span_id) ? null : `"span_id" must be 16 lower-case hex digits, not all 0`,
+        o.traceparent === undefined || (typeof o.traceparent === "string" && TRACEPARENT.test(o.traceparent))
+          ? null
+          : `"traceparent" must be a W3C traceparent`,
+        optionalString(o, "tracestate"),
+        typeof o.run_dir === "string" && o.run_dir !== "" ? null : `"run_dir" must be a non-empty string`,
+        o.stage_number === undefined || o.stage_number === null || Number.isInteger(o.stage_number)
+          ? null
+          : `"stage_number" must be a whole number or null`,
+        o.stages === undefined || o.stages === null || (Array.isArray(o.stages) && o.stages.every((x) => typeof x === "string"))
+          ? null
+          : `"stages" must be a list of names or null`,
+        o.argv === undefined || (Array.isArray(o.argv) && o.argv.every((x) => typeof x === "string"))
+          ? null
+          : `"argv" must be a list of strings`,
+        optionalString(o, "host"),
+        optionalString(o, "pipeline_name"),
+        optionalString(o, "hash_algorithm"),
+        ...["enable_manifest", "strict", "stderr_tty"].map((k) =>
+          o[k] === undefined || typeof o[k] === "boolean" ? null : `"${k}" must be true or false`,
+        ),
+        o.env === undefined || (isObject(o.env) && Object.values(o.env).every((x) => typeof x === "string"))
+          ? null
+          : `"env" must be an object of strings`,
+      );
+      break;
+    case "end":
+      problem = check(
+        typeof o.end === "number" && Number.isFinite(o.end) ? null : `"end" must be epoch milliseconds`,
+        o.status === undefined || ["success", "failed", "skipped", "interrupted"].includes(o.status as string)
+          ? null
+          : `"status" must be success, failed, skipped or interrupted`,
+        optionalString(o, "reason"),
+        optionalString(o, "when"),
+        o.resources === undefined || (isObject(o.resources) && Object.values(o.resources).every((x) => typeof x === "number"))
+          ? null
+          : `"resources" must be an object of numbers`,
+        o.exit_code === undefined || Number.isInteger(o.exit_code) ? null : `"exit_code" must be a whole number`,
+        o.extra === undefined || isObject(o.extra) ? null : `"extra" must be an object`,
+        ...["save_manifest", "at_once"].map((k) =>
+          o[k] === undefined || typeof o[k] === "boolean" ? null : `"${k}" must be true or false`,
+        ),
+      );
+      break;
     default:
       return { problem: `unknown record ${JSON.stringify(kind)}` };
   }

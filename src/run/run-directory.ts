@@ -1,5 +1,3 @@
-import { ROOT_CONTEXT, trace, type Context } from "@opentelemetry/api";
-import { TraceState } from "@opentelemetry/core";
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { isInside, readFileSafely } from "../fs/safe-read.js";
@@ -313,15 +311,4 @@ export function pipelineLogPath(runDir: string, state: RunState, warn?: (message
     `the pipeline log ${path} (STAGETRACE_PIPELINE_LOG or ${RUN_STATE_FILE}) is outside the run directory ${resolve(runDir)}; writing ${fallback} instead`,
   );
   return fallback;
-}
-
-/** The run span as a remote parent, from the state alone. */
-export function runParentContext(t: NonNullable<RunState["trace"]>, base: Context = ROOT_CONTEXT): Context {
-  return trace.setSpanContext(base, {
-    traceId: t.trace_id,
-    spanId: t.span_id,
-    traceFlags: t.trace_flags,
-    isRemote: true,
-    ...(t.tracestate ? { traceState: new TraceState(t.tracestate) } : {}),
-  });
 }

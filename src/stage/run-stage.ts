@@ -1,5 +1,6 @@
 import { context, trace } from "@opentelemetry/api";
 import type { StageOptions } from "../types.js";
+import { runBody } from "./stage-body.js";
 import { StageIO } from "./stage-io.js";
 
 /**
@@ -10,18 +11,5 @@ import { StageIO } from "./stage-io.js";
  */
 export async function runStage(name: string, body: (io: StageIO) => unknown, options: StageOptions = {}): Promise<number> {
   const io = new StageIO(name, options);
-  try {
-    await context.with(trace.setSpan(context.active(), io.span), () => body(io));
-    if (!io.isFinalized) await io.finalize("success");
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    io.getStageLogger().error({ err: error }, `stage ${name} threw: ${message}`);
-    if (!io.isFinalized) {
-      io.addError(message, error);
-      await io.finalize("failed", { reason: message });
-    } else {
-      process.stderr.write(`stagetrace: stage ${name} threw after it was finalized (${message}); its status stands\n`);
-    }
-  }
-  return io.status === "success" || io.status === "skipped" ? 0 : 1;
+  return runBody(io, name, body, (run) => context.with(trace.setSpan(context.active(), io.span), run));
 }

@@ -2,7 +2,7 @@ import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { ATTR, STAGE_STATUSES, TASK_RESULT, WARNING_ATTR, WARNING_EVENT } from "../conventions.js";
+import { ATTR, NOT_FINALIZED_REASON, STAGE_STATUSES, TASK_RESULT, WARNING_ATTR, WARNING_EVENT } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { refreshPipelineAfterRerun } from "../run/pipeline-update.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
@@ -13,8 +13,7 @@ import type { SecretValues } from "../values/redaction.js";
 import type { FileTracking } from "./file-tracking.js";
 import type { StageValues } from "./stage-values.js";
 
-/** The reason recorded for a stage the process left without calling finalize(). */
-export const NOT_FINALIZED_REASON = "finalize() was not called";
+export { NOT_FINALIZED_REASON };
 
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -49,6 +48,8 @@ export interface StageEndParts {
   outputBase: string;
   runId: string;
   ioProblem: (what: string, err: unknown) => string;
+  /** Hosted by the run's agent for a stage process: the exit code is that process's business, not the agent's. */
+  hosted?: boolean;
 }
 
 /**
@@ -66,6 +67,8 @@ export class StageEnd {
   private manifestDropped = false;
   private commandResources: Record<string, number | null> | undefined;
   private readonly cpuAtStart = process.cpuUsage();
+  /** The span's end time (epoch ms) when it is not now: a hosted stage ended in its own process. */
+  endTime: number | undefined;
 
   constructor(private readonly p: StageEndParts) {}
 
@@ -192,7 +195,7 @@ export class StageEnd {
       span.setStatus({ code: SpanStatusCode.ERROR, message: reason ?? `stage ${status}` });
     }
     // A stage that did its job leaves the status unset, as the conventions ask of instrumentation.
-    span.end();
+    span.end(this.endTime);
     this.p.lease()?.stop();
     this.p.heartbeat()?.end();
     telemetry.releaseStageDir(this.p.stageDir, this.p.stage);
@@ -229,7 +232,7 @@ export class StageEnd {
       problems.push(`${manifestPath} was not written`);
     }
     if (problems.length === 0) return;
-    if (!process.exitCode) process.exitCode = 1;
+    if (!process.exitCode && !this.p.hosted) process.exitCode = 1;
     telemetry.warn(`stage ${this.p.stageName} (strict mode): ${problems.join("; ")}; the process exit code is 1`);
   }
 

@@ -1,21 +1,16 @@
-import { context, SpanKind, trace, type Attributes, type Span } from "@opentelemetry/api";
-import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
-import { isInside } from "../fs/safe-read.js";
+import { context, ROOT_CONTEXT, SpanKind, trace, type Attributes, type Context, type Span } from "@opentelemetry/api";
+import { existsSync, mkdirSync } from "node:fs";
 import { liveStageOwner } from "../run/load-run.js";
 import { pathToFileURL } from "node:url";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import type { Logger, LevelWithSilent } from "pino";
+import type { Logger } from "pino";
 import { ATTR, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
-import { createStageLogger } from "../log/stage-logger.js";
-import { writeFileAtomic } from "../fs/atomic-write.js";
-import { errnoText } from "../fs/errno-text.js";
+import { createStageLogger, logLevel, writeRoutedLine } from "../log/stage-logger.js";
 import {
-  findStageDir,
   loadOrCreateRunState,
-  pathInside,
   pipelineLogPath,
   resolveRunDir,
   resolveStageNumber,
@@ -26,32 +21,19 @@ import {
   type RunState,
 } from "../run/run-directory.js";
 import { DEFAULT_LEASE_TIMEOUT_S, holdLease } from "../run/lease.js";
-import { runParentContext } from "../run/run-directory.js";
-import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
+import { runParentContext } from "../run/run-parent.js";
+import { activeTelemetry, contextFromEnv, initTelemetry, withChosenIds, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag, numberFromEnv } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { resolveHashAlgorithm } from "../fs/file-fingerprint.js";
 import { redactArgv, SecretValues } from "../values/redaction.js";
 import { FileTracking } from "./file-tracking.js";
+import { confineStageDir, inputPath, ioProblem, loadJsonAt, outputPath, saveJsonAt } from "./stage-paths.js";
 import { NOT_FINALIZED_REASON, StageEnd } from "./stage-end.js";
 import { StageValues } from "./stage-values.js";
 
 export { NOT_FINALIZED_REASON };
-
-const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
-
-/** A log level; a bad option throws, a bad environment value (`warn` given) warns once and falls back to debug. */
-function logLevel(value: string | undefined, source: string, warn?: (message: string) => void): LevelWithSilent {
-  const level = (value ?? "debug").toLowerCase().replace(/^warning$/, "warn");
-  if (!LOG_LEVELS.has(level)) {
-    const problem = `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`;
-    if (!warn) throw new StagetraceError("INVALID_OPTION", problem);
-    warn(`${problem}; using debug`);
-    return "debug";
-  }
-  return level as LevelWithSilent;
-}
 
 /**
  * Which lines a stage also prints on stderr: `STAGETRACE_CONSOLE` `off`/`0`,
@@ -59,8 +41,8 @@ function logLevel(value: string | undefined, source: string, warn?: (message: st
  * terminal (so a first run does not look dead), nothing when it is not (a
  * pipeline's captured output stays clean).
  */
-function consoleMode(value: string, warn: (message: string) => void): "off" | "info" | "debug" {
-  const byDefault = process.stderr.isTTY ? "info" : "off";
+function consoleMode(value: string, warn: (message: string) => void, tty = process.stderr.isTTY): "off" | "info" | "debug" {
+  const byDefault = tty ? "info" : "off";
   if (value === "") return byDefault;
   if (value === "debug") return "debug";
   if (value === "0" || value === "off") return "off";
@@ -86,20 +68,26 @@ function hashAlgorithmFor(option: string | undefined, env: NodeJS.ProcessEnv, wa
   }
 }
 
-/** A stage directory that is a symlink leading out of the run would put every file of the stage elsewhere: refused. */
-function confineStageDir(runDir: string, stageDir: string): void {
-  let real: string;
-  try {
-    if (!lstatSync(stageDir).isSymbolicLink()) return;
-    real = realpathSync(stageDir);
-    if (isInside(realpathSync(runDir), real)) return;
-  } catch {
-    return; // nothing there (it could not be created): said already
-  }
-  throw new StagetraceError(
-    "INVALID_PATH",
-    `stage directory ${stageDir} is a symlink to ${real}, outside the run directory ${runDir}; remove it`,
-  );
+/**
+ * A stage whose process hands its records to the run's agent (src/agent/):
+ * the agent's StageIO is that stage, so the span, manifest and log lines
+ * name the stage's process, environment and ids, not the agent's.
+ * @internal
+ */
+export interface StageClient {
+  /** The stage process's environment (its `STAGETRACE_*` and `OUTPUT_DIR` variables). */
+  env: NodeJS.ProcessEnv;
+  pid: number;
+  host: string;
+  argv: string[];
+  start: Date;
+  /** The stage span's ids, chosen by the stage process. */
+  traceId: string;
+  spanId: string;
+  /** The stage span's parent, or null for a root span. */
+  parent: Context | null;
+  /** Whether the stage process's stderr is a terminal. */
+  stderrTTY: boolean;
 }
 
 /**
@@ -142,9 +130,13 @@ export class StageIO implements OpenStage {
   /** The stage's lease in its directory, renewed while it runs (see run/lease.ts). */
   private lease: { stop(): void } | undefined;
 
-  constructor(stageName: string, options: StageOptions = {}) {
-    const env = process.env;
-    const start = new Date();
+  /** The stage process this StageIO stands for, when the run's agent hosts it; undefined in the stage's own process. */
+  private readonly client: StageClient | undefined;
+
+  constructor(stageName: string, options: StageOptions = {}, client?: StageClient) {
+    this.client = client;
+    const env = client?.env ?? process.env;
+    const start = client?.start ?? new Date();
     this.stageName = validateStageName(stageName);
     this.telemetry = activeTelemetry() ?? initTelemetry(options.telemetry);
     this.outputBase = resolveRunDir(options.outputBase, env, start);
@@ -166,7 +158,8 @@ export class StageIO implements OpenStage {
     }
     confineStageDir(this.outputBase, this.stageDir);
     // Two processes on one stage of one run would overwrite each other's record: the second refuses.
-    const owner = this.manifestPath === null ? null : liveStageOwner(this.manifestPath);
+    // (A hosted stage's process checked before it handed the stage to the agent.)
+    const owner = this.manifestPath === null || client ? null : liveStageOwner(this.manifestPath);
     if (owner !== null) {
       throw new StagetraceError(
         "STAGE_RUNNING",
@@ -188,9 +181,9 @@ export class StageIO implements OpenStage {
       [ATTR.stageLog]: this.stageLogPath,
       [ATTR.pipelineLog]: this.pipelineLogPath,
       [ATTR.pipelineRunId]: runState.run_id,
-      [ATTR.processPid]: process.pid,
-      [ATTR.processArgs]: redactArgv(process.argv),
-      [ATTR.hostName]: hostname(),
+      [ATTR.processPid]: client?.pid ?? process.pid,
+      [ATTR.processArgs]: redactArgv(client?.argv ?? process.argv),
+      [ATTR.hostName]: client?.host ?? hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
     attributes[ATTR.taskRunUrl] = taskRunUrl(
@@ -208,13 +201,20 @@ export class StageIO implements OpenStage {
 
     // An active span (an in-process pipeline, a test) is the parent; else TRACEPARENT; else the run span
     // recorded in the run state (a task that got only the run directory); else a new trace.
-    let parent = trace.getSpan(context.active()) ? context.active() : contextFromEnv(context.active());
-    if (!trace.getSpanContext(parent) && runState.trace) parent = runParentContext(runState.trace, parent);
-    this.span = this.telemetry.tracer.startSpan(
-      STAGE_SPAN_PREFIX + this.stageName,
-      { kind: SpanKind.INTERNAL, attributes, startTime: start },
-      parent,
-    );
+    // A hosted stage's process resolved its parent the same way, and chose the span's ids.
+    let parent: Context;
+    if (client) parent = client.parent ?? ROOT_CONTEXT;
+    else {
+      parent = trace.getSpan(context.active()) ? context.active() : contextFromEnv(context.active());
+      if (!trace.getSpanContext(parent) && runState.trace) parent = runParentContext(runState.trace, parent);
+    }
+    const startSpan = () =>
+      this.telemetry.tracer.startSpan(
+        STAGE_SPAN_PREFIX + this.stageName,
+        { kind: SpanKind.INTERNAL, attributes, startTime: start },
+        parent,
+      );
+    this.span = client ? withChosenIds(client, startSpan) : startSpan();
     this.files = new FileTracking(this.span, {
       stageName: this.stageName,
       outputBase: this.outputBase,
@@ -243,6 +243,7 @@ export class StageIO implements OpenStage {
       outputBase: this.outputBase,
       runId: runState.run_id,
       ioProblem: (what, err) => this.ioProblem(what, err),
+      hosted: client !== undefined,
     });
 
     this.writeRunningManifest(setupProblems);
@@ -267,7 +268,8 @@ export class StageIO implements OpenStage {
       stageLog,
       pipelineLog,
       otlp: this.telemetry.logDestination(),
-      console: consoleMode(consoleEnv, this.telemetry.warn),
+      console: consoleMode(consoleEnv, this.telemetry.warn, client?.stderrTTY),
+      pid: client?.pid ?? process.pid,
       secrets: this.secrets,
       onLine: () => this.heartbeat?.progress(),
     });
@@ -301,8 +303,7 @@ export class StageIO implements OpenStage {
   }
 
   private ioProblem(what: string, err: unknown): string {
-    const e = err as NodeJS.ErrnoException;
-    return `${what} (${errnoText(e)}). The stage goes on, but its files may be incomplete: check OUTPUT_DIR permissions and free disk space.`;
+    return ioProblem(what, err);
   }
 
   /** The stage's final status, once `finalize()` has been called. */
@@ -331,25 +332,12 @@ export class StageIO implements OpenStage {
    * directory.
    */
   getInputPath(filename: string, options: { fromStage?: string } = {}): string {
-    let dir = this.outputBase;
-    if (options.fromStage !== undefined) {
-      dir = findStageDir(this.outputBase, options.fromStage, this.stages);
-    } else if (this.stages && this.stageNumber !== null && this.stageNumber > 1) {
-      const previous = this.stages[this.stageNumber - 2];
-      if (previous !== undefined) dir = join(this.outputBase, stageDirName(previous, this.stageNumber - 1));
-    }
-    return pathInside(dir, filename, `getInputPath(${JSON.stringify(filename)})`);
+    return inputPath(this, filename, options);
   }
 
   /** A file in this stage's directory; creates the directories it needs. */
   getOutputPath(filename: string): string {
-    const path = pathInside(this.stageDir, filename, `getOutputPath(${JSON.stringify(filename)})`);
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-    } catch (err) {
-      throw new StagetraceError("IO_ERROR", this.ioProblem(`cannot create ${dirname(path)}`, err), { cause: err });
-    }
-    return path;
+    return outputPath(this.stageDir, filename);
   }
 
   /**
@@ -487,6 +475,23 @@ export class StageIO implements OpenStage {
   }
 
   /**
+   * @internal For the run's agent: a log line the stage's process formatted
+   * with its own logger (`level` is pino's number), written to stage.log,
+   * the pipeline log and OTLP as the stage's own logger would.
+   */
+  writeClientLine(line: string, level: number): void {
+    writeRoutedLine(this.logger, line, level);
+  }
+
+  /**
+   * @internal For the run's agent: when the stage's process ended the stage
+   * (epoch milliseconds), the span's end time.
+   */
+  setEndTime(endMs: number): void {
+    this.end.endTime = endMs;
+  }
+
+  /**
    * @internal For `stagetrace exec`: the resources of the command it ran,
    * recorded instead of this process's own CPU time and peak RSS.
    */
@@ -500,6 +505,10 @@ export class StageIO implements OpenStage {
    * chose a non-zero one.
    */
   finalizeAbandoned(): Promise<void> {
+    if (this.client) {
+      this.finalizeAbandonedSync();
+      return Promise.resolve();
+    }
     return this.end.finalizeAbandoned();
   }
 
@@ -509,34 +518,19 @@ export class StageIO implements OpenStage {
    * manifest synchronously. A finalize() still waiting for hashes keeps its status.
    */
   finalizeAbandonedSync(exitCode?: number): void {
-    this.end.finalizeAbandonedSync(exitCode);
+    // The agent's process is ending under a stage it hosts: the stage's own process may live on, its records in the spool.
+    if (this.client) this.end.finalizeNow("interrupted", "the run's agent exited before the stage ended", { when: "the agent exited" });
+    else this.end.finalizeAbandonedSync(exitCode);
   }
 
   /** Writes `data` as pretty JSON to this stage's directory (atomically) and returns the path. */
   saveJson(data: unknown, filename: string): string {
-    const path = this.getOutputPath(filename);
-    const text = JSON.stringify(data, null, 2);
-    if (text === undefined) {
-      throw new StagetraceError("INVALID_OPTION", `saveJson(${JSON.stringify(filename)}): the value cannot be written as JSON`);
-    }
-    writeFileAtomic(path, text + "\n");
-    return path;
+    return saveJsonAt(this.getOutputPath(filename), data, filename);
   }
 
   /** Reads JSON written by this or another stage (`fromStage`), with the same rules as `getInputPath`. */
   loadJson<T = unknown>(filename: string, options: { fromStage?: string } = {}): T {
-    const path = this.getInputPath(filename, options);
-    let text: string;
-    try {
-      text = readFileSync(path, "utf8");
-    } catch (err) {
-      throw new StagetraceError("NOT_FOUND", `loadJson: cannot read ${path} (${errnoText(err)})`, { cause: err });
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch (err) {
-      throw new StagetraceError("INVALID_OPTION", `loadJson: ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
-    }
+    return loadJsonAt<T>(this.getInputPath(filename, options));
   }
 
   /** Saves `metadata.json` in the stage directory and returns its path. */

@@ -2,7 +2,14 @@ import { context, type Context, type TextMapPropagator, type Tracer, type Tracer
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import type { Resource } from "@opentelemetry/resources";
-import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  RandomIdGenerator,
+  SimpleSpanProcessor,
+  type IdGenerator,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
 import {
@@ -51,6 +58,38 @@ export function contextFromEnv(base: Context = context.active()): Context {
   return envPropagator.extract(base, undefined, new EnvironmentGetter());
 }
 
+/**
+ * Random ids, except for a span whose ids were chosen elsewhere: a stage
+ * process that hands its records to the run's agent picks its stage span's
+ * id itself (its log lines carry it), and the agent starts the span under it.
+ */
+class ChosenIdGenerator implements IdGenerator {
+  private readonly random = new RandomIdGenerator();
+  chosen: { traceId: string; spanId: string } | undefined;
+  generateTraceId(): string {
+    return this.chosen?.traceId ?? this.random.generateTraceId();
+  }
+  generateSpanId(): string {
+    return this.chosen?.spanId ?? this.random.generateSpanId();
+  }
+}
+
+const idGenerator = new ChosenIdGenerator();
+
+/**
+ * `start()` with the span it starts under the ids given (the trace id is
+ * taken only when the span has no parent). Applies to spans of stagetrace's
+ * own provider; an app's provider picks its own ids.
+ */
+export function withChosenIds<T>(ids: { traceId: string; spanId: string }, start: () => T): T {
+  idGenerator.chosen = ids;
+  try {
+    return start();
+  } finally {
+    idGenerator.chosen = undefined;
+  }
+}
+
 /** The tracer stage spans start from, and stagetrace's own provider with its processors (none on an app's provider). */
 export interface StageTracing {
   provider: NodeTracerProvider | null;
@@ -83,6 +122,7 @@ export function stageTracing(
     resource,
     sampler: new StageSampler(config.sampler),
     spanProcessors: processors,
+    idGenerator,
     // The manifest is built from the span, so the span must keep every file
     // event and config attribute; what goes over OTLP is trimmed separately.
     // No OTEL_*_LIMIT variable may shorten it either: those limits apply on the wire only.

@@ -8,9 +8,9 @@ import type { Heartbeat } from "./heartbeat.js";
 import { appManifestExporters } from "./provider.js";
 import type { LogDelivery, LogTransport } from "./log-transport.js";
 import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { EXIT_MARGIN_MS, lastExportMs } from "./exit-bound.js";
 
-/** The part of `exitTimeoutMs` kept for the process to wind down after shutdown has given up on the backend. */
-export const EXIT_MARGIN_MS = 300;
+export { EXIT_MARGIN_MS, lastExportMs };
 
 /** What a shutdown flushes and stops. */
 export interface ShutdownParts {
@@ -96,14 +96,4 @@ export async function shutdownWithin(p: ShutdownParts): Promise<TelemetryReport>
     log_records_dropped: report.logRecordsDropped,
   });
   return report;
-}
-
-/**
- * How much of an exit budget the last export gets: its whole timeout when
- * that fits in half the budget, else half the budget. Exports under way
- * when the budget runs out are abandoned (and counted as dropped), not cut
- * short: each one has the full timeout the user set until then.
- */
-export function lastExportMs(budgetMs: number, exportTimeoutMs: number): number {
-  return Math.min(exportTimeoutMs, Math.floor(budgetMs / 2));
 }

@@ -17,7 +17,7 @@ import { shutdownWithin } from "./shutdown.js";
 import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
 
 export type { OpenStage } from "./process-lifecycle.js";
-export { contextFromEnv, envPropagator, propagatorFor, stageSpanProcessors } from "./provider.js";
+export { contextFromEnv, envPropagator, propagatorFor, stageSpanProcessors, withChosenIds } from "./provider.js";
 export { lastExportMs } from "./shutdown.js";
 export { warnOnce } from "./warn-once.js";
 import { warnOnce } from "./warn-once.js";

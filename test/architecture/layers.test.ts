@@ -20,10 +20,12 @@ const LAYERS = [
   ["src/telemetry"], // provider wiring, process lifecycle, shutdown
   ["src/stage"], // the stage API: StageIO, runStage
   ["src/protocol"], // records from stages in other languages -> StageIO calls
+  ["src/agent"], // the run's agent of its stages, and the stage processes' side of it
   ["src/report"], // run report and diff
   ["src/report/client"], // the report page's browser script (bundled, never imported by Node code)
   ["src/cli"], // the stagetrace command
   ["src/index.ts"], // the public entry
+  ["src/entry"], // what the package's import loads: src/index.ts, or the agent's small graph
 ] as const;
 
 function sourceFiles(): string[] {

@@ -1,0 +1,267 @@
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, watch, type FSWatcher } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { errnoText } from "../fs/errno-text.js";
+import { pidAlive } from "../run/load-run.js";
+import { runParentContext } from "../run/run-parent.js";
+import { RecordSink } from "../protocol/apply-record.js";
+import { RecordsFile } from "../protocol/records-file.js";
+import { MAX_AGENT_RECORD_BYTES, parseStageRecord, type BeginRecord, type EndRecord } from "../protocol/stage-record.js";
+import { StageIO, type StageClient } from "../stage/stage-io.js";
+import type { StageOptions } from "../types.js";
+import { SPOOL_DIR } from "./agent-env.js";
+
+/** How often the spool is looked at besides the directory's change notifications (which may be missed). */
+const POLL_MS = 50;
+/** Most bytes read from one file per look, so one flooding stage cannot starve the others. */
+const MAX_BYTES_PER_POLL = 4 * 1024 * 1024;
+
+/** The parent span of a `begin` record as a context, or null for a root span. */
+function parentOf(b: BeginRecord): StageClient["parent"] {
+  if (b.traceparent === undefined) return null;
+  const [, traceId, spanId, flags] = b.traceparent.split("-") as [string, string, string, string];
+  return runParentContext({
+    trace_id: traceId,
+    span_id: spanId,
+    parent_span_id: null,
+    trace_flags: parseInt(flags, 16),
+    tracestate: b.tracestate ?? null,
+  });
+}
+
+/** What `new StageIO` got in the client, as far as the agent needs it to make the same stage. */
+function optionsOf(b: BeginRecord): StageOptions {
+  return {
+    outputBase: b.run_dir,
+    ...(typeof b.stage_number === "number" ? { stageNumber: b.stage_number } : {}),
+    ...(b.stages ? { stages: b.stages } : {}),
+    ...(b.pipeline_name !== undefined ? { pipelineName: b.pipeline_name } : {}),
+    ...(b.enable_manifest !== undefined ? { enableManifest: b.enable_manifest } : {}),
+    ...(b.strict !== undefined ? { strict: b.strict } : {}),
+    ...(b.hash_algorithm !== undefined ? { hashAlgorithm: b.hash_algorithm } : {}),
+  };
+}
+
+/**
+ * One stage process's file in the spool: its records, applied to a StageIO
+ * in the agent that stands for the stage (its pid, host, ids and times).
+ */
+class HostedStage {
+  private readonly file: RecordsFile;
+  private io: StageIO | undefined;
+  private sink: RecordSink | undefined;
+  private begin: BeginRecord | undefined;
+  /** The file cannot be a stage (no `begin` first, or the stage could not start): the rest of it is skipped. */
+  private refused = false;
+  /** The stage's `end` arrived (or the agent ended the stage); later records are ignored. */
+  ended = false;
+  /** finalize() under way. */
+  finalizing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly path: string,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.file = new RecordsFile(
+      path,
+      (line) => this.line(line),
+      (problem) => this.problem(problem),
+      { existing: true, maxRecordBytes: MAX_AGENT_RECORD_BYTES },
+    );
+  }
+
+  read(limit?: number): void {
+    this.file.read(limit);
+  }
+
+  private problem(message: string): void {
+    if (this.sink) this.sink.problem(message);
+    else this.warn(`${this.path}: ${message}`);
+  }
+
+  private line(text: string): void {
+    if (this.ended || this.refused) return;
+    const parsed = parseStageRecord(text);
+    if ("problem" in parsed) {
+      if (!this.sink) {
+        this.refuse(`the first record is not a valid begin record (${parsed.problem})`);
+        return;
+      }
+      this.sink.problem(`malformed record ignored: ${parsed.problem}`);
+      return;
+    }
+    const r = parsed.record;
+    if (!this.sink) {
+      if (r.record === "begin") this.start(r);
+      else this.refuse(`the first record is ${JSON.stringify(r.record)}, not begin`);
+      return;
+    }
+    if (r.record === "begin") this.sink.problem("a second begin record ignored");
+    else if (r.record === "end") this.finish(r);
+    else this.sink.apply(r);
+  }
+
+  private refuse(why: string): void {
+    this.refused = true;
+    this.warn(`${this.path}: ${why}; the file is left in the spool, unread`);
+  }
+
+  private start(b: BeginRecord): void {
+    this.begin = b;
+    const client: StageClient = {
+      env: b.env ?? {},
+      pid: b.pid,
+      host: b.host ?? hostname(),
+      argv: b.argv ?? [],
+      start: new Date(b.start),
+      traceId: b.trace_id,
+      spanId: b.span_id,
+      parent: parentOf(b),
+      stderrTTY: b.stderr_tty ?? false,
+    };
+    try {
+      this.io = new StageIO(b.stage, optionsOf(b), client);
+    } catch (err) {
+      this.refuse(`stage ${b.stage} of process ${b.pid} could not start: ${(err as Error).message}`);
+      return;
+    }
+    this.sink = new RecordSink(this.io, this.io.getStageLogger(), (line) => process.stderr.write(line));
+  }
+
+  private finish(e: EndRecord): void {
+    const io = this.io!;
+    const sink = this.sink!;
+    this.ended = true;
+    sink.end();
+    if (e.resources) io.recordCommandResources(e.resources);
+    io.setEndTime(e.end);
+    const status = e.status ?? sink.reported?.status ?? "success";
+    const reason = e.reason ?? (e.status === undefined ? sink.reported?.reason : undefined);
+    if (e.at_once) {
+      io.finalizeNow(status, reason ?? status, {
+        ...(e.when !== undefined ? { when: e.when } : {}),
+        ...(e.exit_code !== undefined ? { exitCode: e.exit_code } : {}),
+      });
+      return;
+    }
+    this.finalizing = io
+      .finalize(status, {
+        ...(e.extra ?? {}),
+        ...(reason !== undefined ? { reason } : {}),
+        ...(e.save_manifest === false ? { saveManifest: false } : {}),
+      })
+      .catch((err: unknown) => this.warn(`stage ${io.stageName}: ${(err as Error).message}`));
+  }
+
+  /**
+   * The pipeline's command has returned: whatever the file holds is read,
+   * and a stage without `end` is ended as interrupted (its process is gone,
+   * or it outlives the run, which then cannot wait for it). True when the
+   * file may be deleted: every record in it is applied.
+   */
+  close(): boolean {
+    this.file.close();
+    if (this.refused) return false;
+    if (!this.io || this.ended) return true;
+    const b = this.begin!;
+    const local = b.host === undefined || b.host === hostname();
+    const alive = local && pidAlive(b.pid);
+    this.ended = true;
+    this.sink!.end();
+    const reason = alive
+      ? `process ${b.pid} was still running when the run ended`
+      : `process ${b.pid} ended without finalizing the stage (killed?)`;
+    this.io.finalizeNow("interrupted", reason, { when: "the run ended" });
+    return true;
+  }
+}
+
+/**
+ * The agent of a pipeline, inside `stagetrace run`: every stage process of
+ * the run that finds `STAGETRACE_AGENT` writes its records to a file of its
+ * own in the spool directory, and the agent turns each file into the stage
+ * a StageIO in that process would have made (docs/protocol.md, "The agent
+ * channel"), with the SDK and exporters it already has loaded.
+ */
+export class StageAgent {
+  private readonly stages = new Map<string, HostedStage>();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    /** The spool directory, `<run dir>/.stagetrace-agent`. */
+    readonly dir: string,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  /** Creates the spool directory (mode 0700) in `runDir`; null, with a warning, when it cannot (the stages then run in-process). */
+  static create(runDir: string, warn: (message: string) => void): StageAgent | null {
+    const dir = join(runDir, SPOOL_DIR);
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+        warn(`cannot create the agent's spool ${dir} (${errnoText(err)}); the stages run their telemetry themselves`);
+        return null;
+      }
+      // Left by an earlier run of this directory (its files are read like new ones), unless it is not a directory.
+      if (!lstatSync(dir).isDirectory()) {
+        warn(`${dir} is not a directory; the stages run their telemetry themselves`);
+        return null;
+      }
+      chmodSync(dir, 0o700);
+    }
+    return new StageAgent(dir, warn);
+  }
+
+  /** Reads the files already there and follows the directory from now on. */
+  start(): void {
+    this.poll();
+    try {
+      this.watcher = watch(this.dir, () => this.poll());
+      this.watcher.on("error", () => this.watcher?.close());
+    } catch {
+      // No notifications here (some network file systems): the poll alone finds the files.
+    }
+    this.timer = setInterval(() => this.poll(), POLL_MS);
+    this.timer.unref();
+  }
+
+  private poll(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      names = [];
+    }
+    for (const name of names) {
+      if (!name.endsWith(".jsonl") || this.stages.has(name)) continue;
+      try {
+        this.stages.set(name, new HostedStage(join(this.dir, name), this.warn));
+      } catch (err) {
+        this.warn(`cannot read ${join(this.dir, name)} (${errnoText(err)})`);
+      }
+    }
+    for (const stage of this.stages.values()) stage.read(MAX_BYTES_PER_POLL);
+  }
+
+  /**
+   * The pipeline's command has returned: reads every file to its end, ends
+   * the stages still open as interrupted, waits for the finalize() calls
+   * (pending hashes), and deletes the files whose records were all applied.
+   */
+  async drain(): Promise<void> {
+    clearInterval(this.timer);
+    this.watcher?.close();
+    this.poll();
+    const done: string[] = [];
+    for (const [name, stage] of this.stages) if (stage.close()) done.push(name);
+    await Promise.all([...this.stages.values()].map((s) => s.finalizing));
+    for (const name of done) rmSync(join(this.dir, name), { force: true });
+    try {
+      if (readdirSync(this.dir).length === 0) rmdirSync(this.dir);
+    } catch {
+      // left for the next reader: nothing is lost
+    }
+  }
+}

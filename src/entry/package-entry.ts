@@ -1,0 +1,37 @@
+import { agentSpool } from "../agent/agent-env.js";
+import type * as Full from "../index.js";
+
+// What `import ... from "stagetrace"` loads. In a stage process under `stagetrace run`
+// (STAGETRACE_AGENT set) the stage is handed to the run's agent, and the module graph
+// is the small one of agent-exports.ts: no OpenTelemetry SDK, no exporter, no pino.
+// Anywhere else it is src/index.ts itself. The types are src/index.ts's in both cases.
+
+const entry: typeof Full = agentSpool(process.env) === null ? await import("../index.js") : await import("./agent-exports.js");
+
+export const {
+  StageIO,
+  runStage,
+  StageManifest,
+  manifestFromSpan,
+  isStageSpan,
+  spanFromManifest,
+  loadRun,
+  stageState,
+  initTelemetry,
+  shutdownTelemetry,
+  stageSpanProcessors,
+  contextFromEnv,
+  Telemetry,
+  ManifestExporter,
+  ManifestSpanProcessor,
+  MANIFEST_FILE,
+  spansFromOtlpJson,
+  spansFromOtlpJsonText,
+  StagetraceError,
+  ATTR,
+  FILE_ATTR,
+  FILE_EVENT,
+  WARNING_EVENT,
+  EXCEPTION_EVENT,
+  STAGE_STATUSES,
+} = entry;

@@ -1,0 +1,211 @@
+// The same stage, run in-process and through the run's agent, leaves the same
+// records: manifest.json, stage.log, the pipeline log and the spans an OTLP
+// receiver gets, line by line and attribute by attribute, once the values
+// that differ between any two runs (ids, times, pids, the run directory,
+// CPU and memory figures) are masked.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.js";
+import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
+import { pipelineLogOf, readJson, tempDir } from "../support/tmp.js";
+
+const STAGE = fileURLToPath(new URL("../fixtures/agent-stage.mjs", import.meta.url));
+
+let receiver: OtlpReceiver;
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+});
+afterAll(() => receiver.close());
+
+interface Run {
+  /** The run directory. */
+  dir: string;
+  /** The test's directory: the pipeline script and the run directory, masked in what is compared. */
+  root: string;
+  traceId: string;
+  stderr: string;
+  code: number | null;
+}
+
+/** `stagetrace run` over two stages (one succeeds, one throws); `inProcess` takes the agent away from them. */
+async function pipeline(inProcess: boolean): Promise<Run> {
+  const dir = tempDir();
+  const script = join(dir, "pipeline.sh");
+  writeFileSync(
+    script,
+    [
+      inProcess ? "unset STAGETRACE_AGENT" : 'test -d "$STAGETRACE_AGENT"',
+      `FIXTURE_STAGE=good node "${STAGE}"`,
+      `FIXTURE_STAGE=bad FIXTURE_FAIL=1 node "${STAGE}" || true`,
+    ].join("\n") + "\n",
+  );
+  const run = join(dir, "run");
+  const r = await runCli(["run", "--run-dir", run, "--name", "same", "--stages", "good,bad", "--", "sh", script], {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+    cwd: dir,
+  });
+  return { dir: run, root: dir, traceId: readJson(join(run, "pipeline.json")).trace.trace_id, stderr: r.stderr, code: r.code };
+}
+
+const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g;
+const VARYING = new Set([
+  // Counts of what the process exported: in the agent, that process exports every stage of the run.
+  "exported",
+  "log_records_exported",
+  "started_at",
+  "ended_at",
+  "duration_ms",
+  "timestamp",
+  "modified",
+  "pid",
+  "trace_id",
+  "span_id",
+  "parent_span_id",
+  "run_id",
+  "cpu_user_ms",
+  "cpu_system_ms",
+  "peak_rss_mb",
+]);
+
+/**
+ * Text with the run directory, times, the pipeline log's name and the run id
+ * masked, and of a stack trace the frames in the stage's own file only (the
+ * frames between it and the stage API differ: in-process, the stage span is
+ * made active through the context manager).
+ */
+function maskedText(text: string, run: string): string {
+  return text
+    .split(run)
+    .join("<run>")
+    .replace(ISO, "<time>")
+    .replace(/after \d+(\.\d+)? s\b/g, "after N s")
+    .replace(/_pipeline_[^"\s]+\.log/g, "_pipeline_<time>.log")
+    .replace(/\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z-[0-9a-f]+/g, "<run id>")
+    .replace(/(\n\s+at [^\n]*)+/g, (frames) =>
+      frames
+        .split("\n")
+        .filter((f) => f.includes("agent-stage.mjs"))
+        .map((f) => `\n${f}`)
+        .join(""),
+    );
+}
+
+/** A value with what differs between two runs masked: listed keys, the run directory, times in text. */
+function masked(value: unknown, run: string, key = ""): unknown {
+  if (VARYING.has(key) && value !== null) return "<varies>";
+  if (typeof value === "string") return maskedText(value, run);
+  if (Array.isArray(value)) return value.map((v) => masked(v, run));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, masked(v, run, k)]));
+  }
+  return value;
+}
+
+/** A log file's lines as text, with times, pids, ids, the run directory and the pipeline's duration masked. */
+function maskedLines(path: string, run: string): string[] {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .map((line) => (line === "" ? line : JSON.stringify(masked(JSON.parse(line), run))))
+    .join("\n")
+    .replace(/"time":\d+/g, '"time":0')
+    .replace(/"pid":\d+/g, '"pid":0')
+    .replace(/"(trace_id|span_id)":"[0-9a-f]+"/g, '"$1":"x"')
+    .replace(/"run_id":"[^"]+"/g, '"run_id":"x"')
+    .replace(/_pipeline_[^"]+\.log/g, "_pipeline_<time>.log")
+    .replace(/after \d+ ms/g, "after N ms")
+    .split("\n");
+}
+
+const SPAN_VARYING = new Set([
+  "process.pid",
+  "stagetrace.resource.cpu_user_ms",
+  "stagetrace.resource.cpu_system_ms",
+  "stagetrace.resource.peak_rss_mb",
+  "cicd.pipeline.run.id",
+  "cicd.pipeline.task.run.id",
+]);
+
+/** What the backend got of a run's stage spans, masked the same way. */
+function spansOf(traceId: string, run: string): unknown[] {
+  const spans = receiver.spans().filter((s: ReadableSpan) => s.spanContext().traceId === traceId);
+  const runSpan = spans.find((s) => s.name.startsWith("RUN "))!;
+  return spans
+    .filter((s) => s.name.startsWith("stage "))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      parentIsRun: s.parentSpanContext?.spanId === runSpan.spanContext().spanId,
+      status: s.status,
+      attributes: masked(Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, SPAN_VARYING.has(k) ? "<varies>" : v])), run),
+      events: s.events.map((e) => ({ name: e.name, attributes: masked(e.attributes, run) })),
+      resource: masked(Object.fromEntries(Object.entries(s.resource.attributes).filter(([k]) => !k.startsWith("process."))), run),
+    }));
+}
+
+describe("a stage through the run's agent and the same stage in-process", () => {
+  let agent: Run;
+  let alone: Run;
+  beforeAll(async () => {
+    agent = await pipeline(false);
+    alone = await pipeline(true);
+    await receiver.waitFor((r) => {
+      const names = (t: string) => r.spans().filter((s) => s.spanContext().traceId === t && s.name.startsWith("stage ")).length;
+      return names(agent.traceId) === 2 && names(alone.traceId) === 2;
+    }, 20_000);
+  });
+
+  it("both runs ran both stages, and nothing was left in the spool", () => {
+    for (const r of [agent, alone]) {
+      expect(r.code, r.stderr).toBe(0);
+      expect(readJson(join(r.dir, "01_good", "manifest.json")).status).toBe("success");
+      expect(readJson(join(r.dir, "02_bad", "manifest.json")).status).toBe("failed");
+    }
+    expect(existsSync(join(agent.dir, ".stagetrace-agent"))).toBe(false);
+    // The run's summary of the failed stage, and nothing else, on stderr in both.
+    expect(maskedText(agent.stderr, agent.root)).toEqual(maskedText(alone.stderr, alone.root));
+    expect(agent.stderr).toMatch(/stage 02 bad: failed: the body gave up/);
+  });
+
+  it("write the same manifest.json, but for ids, times, pids and resource figures", () => {
+    for (const stage of ["01_good", "02_bad"]) {
+      const a = readJson(join(agent.dir, stage, "manifest.json"));
+      const b = readJson(join(alone.dir, stage, "manifest.json"));
+      expect(masked(a, agent.root)).toEqual(masked(b, alone.root));
+    }
+  });
+
+  it("the manifest names the stage's process, not the agent's", () => {
+    const m = readJson(join(agent.dir, "01_good", "manifest.json"));
+    const lines = readFileSync(join(agent.dir, "01_good", "stage.log"), "utf8")
+      .split("\n")
+      .filter(Boolean);
+    const pids = new Set(lines.map((l) => (JSON.parse(l) as { pid: number }).pid));
+    expect([...pids]).toEqual([m.process.pid]);
+    expect(m.process.command_args).toEqual([process.execPath, STAGE]);
+    expect(m.resources.cpu_user_ms).toBeGreaterThan(0);
+  });
+
+  it("write the same stage.log and pipeline log, line by line", () => {
+    for (const stage of ["01_good", "02_bad"]) {
+      expect(maskedLines(join(agent.dir, stage, "stage.log"), agent.root)).toEqual(
+        maskedLines(join(alone.dir, stage, "stage.log"), alone.root),
+      );
+    }
+    expect(maskedLines(pipelineLogOf(agent.dir), agent.root)).toEqual(maskedLines(pipelineLogOf(alone.dir), alone.root));
+    // The secret the stage named is censored in both.
+    expect(readFileSync(join(agent.dir, "01_good", "stage.log"), "utf8")).not.toContain("s3cr3t-token-value");
+  });
+
+  it("send the same spans to the backend, under the ids the stage's logs carry", () => {
+    expect(spansOf(agent.traceId, agent.root)).toEqual(spansOf(alone.traceId, alone.root));
+    const m = readJson(join(agent.dir, "01_good", "manifest.json"));
+    const span = receiver.spans().find((s) => s.spanContext().spanId === m.trace.span_id);
+    expect(span?.name).toBe("stage good");
+    const line = JSON.parse(readFileSync(join(agent.dir, "01_good", "stage.log"), "utf8").split("\n")[1]!) as { span_id: string };
+    expect(line.span_id).toBe(m.trace.span_id);
+  });
+});

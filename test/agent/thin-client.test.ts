@@ -1,0 +1,69 @@
+// A stage process under `stagetrace run` hands its stage to the run's agent
+// and loads neither the OpenTelemetry SDK, nor an exporter, nor pino; the
+// same process without the agent loads them all (which shows the probe sees them).
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.js";
+import { readJson, readLogLines, tempDir } from "../support/tmp.js";
+
+const PROBE = fileURLToPath(new URL("../fixtures/loaded-modules.mjs", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The packages a probe stage loaded, run by a pipeline under `stagetrace run` (`unset` takes the agent away). */
+async function loaded(env: string, unsetAgent = false): Promise<{ packages: string[]; run: string }> {
+  const dir = tempDir();
+  const out = join(dir, "packages.json");
+  writeFileSync(join(dir, "p.sh"), `${unsetAgent ? "unset STAGETRACE_AGENT; " : ""}${env} node "${PROBE}" > "${out}"\n`);
+  const run = join(dir, "run");
+  const r = await runCli(["run", "--run-dir", run, "--", "sh", join(dir, "p.sh")], { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+  return { packages: JSON.parse(readFileSync(out, "utf8")) as string[], run };
+}
+
+const HEAVY = (p: string) => p === "pino" || p.startsWith("@opentelemetry/") || p.startsWith("@grpc/");
+
+describe("the stage process's side of the agent", () => {
+  it("loads no OpenTelemetry package and no pino for a stage that does not log", async () => {
+    const { packages, run } = await loaded("FIXTURE_STAGE=quiet");
+    expect(packages.filter(HEAVY)).toEqual([]);
+    // The stage is recorded all the same.
+    const m = readJson(join(run, "quiet", "manifest.json"));
+    expect(m.status).toBe("success");
+    expect(readLogLines(join(run, "quiet", "stage.log")).map((l) => l.msg)).toEqual(["stage quiet started", "stage quiet finished"]);
+  });
+
+  it("loads pino and the API, but no SDK or exporter, for a stage that asks for its logger", async () => {
+    const { packages, run } = await loaded("FIXTURE_STAGE=talks FIXTURE_LOGGER=1");
+    expect(packages).toContain("pino");
+    expect(packages.filter((p) => p.startsWith("@opentelemetry/") && p !== "@opentelemetry/api")).toEqual([]);
+    expect(readLogLines(join(run, "talks", "stage.log")).map((l) => l.msg)).toEqual([
+      "stage talks started",
+      "one line",
+      "stage talks finished",
+    ]);
+  });
+
+  it("without the agent, the same stage loads the SDK, an exporter and pino in its own process", async () => {
+    const { packages } = await loaded("FIXTURE_STAGE=alone", true);
+    expect(packages).toEqual(expect.arrayContaining(["pino", "@opentelemetry/api", "@opentelemetry/sdk-trace-base"]));
+  });
+
+  it("the package entry exports the same names with and without the agent", () => {
+    const script = `const m = await import("stagetrace"); process.stdout.write(JSON.stringify(Object.keys(m).sort()));`;
+    const names = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "", ...env },
+        encoding: "utf8",
+      });
+      expect(r.stderr).toBe("");
+      return JSON.parse(r.stdout) as string[];
+    };
+    const inProcess = names({});
+    expect(inProcess).toContain("runStage");
+    expect(names({ STAGETRACE_AGENT: tempDir() })).toEqual(inProcess);
+  });
+});
