@@ -5,7 +5,8 @@ import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
-import { MANIFEST_FILE, NOT_FINALIZED_REASON, STAGE_STATUSES } from "../conventions.js";
+import { NOT_FINALIZED_REASON, STAGE_STATUSES } from "../conventions.js";
+import { manifestPathIn } from "../manifest/manifest-file.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
 import { isUri } from "../fs/file-fingerprint.js";
@@ -187,7 +188,7 @@ export class AgentStage {
     this.stages = resolveStages(options.stages, env, this.outputBase, runState, warn);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
-    this.manifestPath = options.enableManifest === false ? null : join(this.stageDir, MANIFEST_FILE);
+    this.manifestPath = options.enableManifest === false ? null : manifestPathIn(this.stageDir);
     this.stageLogPath = join(this.stageDir, "stage.log");
     this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, warn);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, warn);
