@@ -1,4 +1,4 @@
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, watch, type FSWatcher } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, watch, type FSWatcher } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoText } from "../fs/errno-text.js";
@@ -212,6 +212,16 @@ export class StageAgent {
       chmodSync(dir, 0o700);
     }
     return new StageAgent(dir, warn);
+  }
+
+  /**
+   * Applies what a spool left in `runDir` holds (its agent died: `kill -9`
+   * of stagetrace run): each stage is made and ended as the agent would
+   * have, a stage without `end` as interrupted. Nothing when there is no spool.
+   */
+  static async pickUp(runDir: string, warn: (message: string) => void): Promise<void> {
+    if (!existsSync(join(runDir, SPOOL_DIR))) return;
+    await StageAgent.create(runDir, warn)?.drain();
   }
 
   /** Reads the files already there and follows the directory from now on. */

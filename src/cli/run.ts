@@ -118,6 +118,8 @@ async function end(parsed: ParsedArgs, io: CliIO): Promise<number> {
     throw new UsageError(`--exit-code must be a whole number 0-255, got ${JSON.stringify(exitText)}`);
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, new Date());
   const telemetry = initTelemetry({ handleSignals: false });
+  // Stages whose agent died (kill -9 of stagetrace run) left their records in its spool.
+  await StageAgent.pickUp(runDir, (m) => io.stderr.write(`${tool}: ${m}\n`));
   const ended = endRun({
     runDir,
     telemetry,
