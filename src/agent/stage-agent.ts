@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, watch, type FSWatcher } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, watch, type FSWatcher } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoText } from "../fs/errno-text.js";
@@ -154,24 +154,37 @@ class HostedStage {
   }
 
   /**
-   * The pipeline's command has returned: whatever the file holds is read,
-   * and a stage without `end` is ended as interrupted (its process is gone,
-   * or it outlives the run, which then cannot wait for it). True when the
-   * file may be deleted: every record in it is applied.
+   * The pipeline's command has returned: whatever the file holds is read.
+   * A stage without `end` whose process is gone is ended as interrupted,
+   * as `stagetrace run` ends a killed in-process stage (same reason, same
+   * error, ended at its last record). One whose process still runs is left
+   * as it is, its file in the spool: `run` says so, and `run end` applies
+   * the file later. True when the file may be deleted: every record in it is applied.
    */
-  close(): boolean {
+  close(tool: string): boolean {
     this.file.close();
     if (this.refused) return false;
     if (!this.io || this.ended) return true;
     const b = this.begin!;
     const local = b.host === undefined || b.host === hostname();
-    const alive = local && pidAlive(b.pid);
+    if (local && pidAlive(b.pid)) return false;
     this.ended = true;
     this.sink!.end();
-    const reason = alive
-      ? `process ${b.pid} was still running when the run ended`
-      : `process ${b.pid} ended without finalizing the stage (killed?)`;
+    const reason = `the stage's process (pid ${b.pid}) ended without finishing the stage (killed?); marked interrupted by ${tool}`;
+    const abandoned = new Error(reason);
+    abandoned.name = "StageAbandoned";
+    abandoned.stack = "";
+    this.io.addError(reason, abandoned);
+    this.io.markKilled();
+    let last = b.start;
+    try {
+      last = Math.max(last, statSync(this.path).mtimeMs);
+    } catch {
+      // gone: its start stands
+    }
+    this.io.setEndTime(last);
     this.io.finalizeNow("interrupted", reason, { when: "the run ended" });
+    this.warn(`stage ${this.io.stageName} was left running by a process that is gone; marked interrupted`);
     return true;
   }
 }
@@ -192,10 +205,12 @@ export class StageAgent {
     /** The spool directory, `<run dir>/.stagetrace-agent`. */
     readonly dir: string,
     private readonly warn: (message: string) => void,
+    /** The command the agent runs in, as its messages name it. */
+    private readonly tool: string,
   ) {}
 
   /** Creates the spool directory (mode 0700) in `runDir`; null, with a warning, when it cannot (the stages then run in-process). */
-  static create(runDir: string, warn: (message: string) => void): StageAgent | null {
+  static create(runDir: string, tool: string, warn: (message: string) => void): StageAgent | null {
     const dir = join(runDir, SPOOL_DIR);
     try {
       mkdirSync(dir, { mode: 0o700 });
@@ -211,7 +226,7 @@ export class StageAgent {
       }
       chmodSync(dir, 0o700);
     }
-    return new StageAgent(dir, warn);
+    return new StageAgent(dir, warn, tool);
   }
 
   /**
@@ -219,9 +234,9 @@ export class StageAgent {
    * of stagetrace run): each stage is made and ended as the agent would
    * have, a stage without `end` as interrupted. Nothing when there is no spool.
    */
-  static async pickUp(runDir: string, warn: (message: string) => void): Promise<void> {
+  static async pickUp(runDir: string, tool: string, warn: (message: string) => void): Promise<void> {
     if (!existsSync(join(runDir, SPOOL_DIR))) return;
-    await StageAgent.create(runDir, warn)?.drain();
+    await StageAgent.create(runDir, tool, warn)?.drain();
   }
 
   /** Reads the files already there and follows the directory from now on. */
@@ -265,7 +280,7 @@ export class StageAgent {
     this.watcher?.close();
     this.poll();
     const done: string[] = [];
-    for (const [name, stage] of this.stages) if (stage.close()) done.push(name);
+    for (const [name, stage] of this.stages) if (stage.close(this.tool)) done.push(name);
     await Promise.all([...this.stages.values()].map((s) => s.finalizing));
     for (const name of done) rmSync(join(this.dir, name), { force: true });
     try {

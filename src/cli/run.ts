@@ -119,7 +119,7 @@ async function end(parsed: ParsedArgs, io: CliIO): Promise<number> {
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, new Date());
   const telemetry = initTelemetry({ handleSignals: false });
   // Stages whose agent died (kill -9 of stagetrace run) left their records in its spool.
-  await StageAgent.pickUp(runDir, (m) => io.stderr.write(`${tool}: ${m}\n`));
+  await StageAgent.pickUp(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
   const ended = endRun({
     runDir,
     telemetry,
@@ -184,7 +184,7 @@ export const command: Command = {
     delete vars.TRACEPARENT;
     delete vars.TRACESTATE;
     // The agent of the run's stages (docs/protocol.md, "The agent channel"); an outer run's is not this run's.
-    const agent = StageAgent.create(runDir, (m) => io.stderr.write(`${tool}: ${m}\n`));
+    const agent = StageAgent.create(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
     vars[AGENT_ENV] = agent?.dir ?? "";
     agent?.start();
     const env = childEnv(runCtx, vars, io.env);

@@ -67,6 +67,8 @@ export class StageEnd {
   private manifestDropped = false;
   private commandResources: Record<string, number | null> | undefined;
   private readonly cpuAtStart = process.cpuUsage();
+  /** The task result when it is not the status's own (a hosted stage whose process was killed: `error`). */
+  taskResult: string | undefined;
   /** The span's end time (epoch ms) when it is not now: a hosted stage ended in its own process. */
   endTime: number | undefined;
 
@@ -83,7 +85,7 @@ export class StageEnd {
     span.setStatus({ code: SpanStatusCode.ERROR, message: problem });
     span.end();
     this.p.lease()?.stop();
-    this.p.telemetry.releaseStageDir(this.p.stageDir, this.p.stage);
+    if (!this.p.hosted) this.p.telemetry.releaseStageDir(this.p.stageDir, this.p.stage);
     return new StagetraceError("IO_ERROR", `${problem}. Check that OUTPUT_DIR is writable and the disk has free space.`);
   }
 
@@ -178,7 +180,7 @@ export class StageEnd {
         this.p.values.addError(reason);
       }
     }
-    span.setAttributes({ [ATTR.stageStatus]: status, [ATTR.taskResult]: TASK_RESULT[status] });
+    span.setAttributes({ [ATTR.stageStatus]: status, [ATTR.taskResult]: this.taskResult ?? TASK_RESULT[status] });
     if (this.commandResources) {
       for (const [k, v] of Object.entries(this.commandResources)) if (v !== null) span.setAttribute(ATTR.resourcePrefix + k, v);
     } else {
@@ -198,7 +200,7 @@ export class StageEnd {
     span.end(this.endTime);
     this.p.lease()?.stop();
     this.p.heartbeat()?.end();
-    telemetry.releaseStageDir(this.p.stageDir, this.p.stage);
+    if (!this.p.hosted) telemetry.releaseStageDir(this.p.stageDir, this.p.stage);
     this.refreshPipeline();
     const name = this.p.stageName;
     const logger = this.p.logger();

@@ -171,7 +171,8 @@ export class StageIO implements OpenStage {
       throw new StagetraceError("IO_ERROR", `stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
     }
     for (const problem of setupProblems) this.telemetry.warn(problem);
-    this.telemetry.claimStageDir(this.stageDir, this);
+    // A hosted stage is not open in the agent's process: the run's own span and exports decide when that process ends.
+    if (!client) this.telemetry.claimStageDir(this.stageDir, this);
 
     const pipelineName = options.pipelineName ?? (env.STAGETRACE_PIPELINE?.trim() || runState.pipeline || null);
     const attributes: Attributes = {
@@ -490,6 +491,14 @@ export class StageIO implements OpenStage {
    */
   setEndTime(endMs: number): void {
     this.end.endTime = endMs;
+  }
+
+  /**
+   * @internal For the run's agent: the stage's process was killed, which the
+   * conventions call `error` (the task result), not a cancellation.
+   */
+  markKilled(): void {
+    this.end.taskResult = "error";
   }
 
   /**

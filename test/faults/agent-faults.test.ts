@@ -47,7 +47,8 @@ describe("kill -9 under the run's agent", () => {
     // The shell reports its killed command as 137, and run exits with the command's code.
     expect(done.code).toBe(137);
     const m = expectRecorded(run);
-    expect(m.status_reason).toMatch(/ended without finalizing the stage/);
+    expect(m.status_reason).toMatch(/ended without finishing the stage \(killed\?\); marked interrupted by stagetrace run/);
+    expect(m.errors.map((e: { type: string }) => e.type)).toContain("StageAbandoned");
     expect(existsSync(join(run, SPOOL))).toBe(false);
     expect(readJson(join(run, "pipeline.json")).stages[0].status).toBe("interrupted");
   });
