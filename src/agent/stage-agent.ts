@@ -2,7 +2,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rm
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoText } from "../fs/errno-text.js";
-import { pidAlive } from "../run/load-run.js";
+import { lastSignOfLife, pidAlive } from "../run/load-run.js";
 import { runParentContext } from "../run/run-parent.js";
 import { RecordSink } from "../protocol/apply-record.js";
 import { RecordsFile } from "../protocol/records-file.js";
@@ -176,13 +176,14 @@ class HostedStage {
     abandoned.stack = "";
     this.io.addError(reason, abandoned);
     this.io.markKilled();
-    let last = b.start;
+    // It ended when it last showed a sign of life (its last record, its files' newest write), not when the agent noticed.
+    let last = Math.max(b.start, lastSignOfLife(this.io.stageDir) ?? 0);
     try {
       last = Math.max(last, statSync(this.path).mtimeMs);
     } catch {
       // gone: its start stands
     }
-    this.io.setEndTime(last);
+    this.io.setEndTime(Math.floor(last));
     this.io.finalizeNow("interrupted", reason, { when: "the run ended" });
     this.warn(`stage ${this.io.stageName} was left running by a process that is gone; marked interrupted`);
     return true;

@@ -67,6 +67,8 @@ export class StageEnd {
   private manifestDropped = false;
   private commandResources: Record<string, number | null> | undefined;
   private readonly cpuAtStart = process.cpuUsage();
+  /** No closing log line: a hosted stage whose process was killed (an in-process one writes none either). */
+  quietEnd = false;
   /** The task result when it is not the status's own (a hosted stage whose process was killed: `error`). */
   taskResult: string | undefined;
   /** The span's end time (epoch ms) when it is not now: a hosted stage ended in its own process. */
@@ -205,7 +207,9 @@ export class StageEnd {
     const name = this.p.stageName;
     const logger = this.p.logger();
     const line = { status, ...(reason !== undefined ? { reason } : {}) };
-    if (status === "failed") logger.error(line, `stage ${name} failed${reason ? `: ${reason}` : ""}`);
+    if (this.quietEnd) {
+      // no closing line: see quietEnd
+    } else if (status === "failed") logger.error(line, `stage ${name} failed${reason ? `: ${reason}` : ""}`);
     else if (status === "interrupted") logger.warn(line, `stage ${name} interrupted${reason ? `: ${reason}` : ""}`);
     else logger.info(line, `stage ${name} ${status === "skipped" ? "skipped" : "finished"}`);
     telemetry.logFiles.flushAll();

@@ -499,6 +499,9 @@ export class StageIO implements OpenStage {
    */
   markKilled(): void {
     this.end.taskResult = "error";
+    // As for a stage killed in-process: its log ends with its last line, and that line is on disk now.
+    this.end.quietEnd = true;
+    this.telemetry.logFiles.flushAll();
   }
 
   /**
