@@ -186,7 +186,8 @@ export class Heartbeat {
 
   constructor(
     readonly config: HeartbeatConfig,
-    private readonly resource: Resource,
+    /** The resource of the beats, read when the metrics SDK is loaded (at the first beat). */
+    private readonly resource: () => Resource,
     private readonly version: string,
     private readonly warn: Warn,
   ) {}
@@ -287,7 +288,7 @@ export class Heartbeat {
       protected override async onForceFlush(): Promise<void> {}
     }
     const reader = new OnDemandReader();
-    const provider = new metrics.MeterProvider({ resource: this.resource, readers: [reader] });
+    const provider = new metrics.MeterProvider({ resource: this.resource(), readers: [reader] });
     const meter = provider.getMeter(TRACER_NAME, this.version, { schemaUrl: SCHEMA_URL });
     const { stallAfterS, expectedDurationS } = this.config;
     const now = { seconds: 0 };

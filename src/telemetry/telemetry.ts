@@ -39,8 +39,12 @@ export class Telemetry {
   readonly manifestExporter: ManifestExporter;
   /** Counts spans delivered to and dropped by the OTLP backend, and gates exports near the exit deadline. */
   readonly account = new ExportAccount();
-  /** The resource every span of this process carries. */
-  readonly resource: Resource;
+  /**
+   * The resource of this process's spans, log records and heartbeats. On an
+   * app's tracer provider, the app's resource, taken from the first stage span.
+   */
+  resource: Resource;
+  private appResourceAdopted = false;
   private readonly processors: SpanProcessor[];
   /** Prints a `stagetrace:` warning on stderr; each message at most once. */
   readonly warn: (message: string) => void;
@@ -72,7 +76,7 @@ export class Telemetry {
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
     const beats = resolveHeartbeatConfig(options, env, this.config, this.warn);
-    this.heartbeat = beats ? new Heartbeat(beats, this.resource, VERSION, this.warn) : null;
+    this.heartbeat = beats ? new Heartbeat(beats, () => this.resource, VERSION, this.warn) : null;
     const tracing = stageTracing(this.config, this.resource, this.manifestExporter, this.account, options, this.warn);
     this.provider = tracing.provider;
     this.tracer = tracing.tracer;
@@ -98,6 +102,20 @@ export class Telemetry {
       return;
     }
     for (const p of this.processors) p.onEnd(span);
+  }
+
+  /**
+   * On an app's tracer provider, the app's resource (its `service.name` and
+   * the rest) becomes this process's, so stagetrace's log records and
+   * heartbeats name the service its spans do. Taken from the first stage
+   * span, before any log record or heartbeat is sent; later calls do nothing.
+   */
+  adoptAppResource(span: object): void {
+    if (this.provider !== null || this.appResourceAdopted) return;
+    const resource = (span as { resource?: Resource }).resource;
+    if (resource === undefined || typeof resource.merge !== "function") return;
+    this.appResourceAdopted = true;
+    this.resource = resource;
   }
 
   /** Notes that a stage owns `stageDir` until it is finalized; a second owner gets a warning, not a corrupt manifest. */
