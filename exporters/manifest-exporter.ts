@@ -1,11 +1,9 @@
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
-import { isStageSpan, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../src/fs/atomic-write.js";
-import type { ManifestData, ManifestTelemetry } from "../src/types.js";
+import { isStageSpan, manifestTelemetryOf, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
+import { manifestPathIn, writeManifestTelemetry, writeManifestText } from "../src/manifest/manifest-file.js";
+import type { ManifestTelemetry } from "../src/types.js";
 import { StagetraceError } from "../src/errors.js";
 import { spanAsRecorded } from "./stage-span-records.js";
 
@@ -46,6 +44,8 @@ export class ManifestExporter implements SpanExporter {
   private readonly onEventsDropped: ManifestExporterOptions["onEventsDropped"];
   private readonly logsOnly: boolean;
   private readonly written: string[] = [];
+  /** The telemetry section each manifest was written with, for `recordTelemetry` to complete. */
+  private readonly telemetryWritten = new Map<string, ManifestTelemetry>();
   private isShutdown = false;
 
   constructor(options: ManifestExporterOptions = {}) {
@@ -73,15 +73,17 @@ export class ManifestExporter implements SpanExporter {
   writeManifest(ended: ReadableSpan): string | null | Error {
     const span = spanAsRecorded(ended);
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return null;
-    const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
+    const path = manifestPathIn(span.attributes[ATTR.stageDir] as string);
     if ((span.droppedEventsCount > 0 || span.droppedAttributesCount > 0) && this.onEventsDropped)
       this.onEventsDropped(String(span.attributes[ATTR.taskName] ?? span.name), {
         events: span.droppedEventsCount,
         attributes: span.droppedAttributesCount,
       });
     try {
-      writeFileAtomic(path, manifestTextFromSpan(span, this.telemetryFor(span)));
+      const telemetry = manifestTelemetryOf(span, this.telemetryFor(span));
+      writeManifestText(path, manifestTextFromSpan(span, telemetry));
       this.written.push(path);
+      this.telemetryWritten.set(path, telemetry);
       return path;
     } catch (err) {
       this.onWriteError(path, err);
@@ -97,10 +99,9 @@ export class ManifestExporter implements SpanExporter {
   writeRunningManifest(open: ReadableSpan): void {
     const span = spanAsRecorded(open);
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return;
-    const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
     const telemetry: Partial<ManifestTelemetry> =
       this.endpoint === null ? { endpoint: null, state: "local" } : { endpoint: this.endpoint, state: "pending" };
-    writeFileAtomic(path, manifestTextFromSpan(span, telemetry));
+    writeManifestText(manifestPathIn(span.attributes[ATTR.stageDir] as string), manifestTextFromSpan(span, telemetry));
   }
 
   private telemetryFor(span: ReadableSpan): Partial<ManifestTelemetry> {
@@ -116,7 +117,8 @@ export class ManifestExporter implements SpanExporter {
 
   /**
    * Once the process's export has ended, records how it went in every
-   * manifest this exporter wrote. Only the `telemetry` section changes.
+   * manifest this exporter wrote. Only the `telemetry` section changes; the
+   * rest of each file is kept byte for byte, not parsed and written again.
    */
   recordTelemetry(result: Pick<ManifestTelemetry, "exported" | "dropped" | "log_records_exported" | "log_records_dropped">): void {
     const logs = result.log_records_exported + result.log_records_dropped > 0;
@@ -126,11 +128,9 @@ export class ManifestExporter implements SpanExporter {
       this.endpoint === null
         ? { log_records_exported: result.log_records_exported, log_records_dropped: result.log_records_dropped }
         : { state: "final" as const, ...result };
-    for (const path of new Set(this.written)) {
+    for (const [path, written] of this.telemetryWritten) {
       try {
-        const data = JSON.parse(readFileSync(path, "utf8")) as ManifestData;
-        data.telemetry = { ...data.telemetry, ...counts };
-        writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n");
+        writeManifestTelemetry(path, { ...written, ...counts });
       } catch (err) {
         this.onWriteError(path, err);
       }

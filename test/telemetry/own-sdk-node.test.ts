@@ -66,7 +66,12 @@ describe("an app with its own @opentelemetry/sdk-node", () => {
 
   it("with the SDK's default span limits, the manifest, stage.log and pipeline log are complete; the span carries what the limits allow, and the drop is counted", async () => {
     // 128 events and 128 attributes a span, and values cut at 8 characters (the app's SDK reads the variable).
-    const r = await app({ OTEL_SERVICE_NAME: "media", OWN_SDK_LIMITS: "default", OWN_SDK_CONFIG_KEYS: "150", OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "8" });
+    const r = await app({
+      OTEL_SERVICE_NAME: "media",
+      OWN_SDK_LIMITS: "default",
+      OWN_SDK_CONFIG_KEYS: "150",
+      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "8",
+    });
     const rec = receiver!;
     await rec.waitFor((x) => x.spans().some((s) => s.name === "stage own"));
     const span = rec.spans().find((s) => s.name === "stage own")!;
@@ -91,7 +96,9 @@ describe("an app with its own @opentelemetry/sdk-node", () => {
     expect(r.manifest.telemetry.events_omitted).toBe(span.droppedEventsCount);
     expect(span.droppedAttributesCount).toBeGreaterThan(0);
     expect(String(span.events[0]!.attributes!["file.path"])).toHaveLength(8);
-    expect(r.stderr).toMatch(/stage own: the tracer provider's span limits dropped 72 events and \d+ attributes of its span.*manifest\.json has them all/);
+    expect(r.stderr).toMatch(
+      /stage own: the tracer provider's span limits dropped 72 events and \d+ attributes of its span.*manifest\.json has them all/,
+    );
   });
 
   it("a service.name given only in code (new NodeSDK({ serviceName })) names the log records and heartbeats too", async () => {
