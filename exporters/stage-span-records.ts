@@ -1,4 +1,5 @@
 import type { Attributes, HrTime, SpanContext } from "@opentelemetry/api";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
 
 /**
@@ -12,6 +13,9 @@ import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
 export class StageSpanRecord {
   readonly attributes: Attributes = {};
   readonly events: TimedEvent[] = [];
+
+  /** `process`: the host and process attributes of the stage's process, which its manifest names whatever the app's resource holds. */
+  constructor(readonly process: Attributes = {}) {}
 
   setAttributes(attributes: Attributes): void {
     for (const [k, v] of Object.entries(attributes)) if (v !== undefined) this.attributes[k] = v;
@@ -37,8 +41,9 @@ export function forgetStageSpanRecord(context: SpanContext): void {
 
 /**
  * The span as its manifest is built from: its own ids, times, status,
- * resource and dropped counts, with the attributes and events of the
- * stage's record when it has one (else the span itself).
+ * resource (with the stage process's host and pid) and dropped counts, with
+ * the attributes and events of the stage's record when it has one (else the
+ * span itself).
  */
 export function spanAsRecorded(span: ReadableSpan): ReadableSpan {
   const record = records.get(keyOf(span.spanContext()));
@@ -56,7 +61,7 @@ export function spanAsRecorded(span: ReadableSpan): ReadableSpan {
     events: record.events,
     duration: span.duration,
     ended: span.ended,
-    resource: span.resource,
+    resource: span.resource.merge(resourceFromAttributes(record.process)),
     instrumentationScope: span.instrumentationScope,
     droppedAttributesCount: span.droppedAttributesCount,
     droppedEventsCount: span.droppedEventsCount,

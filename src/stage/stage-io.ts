@@ -28,12 +28,19 @@ import {
 } from "../run/run-directory.js";
 import { DEFAULT_LEASE_TIMEOUT_S, holdLease } from "../run/lease.js";
 import { runParentContext } from "../run/run-directory.js";
-import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
+import {
+  activeTelemetry,
+  contextFromEnv,
+  initTelemetry,
+  processResourceAttributes,
+  type OpenStage,
+  type Telemetry,
+} from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag, numberFromEnv } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { resolveHashAlgorithm } from "../fs/file-fingerprint.js";
-import { redactArgv, SecretValues } from "../values/redaction.js";
+import { SecretValues } from "../values/redaction.js";
 import { FileTracking } from "./file-tracking.js";
 import { NOT_FINALIZED_REASON, StageEnd } from "./stage-end.js";
 import { StageValues } from "./stage-values.js";
@@ -193,9 +200,6 @@ export class StageIO implements OpenStage {
       [ATTR.stageLog]: this.stageLogPath,
       [ATTR.pipelineLog]: this.pipelineLogPath,
       [ATTR.pipelineRunId]: runState.run_id,
-      [ATTR.processPid]: process.pid,
-      [ATTR.processArgs]: redactArgv(process.argv),
-      [ATTR.hostName]: hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
     attributes[ATTR.taskRunUrl] = taskRunUrl(
@@ -290,7 +294,8 @@ export class StageIO implements OpenStage {
    */
   private recordedSpan(attributes: Attributes): Span {
     if (this.telemetry.provider !== null) return this.span;
-    const record = new StageSpanRecord();
+    // The app's resource may lack the host and pid the manifest (and `run` judging the stage) needs.
+    const record = new StageSpanRecord(processResourceAttributes());
     record.setAttributes(attributes);
     keepStageSpanRecord(this.span.spanContext(), record);
     return new RecordingSpan(this.span, record);

@@ -1,4 +1,4 @@
-import type { Tracer } from "@opentelemetry/api";
+import type { Attributes, Tracer } from "@opentelemetry/api";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
@@ -10,6 +10,7 @@ import { redactUrl } from "../values/redaction.js";
 import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
+import { processResourceAttributes } from "./process-resource.js";
 import { LogTransport } from "./log-transport.js";
 import { ProcessLifecycle, type OpenStage } from "./process-lifecycle.js";
 import { stageTracing } from "./provider.js";
@@ -19,6 +20,7 @@ import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetr
 export type { OpenStage } from "./process-lifecycle.js";
 export { contextFromEnv, envPropagator, propagatorFor, stageSpanProcessors } from "./provider.js";
 export { lastExportMs } from "./shutdown.js";
+export { processResourceAttributes } from "./process-resource.js";
 export { warnOnce } from "./warn-once.js";
 import { warnOnce } from "./warn-once.js";
 
@@ -72,7 +74,9 @@ export class Telemetry {
       onWriteError: (path, err) =>
         this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
     });
+    // The host and the process are the resource's, not each span's; OTEL_RESOURCE_ATTRIBUTES beats them.
     this.resource = defaultResource()
+      .merge(resourceFromAttributes(processResourceAttributes()))
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
     const beats = resolveHeartbeatConfig(options, env, this.config, this.warn);
@@ -133,8 +137,8 @@ export class Telemetry {
     if (this.logTransport === undefined) {
       this.logTransport = null;
       if (this.config.logsUrl || this.config.logsConsole) {
-        const attributes: Record<string, string> = {};
-        for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = String(v);
+        const attributes: Attributes = {};
+        for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = v;
         this.logTransport = LogTransport.start(this.config, VERSION, attributes);
       }
     }
