@@ -23,7 +23,15 @@ import {
 } from "../run/run-directory.js";
 import { DEFAULT_LEASE_TIMEOUT_S, holdLease } from "../run/lease.js";
 import { runParentContext } from "../run/run-parent.js";
-import { activeTelemetry, contextFromEnv, initTelemetry, withChosenIds, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
+import {
+  activeTelemetry,
+  contextFromEnv,
+  initTelemetry,
+  processResourceAttributes,
+  withChosenIds,
+  type OpenStage,
+  type Telemetry,
+} from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag, numberFromEnv } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
@@ -33,6 +41,8 @@ import { FileTracking } from "./file-tracking.js";
 import { confineStageDir, inputPath, ioProblem, loadJsonAt, outputPath, saveJsonAt } from "./stage-paths.js";
 import { NOT_FINALIZED_REASON, StageEnd } from "./stage-end.js";
 import { StageValues } from "./stage-values.js";
+import { RecordingSpan } from "./recording-span.js";
+import { keepStageSpanRecord, StageSpanRecord } from "../../exporters/stage-span-records.js";
 
 export { NOT_FINALIZED_REASON };
 
@@ -119,6 +129,8 @@ export class StageIO implements OpenStage {
   readonly manifestPath: string | null;
 
   private readonly telemetry: Telemetry;
+  /** Where the stage writes its attributes and events: the span, and on an app's provider the stage's own record too. */
+  private readonly recorded: Span;
   private readonly secrets = new SecretValues();
   private readonly files: FileTracking;
   private readonly values: StageValues;
@@ -183,11 +195,14 @@ export class StageIO implements OpenStage {
       [ATTR.stageLog]: this.stageLogPath,
       [ATTR.pipelineLog]: this.pipelineLogPath,
       [ATTR.pipelineRunId]: runState.run_id,
-      [ATTR.processPid]: client?.pid ?? process.pid,
-      [ATTR.processArgs]: redactArgv(client?.argv ?? process.argv),
-      [ATTR.hostName]: client?.host ?? hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
+    // The process is the resource's, which in the agent is the agent's: a hosted stage names its own on the span.
+    if (client) {
+      attributes[ATTR.processPid] = client.pid;
+      attributes[ATTR.processArgs] = redactArgv(client.argv);
+      attributes[ATTR.hostName] = client.host;
+    }
     attributes[ATTR.taskRunUrl] = taskRunUrl(
       env.STAGETRACE_TASK_URL,
       {
@@ -217,7 +232,9 @@ export class StageIO implements OpenStage {
         parent,
       );
     this.span = client ? withChosenIds(client, startSpan) : startSpan();
-    this.files = new FileTracking(this.span, {
+    this.telemetry.adoptAppResource(this.span);
+    this.recorded = this.recordedSpan(attributes);
+    this.files = new FileTracking(this.recorded, {
       stageName: this.stageName,
       outputBase: this.outputBase,
       stages: this.stages,
@@ -226,7 +243,7 @@ export class StageIO implements OpenStage {
       secrets: this.secrets,
       warn: this.telemetry.warn,
     });
-    this.values = new StageValues(this.span, this.secrets);
+    this.values = new StageValues(this.recorded, this.secrets);
     this.end = new StageEnd({
       stage: this,
       stageName: this.stageName,
@@ -234,7 +251,7 @@ export class StageIO implements OpenStage {
       manifestPath: this.manifestPath,
       logPaths: [this.stageLogPath, this.pipelineLogPath],
       strict: this.strict,
-      span: this.span,
+      span: this.recorded,
       telemetry: this.telemetry,
       files: this.files,
       values: this.values,
@@ -277,6 +294,29 @@ export class StageIO implements OpenStage {
     });
     this.logger.info({ stage_dir: this.stageDir }, `stage ${this.stageName} started`);
     this.heartbeat = this.telemetry.heartbeat?.start(attributes, this.span.spanContext().traceId);
+  }
+
+  /**
+   * On an app's tracer provider, whose span limits may drop events and
+   * attributes or cut values, the stage keeps its own record of them, which
+   * its manifest is built from; the span exported carries what the limits allow.
+   * stagetrace's own provider has no limits: its span is the record.
+   */
+  private recordedSpan(attributes: Attributes): Span {
+    if (this.telemetry.provider !== null) return this.span;
+    // The app's resource may lack the host and pid the manifest (and `run` judging the stage) needs.
+    const record = new StageSpanRecord(processResourceAttributes());
+    record.setAttributes(attributes);
+    keepStageSpanRecord(this.span.spanContext(), record);
+    return new RecordingSpan(this.span, record);
+  }
+
+  /**
+   * @internal For `stagetrace exec`: the command line of the command it
+   * runs (secrets censored), recorded as the stage's `process.command_args`.
+   */
+  recordCommandLine(argv: string[]): void {
+    this.recorded.setAttribute(ATTR.processArgs, argv);
   }
 
   /**

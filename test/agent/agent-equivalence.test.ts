@@ -119,6 +119,9 @@ function maskedLines(path: string, run: string): string[] {
     .split("\n");
 }
 
+// A hosted stage's span names its process (pid, command line, host) as attributes, the resource being the agent's.
+const HOSTED_ONLY = new Set(["process.pid", "process.command_args", "host.name"]);
+
 const SPAN_VARYING = new Set([
   "process.pid",
   "stagetrace.resource.cpu_user_ms",
