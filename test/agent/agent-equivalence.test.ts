@@ -143,7 +143,14 @@ function spansOf(traceId: string, run: string): unknown[] {
       kind: s.kind,
       parentIsRun: s.parentSpanContext?.spanId === runSpan.spanContext().spanId,
       status: s.status,
-      attributes: masked(Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, SPAN_VARYING.has(k) ? "<varies>" : v])), run),
+      attributes: masked(
+        Object.fromEntries(
+          Object.entries(s.attributes)
+            .filter(([k]) => !HOSTED_ONLY.has(k))
+            .map(([k, v]) => [k, SPAN_VARYING.has(k) ? "<varies>" : v]),
+        ),
+        run,
+      ),
       events: s.events.map((e) => ({ name: e.name, attributes: masked(e.attributes, run) })),
       resource: masked(Object.fromEntries(Object.entries(s.resource.attributes).filter(([k]) => !k.startsWith("process."))), run),
     }));
