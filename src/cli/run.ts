@@ -184,7 +184,8 @@ export const command: Command = {
     delete vars.TRACEPARENT;
     delete vars.TRACESTATE;
     // The agent of the run's stages (docs/protocol.md, "The agent channel"); an outer run's is not this run's.
-    const agent = StageAgent.create(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
+    // Opt-in (STAGETRACE_RUN_AGENT=1) while a hosted stage's span carries the agent's resource, not its process's.
+    const agent = io.env.STAGETRACE_RUN_AGENT !== "1" ? null : StageAgent.create(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
     vars[AGENT_ENV] = agent?.dir ?? "";
     agent?.start();
     const env = childEnv(runCtx, vars, io.env);

@@ -44,7 +44,7 @@ async function pipeline(inProcess: boolean): Promise<Run> {
   );
   const run = join(dir, "run");
   const r = await runCli(["run", "--run-dir", run, "--name", "same", "--stages", "good,bad", "--", "sh", script], {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url },
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, STAGETRACE_RUN_AGENT: "1" },
     cwd: dir,
   });
   return { dir: run, root: dir, traceId: readJson(join(run, "pipeline.json")).trace.trace_id, stderr: r.stderr, code: r.code };

@@ -18,7 +18,7 @@ async function loaded(env: string, unsetAgent = false): Promise<{ packages: stri
   const out = join(dir, "packages.json");
   writeFileSync(join(dir, "p.sh"), `${unsetAgent ? "unset STAGETRACE_AGENT; " : ""}${env} node "${PROBE}" > "${out}"\n`);
   const run = join(dir, "run");
-  const r = await runCli(["run", "--run-dir", run, "--", "sh", join(dir, "p.sh")], { cwd: dir });
+  const r = await runCli(["run", "--run-dir", run, "--", "sh", join(dir, "p.sh")], { cwd: dir, env: { STAGETRACE_RUN_AGENT: "1" } });
   expect(r.code, r.stderr).toBe(0);
   return { packages: JSON.parse(readFileSync(out, "utf8")) as string[], run };
 }

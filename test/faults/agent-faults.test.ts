@@ -26,7 +26,7 @@ function pipeline(then: "die" | "wait") {
   const dir = tempDir();
   const run = join(dir, "run");
   writeFileSync(join(dir, "p.sh"), `FIXTURE_THEN=${then} node "${STAGE}"\n`);
-  const p = start({}, CLI, ["run", "--run-dir", run, "--", "sh", join(dir, "p.sh")]);
+  const p = start({ STAGETRACE_RUN_AGENT: "1" }, CLI, ["run", "--run-dir", run, "--", "sh", join(dir, "p.sh")]);
   return { run, p };
 }
 
