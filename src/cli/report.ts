@@ -4,6 +4,7 @@ import { writeFileAtomic } from "../fs/atomic-write.js";
 import { loadRun, type LoadedRun } from "../run/load-run.js";
 import { renderReport } from "../report/report.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 const USAGE = "stagetrace report RUN_DIR [--out FILE] [--jaeger-url URL]";
 
@@ -52,7 +53,7 @@ export const command: Command = {
       );
     }
     const run = load(parsed.positionals[0]!);
-    const jaegerUrl = parsed.strings.get("jaeger-url") ?? (process.env.STAGETRACE_JAEGER_URL || undefined);
+    const jaegerUrl = parsed.strings.get("jaeger-url") ?? stagetraceSettings(process.env).jaegerUrl();
     if (jaegerUrl !== undefined && !/^https?:\/\/[^\s]+$/i.test(jaegerUrl)) {
       throw new UsageError(`--jaeger-url must be an http(s) URL, got ${JSON.stringify(jaegerUrl)}`);
     }

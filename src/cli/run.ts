@@ -13,6 +13,7 @@ import { dieBy } from "../process-exit.js";
 import { redactArgv } from "../values/redaction.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 const USAGE =
   "stagetrace run [--name NAME] [--run-dir DIR] [--stages a,b,c] [--resume] [--summary] -- COMMAND [ARGS...]\n" +
@@ -143,7 +144,7 @@ async function begin(args: string[]): Promise<number> {
   }
   const start = new Date();
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, start);
-  const name = parsed.strings.get("name") ?? (process.env.STAGETRACE_PIPELINE?.trim() || basename(runDir));
+  const name = parsed.strings.get("name") ?? (stagetraceSettings(process.env).pipeline() || basename(runDir));
   const telemetry = initTelemetry({ handleSignals: false });
   const begun = beginRun({
     runDir,
@@ -219,7 +220,7 @@ export const command: Command = {
     const argv = requireCommand(parsed);
     const start = new Date();
     const stages = stagesOption(parsed);
-    const name = parsed.strings.get("name") ?? (process.env.STAGETRACE_PIPELINE?.trim() || pipelineNameFor(argv));
+    const name = parsed.strings.get("name") ?? (stagetraceSettings(process.env).pipeline() || pipelineNameFor(argv));
     const runDir = resolveRunDir(parsed.strings.get("run-dir"), process.env, start);
     // A run it cannot record is not started: one line, exit 1, the command never runs.
     try {

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { parseArgs, UsageError, type Command } from "./args.js";
 import { PROTOCOL_VERSION, RECORDS_ENV, MAX_RECORD_BYTES } from "../protocol/stage-record.js";
 import { StagetraceError } from "../errors.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 const USAGE =
   "stagetrace track input|output|intermediate FILE [--type T] [--meta KEY=VALUE]... [--retained] [--reason R] | config KEY=VALUE... | warning MESSAGE | error MESSAGE | status success|failed|skipped [--reason R]";
@@ -99,7 +100,7 @@ export const command: Command = {
             : `cannot track ${JSON.stringify(kind)}`,
         );
     }
-    const path = process.env[RECORDS_ENV];
+    const path = stagetraceSettings(process.env).records();
     if (!path) {
       throw new StagetraceError(
         "NOT_UNDER_EXEC",
