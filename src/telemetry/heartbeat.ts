@@ -21,7 +21,6 @@ import type { OtlpProtocol, ResolvedTelemetryConfig, TlsFiles } from "../config/
 import type { Env, Warn } from "../config/env-rules.js";
 import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
-
 /** The span attributes a heartbeat carries, so alerts can name the stage, its run and its host. */
 const COPIED_ATTRIBUTES = [
   ATTR.taskName,
