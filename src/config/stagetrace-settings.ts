@@ -61,7 +61,9 @@ export function logLevelOf(raw: string): LogLevel | Refused {
 
 /**
  * Every `STAGETRACE_*` variable stagetrace's TypeScript side reads (and
- * `OUTPUT_DIR`), with its option where it has one. docs/configuration.md
+ * `OUTPUT_DIR`), with its option where it has one; a CLI option's default
+ * from a variable its declaration names is read by `optionFromEnv` through
+ * `envValue`. docs/configuration.md
  * lists each (a test holds the two together).
  */
 const SETTINGS = {
@@ -81,7 +83,6 @@ const SETTINGS = {
   pipeline: setting<string | undefined>({ variables: ["STAGETRACE_PIPELINE"], fallback: () => undefined, parse: (raw) => raw.trim() }),
   pipelineLog: setting<string | undefined>({ variables: ["STAGETRACE_PIPELINE_LOG"], fallback: () => undefined, parse: asText }),
   taskUrl: setting<string | undefined>({ variables: ["STAGETRACE_TASK_URL"], fallback: () => undefined, parse: asText }),
-  jaegerUrl: setting<string | undefined>({ variables: ["STAGETRACE_JAEGER_URL"], fallback: () => undefined, parse: asText }),
   /** The records file of the stage protocol (set by `stagetrace exec`). */
   records: setting<string | undefined>({ variables: [RECORDS_ENV], fallback: () => undefined, parse: asText }),
   hashAlgorithm: setting<string, string>({

@@ -89,7 +89,7 @@ const BAD: Record<string, { variable: string; value: string; warning: string; fa
 };
 
 /** Settings taken as given: paths, names, ids, URL templates (the run directory checks stage names and the pipeline log's place). */
-const AS_GIVEN = ["runDir", "stages", "runId", "pipeline", "pipelineLog", "taskUrl", "jaegerUrl", "records"];
+const AS_GIVEN = ["runDir", "stages", "runId", "pipeline", "pipelineLog", "taskUrl", "records"];
 
 function read(settings: StagetraceSettings, key: string, option?: unknown): unknown {
   return (settings as unknown as Record<string, (o?: unknown) => unknown>)[key]!(option);
