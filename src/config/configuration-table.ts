@@ -143,6 +143,12 @@ export const CONFIGURATION_ROWS: readonly ConfigurationRow[] = [
     default: "none (the alert then uses 6 hours)",
   },
   {
+    option:
+      "— (also label the heartbeat metrics with the run id, trace id, stage directory, host and pid: `on`, `off`; off because each run makes new series, see [observability](observability.md#what-reaches-prometheus))",
+    variables: "`STAGETRACE_METRIC_RUN_LABELS`",
+    default: "`off`: pipeline, stage and stage number only",
+  },
+  {
     option: "`telemetry.registerGlobal` (global provider and context manager)",
     variables: "—",
     default: "`true`",

@@ -132,6 +132,13 @@ const SETTINGS = {
   }),
   stallAfterS: setting<number>({ variables: ["STAGETRACE_STALL_AFTER_S"], fallback: () => DEFAULT_STALL_AFTER_S, parse: seconds }),
   expectedDurationS: setting<number | null>({ variables: ["STAGETRACE_EXPECTED_DURATION_S"], fallback: () => null, parse: seconds }),
+  /** Heartbeat labels that make one series per stage run (run id, trace id, stage directory, host, pid). */
+  metricRunLabels: setting<boolean>({
+    variables: ["STAGETRACE_METRIC_RUN_LABELS"],
+    fallback: () => false,
+    fallbackText: () => "0",
+    parse: yesNo,
+  }),
   leaseTimeoutS: setting<number>({ variables: ["STAGETRACE_LEASE_TIMEOUT_S"], fallback: () => DEFAULT_LEASE_TIMEOUT_S, parse: seconds }),
   killGraceMs: setting<number>({
     variables: ["STAGETRACE_KILL_GRACE_MS"],

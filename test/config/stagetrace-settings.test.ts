@@ -68,6 +68,12 @@ const BAD: Record<string, { variable: string; value: string; warning: string; fa
     warning: 'STAGETRACE_EXPECTED_DURATION_S="soon" is not a number of seconds > 0; using none',
     fallback: null,
   },
+  metricRunLabels: {
+    variable: "STAGETRACE_METRIC_RUN_LABELS",
+    value: "maybe",
+    warning: 'STAGETRACE_METRIC_RUN_LABELS="maybe" is not 1 or 0; using 0',
+    fallback: false,
+  },
   leaseTimeoutS: {
     variable: "STAGETRACE_LEASE_TIMEOUT_S",
     value: "-5",
