@@ -29,7 +29,9 @@ import type * as StageIOModule from "../stage/stage-io.js";
 import type { StageIO } from "../stage/stage-io.js";
 import { confineStageDir, inputPath, loadJsonAt, outputPath, saveJsonAt } from "../stage/stage-paths.js";
 import { ProcessLifecycle } from "../telemetry/process-lifecycle.js";
-import { envFlag, type ResolvedTelemetryConfig } from "../telemetry/telemetry-config.js";
+import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
+import { fromOption } from "../config/env-rules.js";
+import { logLevelOf, stagetraceSettings, stagetraceVariables } from "../config/stagetrace-settings.js";
 import { warnOnce } from "../telemetry/warn-once.js";
 import { SecretValues } from "../values/redaction.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TelemetryReport, TrackOptions } from "../types.js";
@@ -55,13 +57,6 @@ function parentFromEnv(env: NodeJS.ProcessEnv): { traceId: string; spanId: strin
   if (version === "ff" || (version === "00" && rest !== undefined)) return null;
   if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return null;
   return { traceId, spanId, flags: parseInt(flags, 16) };
-}
-
-/** The variables of the stage's environment that shape its stage; the agent's own environment shapes its telemetry. */
-function stageEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && (k.startsWith("STAGETRACE_") || k === "OUTPUT_DIR")) out[k] = v;
-  return out;
 }
 
 /** JSON of a record, whatever the stage put in it: a bigint as a string, a cycle as "[Circular]". */
@@ -169,6 +164,7 @@ export class AgentStage {
 
   constructor(stageName: string, options: StageOptions = {}) {
     const env = process.env;
+    const settings = stagetraceSettings(env, warn);
     const start = new Date();
     const spool = agentSpool(env);
     const otelGlobals = (globalThis as Record<symbol, unknown>)[OTEL_API_GLOBAL];
@@ -190,7 +186,7 @@ export class AgentStage {
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
     this.manifestPath = options.enableManifest === false ? null : manifestPathIn(this.stageDir);
     this.stageLogPath = join(this.stageDir, "stage.log");
-    this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, warn);
+    this.strict = settings.strict(options.strict);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, warn);
     try {
       mkdirSync(this.stageDir, { recursive: true });
@@ -236,11 +232,12 @@ export class AgentStage {
       ...(options.enableManifest === false ? { enable_manifest: false } : {}),
       strict: this.strict,
       ...(options.hashAlgorithm !== undefined ? { hash_algorithm: options.hashAlgorithm } : {}),
-      env: stageEnv(env),
+      // The variables that shape its stage; the agent's own environment shapes its telemetry.
+      env: stagetraceVariables(env),
       stderr_tty: process.stderr.isTTY === true,
     };
     this.send(begin);
-    processLifecycle(envFlag(env, "STAGETRACE_HANDLE_SIGNALS", true, warn)).claimStageDir(this.stageDir, this);
+    processLifecycle(settings.handleSignals()).claimStageDir(this.stageDir, this);
   }
 
   private send(record: StageRecord): void {
@@ -273,12 +270,12 @@ export class AgentStage {
 
   /** The same pino logger as in-process (same options, so the same lines); the agent writes its lines to the files. */
   getStageLogger(level?: string): Logger {
-    const { createStageLogger, logLevel } = load("../log/stage-logger.js") as typeof StageLoggerModule;
+    const { createStageLogger } = load("../log/stage-logger.js") as typeof StageLoggerModule;
     this.logger ??= createStageLogger({
       stage: this.stageName,
       stageNumber: this.stageNumber,
       span: this.span,
-      level: logLevel(process.env.STAGETRACE_LOG_LEVEL, "STAGETRACE_LOG_LEVEL", warn),
+      level: stagetraceSettings(process.env, warn).logLevel(),
       stageLog: NO_FILE,
       pipelineLog: NO_FILE,
       otlp: null,
@@ -286,7 +283,7 @@ export class AgentStage {
       secrets: new SecretValues(),
       forward: (line, lvl) => this.send({ record: "line", level: lvl, line }),
     });
-    if (level !== undefined) this.logger.level = logLevel(level, "getStageLogger(level)");
+    if (level !== undefined) this.logger.level = fromOption(level, "getStageLogger(level)", logLevelOf)!;
     return this.logger;
   }
 

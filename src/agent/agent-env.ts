@@ -1,4 +1,4 @@
-import { AGENT_ENV, RECORDS_ENV } from "../protocol/stage-record.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 /** The spool directory `stagetrace run` creates in the run directory for its stages' files. */
 export const SPOOL_DIR = ".stagetrace-agent";
@@ -12,8 +12,9 @@ export const SPOOL_DIR = ".stagetrace-agent";
  * there is found out when a stage creates its file in it.
  */
 export function agentSpool(env: NodeJS.ProcessEnv = process.env): string | null {
-  const dir = env[AGENT_ENV];
-  if (!dir || env[RECORDS_ENV]) return null;
+  const settings = stagetraceSettings(env);
+  const dir = settings.agent();
+  if (dir === undefined || settings.records() !== undefined) return null;
   if ((process.features as { require_module?: boolean }).require_module !== true) return null;
   return dir;
 }

@@ -16,6 +16,7 @@ import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
 import { StageAgent } from "../agent/stage-agent.js";
 import { AGENT_ENV } from "../protocol/stage-record.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 const INTERPRETERS = new Set(["sh", "bash", "zsh", "dash", "node", "python", "python3", "npx", "tsx", "deno", "bun"]);
 
@@ -72,7 +73,7 @@ async function begin(parsed: ParsedArgs, io: CliIO): Promise<number> {
   const stages = stagesOption(parsed);
   const start = new Date();
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, start);
-  const name = parsed.strings.get("name") ?? (io.env.STAGETRACE_PIPELINE?.trim() || basename(runDir));
+  const name = parsed.strings.get("name") ?? (stagetraceSettings(io.env).pipeline() || basename(runDir));
   const telemetry = initTelemetry({ handleSignals: false });
   const begun = beginRun({
     runDir,
@@ -151,7 +152,7 @@ export const command: Command = {
     const argv = requireCommand(parsed);
     const start = new Date();
     const stages = stagesOption(parsed);
-    const name = parsed.strings.get("name") ?? (io.env.STAGETRACE_PIPELINE?.trim() || pipelineNameFor(argv));
+    const name = parsed.strings.get("name") ?? (stagetraceSettings(io.env).pipeline() || pipelineNameFor(argv));
     const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, start);
     // A run it cannot record is not started: one line, exit 1, the command never runs.
     try {
@@ -184,8 +185,10 @@ export const command: Command = {
     delete vars.TRACEPARENT;
     delete vars.TRACESTATE;
     // The agent of the run's stages (docs/protocol.md, "The agent channel"); an outer run's is not this run's.
-    // Opt-in (STAGETRACE_RUN_AGENT=1) while a hosted stage's span carries the agent's resource, not its process's.
-    const agent = io.env.STAGETRACE_RUN_AGENT !== "1" ? null : StageAgent.create(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
+    // Opt-in (STAGETRACE_RUN_AGENT=1, src/config) while a hosted stage's span carries the agent's resource, not its process's.
+    const agent = !stagetraceSettings(io.env, (m) => io.stderr.write(`${tool}: ${m}\n`)).runAgent()
+      ? null
+      : StageAgent.create(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
     vars[AGENT_ENV] = agent?.dir ?? "";
     agent?.start();
     const env = childEnv(runCtx, vars, io.env);

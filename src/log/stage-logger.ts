@@ -1,26 +1,11 @@
 import { trace, type Span } from "@opentelemetry/api";
 import pino, { type Logger, type LevelWithSilent } from "pino";
-import { StagetraceError } from "../errors.js";
 import { isSecretKey, REDACTED, scrubText, type SecretValues } from "../values/redaction.js";
 
 import type { LogFile } from "./log-files.js";
 import { PINO_NEEDS_METADATA, setPinoInterpolationStringify } from "../package-internals.js";
 
 const INFO = 30;
-
-const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
-
-/** A log level; a bad option throws, a bad environment value (`warn` given) warns once and falls back to debug. */
-export function logLevel(value: string | undefined, source: string, warn?: (message: string) => void): LevelWithSilent {
-  const level = (value ?? "debug").toLowerCase().replace(/^warning$/, "warn");
-  if (!LOG_LEVELS.has(level)) {
-    const problem = `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`;
-    if (!warn) throw new StagetraceError("INVALID_OPTION", problem);
-    warn(`${problem}; using debug`);
-    return "debug";
-  }
-  return level as LevelWithSilent;
-}
 
 /** Where a stage's lines go besides its files: the OTLP log transport, when an endpoint is set. */
 export interface LineSink {

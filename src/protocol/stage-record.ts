@@ -9,10 +9,10 @@
 export const PROTOCOL_VERSION = 1;
 
 /** The variable that names the records file of the running stage. */
-export const RECORDS_ENV = "STAGETRACE_RECORDS";
+export { RECORDS_ENV } from "../config/stagetrace-settings.js";
 
 /** The variable that names the agent's spool directory, under `stagetrace run` (docs/protocol.md, "The agent channel"). */
-export const AGENT_ENV = "STAGETRACE_AGENT";
+export { AGENT_ENV } from "../config/stagetrace-settings.js";
 
 /**
  * Longest record in a stage's file in the agent's spool: a TypeScript stage's

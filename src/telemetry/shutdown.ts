@@ -7,7 +7,7 @@ import { redactUrl } from "../values/redaction.js";
 import type { Heartbeat } from "./heartbeat.js";
 import { appManifestExporters } from "./provider.js";
 import type { LogDelivery, LogTransport } from "./log-transport.js";
-import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
+import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 import { EXIT_MARGIN_MS, lastExportMs } from "./exit-bound.js";
 
 export { EXIT_MARGIN_MS, lastExportMs };
