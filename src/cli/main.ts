@@ -3,8 +3,12 @@
  * `show` or `validate` never pay for the OpenTelemetry SDK.
  */
 import { StagetraceError, type StagetraceErrorCode } from "../errors.js";
+import { enableCompileCache } from "./compile-cache.js";
 import { VERSION } from "../version.js";
 import type { Command } from "./args.js";
+
+// Before any subcommand's modules load (bin/stagetrace has already done it; a second call changes nothing).
+enableCompileCache();
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: { summary: "run a pipeline command as one trace and one run directory", load: async () => (await import("./run.js")).command },
