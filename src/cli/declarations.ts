@@ -183,7 +183,6 @@ killed it; 127 when it cannot be started), whatever the telemetry backend does.`
 export const TRACK: CommandSpec = {
   name: "track",
   summary: "report a file, config, warning, error or status to the stage around it",
-  positionals: "KIND ...",
   options: {
     type: { kind: "string", value: "T", description: "the file's type (input and output)" },
     meta: {

@@ -1,10 +1,17 @@
 /**
  * The `stagetrace` command: `main(argv, io)` finds the subcommand, parses
  * its arguments against its declaration and runs it, and returns the exit
- * code. It prints only to `io.stdout` and `io.stderr`, and sets no process
- * state, so it runs in-process as well as from bin/stagetrace. Each
- * subcommand is loaded only when it runs, so `show` or `validate` never pay
- * for the OpenTelemetry SDK.
+ * code. It prints only to `io.stdout` and `io.stderr`, reads `io.env`, and
+ * sets no process state, so it runs in-process as well as from
+ * bin/stagetrace. Each subcommand is loaded only when it runs, so `show` or
+ * `validate` never pay for the OpenTelemetry SDK.
+ *
+ * `run` and `exec` wrap a child process, and a wrapper must be transparent:
+ * while the child runs they forward this process's SIGINT and SIGTERM to
+ * it, `run` hands it the real stdio, and both die by the child's signal when
+ * one killed it. The telemetry they start reads its own configuration from
+ * the process environment. They belong in a process of their own
+ * (bin/stagetrace); their tests spawn it.
  */
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";

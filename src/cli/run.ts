@@ -82,6 +82,7 @@ async function begin(parsed: ParsedArgs, io: CliIO): Promise<number> {
     start,
     telemetry,
     tool,
+    stderr: io.stderr,
   });
   const env = runEnvironment(begun, runDir);
   const lines = Object.entries(env).map(([k, v]) => `${k}=${v}`);
@@ -123,6 +124,7 @@ async function end(parsed: ParsedArgs, io: CliIO): Promise<number> {
     signal: null,
     requested: (requested as Exclude<RunStatus, "running"> | undefined) ?? null,
     tool,
+    stderr: io.stderr,
   });
   await shutdown(tool, io);
   io.stderr.write(
@@ -167,6 +169,7 @@ export const command: Command = {
       start,
       telemetry,
       tool,
+      stderr: io.stderr,
     });
     const runCtx = trace.getSpan(begun.parent)!;
     const vars: Record<string, string> = {
@@ -192,7 +195,7 @@ export const command: Command = {
     const exitCode = exitCodeOf(outcome);
     if (outcome.spawnError) io.stderr.write(`${tool}: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
 
-    const ended = endRun({ runDir, telemetry, end: new Date(), exitCode, signal: outcome.signal, tool });
+    const ended = endRun({ runDir, telemetry, end: new Date(), exitCode, signal: outcome.signal, tool, stderr: io.stderr });
     await shutdown(tool, io);
     io.stderr.write(
       runOutcomeText(tool, ended.summary, ended.run, {
