@@ -1,5 +1,5 @@
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
-import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";

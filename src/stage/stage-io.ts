@@ -5,7 +5,7 @@ import { liveStageOwner } from "../run/load-run.js";
 import { pathToFileURL } from "node:url";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { Logger, LevelWithSilent } from "pino";
 import { ATTR, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";

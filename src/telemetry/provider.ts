@@ -2,8 +2,13 @@ import { context, type Context, type TextMapPropagator, type Tracer, type Tracer
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import type { Resource } from "@opentelemetry/resources";
-import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider as SdkTracerProvider,
+  type SpanProcessor,
+} from "@opentelemetry/sdk-trace";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
 import {
   CountingSpanProcessor,
@@ -13,6 +18,7 @@ import {
 } from "../../exporters/otlp-span-export.js";
 import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { VERSION } from "../version.js";
+import { registerTracing } from "./otel-lines.js";
 import { StageSampler } from "./stage-sampler.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
 import { grpcEndpoint, grpcMetadata, resolvePropagators, type Propagator, type ResolvedTelemetryConfig } from "./telemetry-config.js";
@@ -53,7 +59,7 @@ export function contextFromEnv(base: Context = context.active()): Context {
 
 /** The tracer stage spans start from, and stagetrace's own provider with its processors (none on an app's provider). */
 export interface StageTracing {
-  provider: NodeTracerProvider | null;
+  provider: SdkTracerProvider | null;
   tracer: Tracer;
   processors: SpanProcessor[];
 }
@@ -77,9 +83,9 @@ export function stageTracing(
   }
   const processors: SpanProcessor[] = [new ManifestSpanProcessor(manifests)];
   if (config.tracesUrl) processors.push(otlpSpanProcessor(config.tracesUrl, config, account, warn));
-  if (config.tracesConsole) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+  if (config.tracesConsole) processors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
   processors.push(...(options.spanProcessors ?? []));
-  const provider = new NodeTracerProvider({
+  const provider = new SdkTracerProvider({
     resource,
     sampler: new StageSampler(config.sampler),
     spanProcessors: processors,
@@ -92,9 +98,8 @@ export function stageTracing(
       eventCountLimit: Infinity,
       attributePerEventCountLimit: Infinity,
     },
-    generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
   });
-  if (config.registerGlobal) provider.register({ propagator: propagatorFor(config.propagators) });
+  if (config.registerGlobal) registerTracing(provider, propagatorFor(config.propagators));
   return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors };
 }
 
@@ -127,7 +132,7 @@ export function otlpSpanProcessor(
     return new OTLPTraceExporter(httpOptions);
   });
   const trimming = new TrimmingCountingExporter(exporter, account, config.otlpMaxEventsPerSpan, config.otlpAttributeValueLengthLimit);
-  const batch = new BatchSpanProcessor(trimming, { ...config.bsp });
+  const batch = new BatchSpanProcessor({ exporter: trimming, ...config.bsp });
   return new CountingSpanProcessor(batch, account);
 }
 
