@@ -1,11 +1,9 @@
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
-import { isStageSpan, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../src/fs/atomic-write.js";
-import type { ManifestData, ManifestTelemetry } from "../src/types.js";
+import { isStageSpan, manifestTelemetryOf, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
+import { manifestPathIn, writeManifestTelemetry, writeManifestText } from "../src/manifest/manifest-file.js";
+import type { ManifestTelemetry } from "../src/types.js";
 import { StagetraceError } from "../src/errors.js";
 
 /** The file name of a stage's manifest inside its stage directory. */
@@ -43,6 +41,8 @@ export class ManifestExporter implements SpanExporter {
   private readonly onEventsDropped: ((stage: string, dropped: number) => void) | undefined;
   private readonly logsOnly: boolean;
   private readonly written: string[] = [];
+  /** The telemetry section each manifest was written with, for `recordTelemetry` to complete. */
+  private readonly telemetryWritten = new Map<string, ManifestTelemetry>();
   private isShutdown = false;
 
   constructor(options: ManifestExporterOptions = {}) {
@@ -69,12 +69,14 @@ export class ManifestExporter implements SpanExporter {
   /** Writes one stage span's manifest; returns its path, null for non-stage spans, or the error. */
   writeManifest(span: ReadableSpan): string | null | Error {
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return null;
-    const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
+    const path = manifestPathIn(span.attributes[ATTR.stageDir] as string);
     if (span.droppedEventsCount > 0 && this.onEventsDropped)
       this.onEventsDropped(String(span.attributes[ATTR.taskName] ?? span.name), span.droppedEventsCount);
     try {
-      writeFileAtomic(path, manifestTextFromSpan(span, this.telemetryFor(span)));
+      const telemetry = manifestTelemetryOf(span, this.telemetryFor(span));
+      writeManifestText(path, manifestTextFromSpan(span, telemetry));
       this.written.push(path);
+      this.telemetryWritten.set(path, telemetry);
       return path;
     } catch (err) {
       this.onWriteError(path, err);
@@ -89,10 +91,9 @@ export class ManifestExporter implements SpanExporter {
    */
   writeRunningManifest(span: ReadableSpan): void {
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return;
-    const path = join(span.attributes[ATTR.stageDir] as string, MANIFEST_FILE);
     const telemetry: Partial<ManifestTelemetry> =
       this.endpoint === null ? { endpoint: null, state: "local" } : { endpoint: this.endpoint, state: "pending" };
-    writeFileAtomic(path, manifestTextFromSpan(span, telemetry));
+    writeManifestText(manifestPathIn(span.attributes[ATTR.stageDir] as string), manifestTextFromSpan(span, telemetry));
   }
 
   private telemetryFor(span: ReadableSpan): Partial<ManifestTelemetry> {
@@ -108,7 +109,8 @@ export class ManifestExporter implements SpanExporter {
 
   /**
    * Once the process's export has ended, records how it went in every
-   * manifest this exporter wrote. Only the `telemetry` section changes.
+   * manifest this exporter wrote. Only the `telemetry` section changes; the
+   * rest of each file is kept byte for byte, not parsed and written again.
    */
   recordTelemetry(result: Pick<ManifestTelemetry, "exported" | "dropped" | "log_records_exported" | "log_records_dropped">): void {
     const logs = result.log_records_exported + result.log_records_dropped > 0;
@@ -118,11 +120,9 @@ export class ManifestExporter implements SpanExporter {
       this.endpoint === null
         ? { log_records_exported: result.log_records_exported, log_records_dropped: result.log_records_dropped }
         : { state: "final" as const, ...result };
-    for (const path of new Set(this.written)) {
+    for (const [path, written] of this.telemetryWritten) {
       try {
-        const data = JSON.parse(readFileSync(path, "utf8")) as ManifestData;
-        data.telemetry = { ...data.telemetry, ...counts };
-        writeFileAtomic(path, JSON.stringify(data, null, 2) + "\n");
+        writeManifestTelemetry(path, { ...written, ...counts });
       } catch (err) {
         this.onWriteError(path, err);
       }

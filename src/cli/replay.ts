@@ -2,9 +2,9 @@ import { StagetraceError } from "../errors.js";
 import { segmentProblem } from "../run/run-directory.js";
 import { readFileSafely } from "../fs/safe-read.js";
 import { basename, join, resolve } from "node:path";
-import { ATTR, MANIFEST_FILE } from "../conventions.js";
+import { ATTR } from "../conventions.js";
 import { isStageSpan, manifestTextFromSpan } from "../manifest/manifest-from-span.js";
-import { writeFileAtomic } from "../fs/atomic-write.js";
+import { manifestPathIn, writeManifestText } from "../manifest/manifest-file.js";
 import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";
 import { parseArgs, UsageError, type Command } from "./args.js";
 
@@ -66,13 +66,13 @@ export const command: Command = {
         refused++;
         continue;
       }
-      const path = join(outDir, dirName, MANIFEST_FILE);
+      const path = manifestPathIn(join(outDir, dirName));
       if (written.has(path)) {
         process.stderr.write(
           `stagetrace replay: two stage spans for ${dirName} (spans ${written.get(path)} and ${span.spanContext().spanId}); the later one wins\n`,
         );
       }
-      writeFileAtomic(path, manifestTextFromSpan(span)); // makes the stage directory too
+      writeManifestText(path, manifestTextFromSpan(span)); // makes the stage directory too
       written.set(path, span.spanContext().spanId);
     }
     process.stdout.write(

@@ -124,6 +124,26 @@ export function* manifestTextFromSpan(span: ReadableSpan, telemetry?: Partial<Ma
 const BATCH_PREFIX = '{\n  "x": [';
 const BATCH_SUFFIX = "\n  ]\n}";
 
+/**
+ * The `telemetry` section of the span's manifest: `telemetry` over the
+ * defaults (local, nothing exported, the events the span says it dropped).
+ */
+export function manifestTelemetryOf(
+  span: Pick<ReadableSpan, "droppedEventsCount">,
+  telemetry?: Partial<ManifestTelemetry>,
+): ManifestTelemetry {
+  return {
+    endpoint: null,
+    state: "local",
+    exported: 0,
+    dropped: 0,
+    events_omitted: span.droppedEventsCount,
+    log_records_exported: 0,
+    log_records_dropped: 0,
+    ...telemetry,
+  };
+}
+
 /** The manifest with everything but its file lists, which are left empty. */
 function manifestHead(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>): StageManifest {
   const a = span.attributes;
@@ -155,16 +175,7 @@ function manifestHead(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>
       exit_code: num(a, ATTR.processExitCode),
     },
     logs: { stage_log: str(a, ATTR.stageLog), pipeline_log: str(a, ATTR.pipelineLog) },
-    telemetry: {
-      endpoint: null,
-      state: "local",
-      exported: 0,
-      dropped: 0,
-      events_omitted: span.droppedEventsCount,
-      log_records_exported: 0,
-      log_records_dropped: 0,
-      ...telemetry,
-    },
+    telemetry: manifestTelemetryOf(span, telemetry),
   };
   for (const event of span.events) {
     const ea = event.attributes ?? {};

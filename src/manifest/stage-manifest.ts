@@ -15,7 +15,7 @@ import type {
   ManifestWarning,
   StageStatus,
 } from "../types.js";
-import { writeFileAtomic } from "../fs/atomic-write.js";
+import { writeManifestText } from "./manifest-file.js";
 
 /** Builds a manifest file entry from a fingerprint plus what the stage said about the file. */
 export function fileEntryFrom(
@@ -175,9 +175,9 @@ export class StageManifest {
     this.data.duration_ms = Math.max(0, end.getTime() - Date.parse(this.data.started_at));
   }
 
-  /** Writes the manifest as JSON, atomically. */
+  /** Writes the manifest as JSON, atomically (`toJSONString()`, through the one writer of manifests). */
   save(path: string): void {
-    writeFileAtomic(path, this.toJSONString());
+    writeManifestText(path, this.toJSONString());
   }
 
   /** Replaces this manifest's content with the one stored at `path`. */

@@ -2,12 +2,13 @@ import { context, SpanKind, trace, type Attributes, type Span } from "@opentelem
 import { existsSync, lstatSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { isInside } from "../fs/safe-read.js";
 import { liveStageOwner } from "../run/load-run.js";
+import { manifestPathIn } from "../manifest/manifest-file.js";
 import { pathToFileURL } from "node:url";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { Logger, LevelWithSilent } from "pino";
-import { ATTR, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
+import { ATTR, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
@@ -154,7 +155,7 @@ export class StageIO implements OpenStage {
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
     const hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
-    this.manifestPath = options.enableManifest === false ? null : join(this.stageDir, MANIFEST_FILE);
+    this.manifestPath = options.enableManifest === false ? null : manifestPathIn(this.stageDir);
     this.stageLogPath = join(this.stageDir, "stage.log");
 
     this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, this.telemetry.warn);
@@ -200,7 +201,7 @@ export class StageIO implements OpenStage {
         stage: this.stageName,
         task_run_id: attributes[ATTR.taskRunId] as string,
       },
-      join(this.stageDir, MANIFEST_FILE),
+      manifestPathIn(this.stageDir),
     );
     if (this.stageNumber !== null) attributes[ATTR.stageNumber] = this.stageNumber;
     if (pipelineName) attributes[ATTR.pipelineName] = pipelineName;
