@@ -1,10 +1,18 @@
 /**
- * A small, strict argument parser for the CLI: `--flag value`,
- * `--flag=value`, repeatable flags, and `--` before a command to run.
- * Anything it does not know is a usage error (exit 2), never a guess.
+ * The argument parser of the CLI: node:util's parseArgs splits the words
+ * (`--flag value`, `--flag=value`, `-h`, `--` before a command to run), and
+ * the command's declaration (command.ts) decides what they may be. Anything
+ * it does not declare is a usage error (exit 2) that names the option, never
+ * a guess.
+ *
+ * parseArgs runs in its lenient mode and the checks are made here, from its
+ * tokens: its strict mode would refuse a value that starts with a dash
+ * (`--reason "-3 dB"`) and word its errors in its own way; these name the
+ * option as the CLI always has.
  */
-
+import { parseArgs as splitArgs, type ParseArgsConfig } from "node:util";
 import { StagetraceError } from "../errors.js";
+import type { CommandSpec } from "./command.js";
 
 /** A command line that cannot be run as given: a StagetraceError with code `USAGE`, which the CLI prints with the usage line and exits 2 for. */
 export class UsageError extends StagetraceError {
@@ -13,58 +21,64 @@ export class UsageError extends StagetraceError {
   }
 }
 
-export type FlagKind = "string" | "list" | "boolean";
-
+/** A command line as its declaration reads it. */
 export interface ParsedArgs {
+  /** The words as given (after the command's name). */
+  argv: readonly string[];
   strings: Map<string, string>;
   lists: Map<string, string[]>;
   booleans: Set<string>;
   positionals: string[];
   /** The words after `--`, or null when there was no `--`. */
   command: string[] | null;
+  /** `-h` or `--help` came before any `--`. */
   help: boolean;
 }
 
-export function parseArgs(args: readonly string[], spec: Record<string, FlagKind>): ParsedArgs {
-  const out: ParsedArgs = { strings: new Map(), lists: new Map(), booleans: new Set(), positionals: [], command: null, help: false };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") {
-      out.command = args.slice(i + 1);
-      break;
-    }
-    if (arg === "-h" || arg === "--help") {
-      out.help = true;
+/** Parses `args` against `spec`'s options; throws a UsageError that names the option at fault. */
+export function parseArgs(args: readonly string[], spec: CommandSpec): ParsedArgs {
+  const options: NonNullable<ParseArgsConfig["options"]> = { help: { type: "boolean", short: "h" } };
+  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.kind === "boolean" ? "boolean" : "string" };
+  const { tokens } = splitArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  const out: ParsedArgs = {
+    argv: args,
+    strings: new Map(),
+    lists: new Map(),
+    booleans: new Set(),
+    positionals: [],
+    command: null,
+    help: false,
+  };
+  const terminator = tokens.findIndex((t) => t.kind === "option-terminator");
+  const before = terminator < 0 ? tokens : tokens.slice(0, terminator);
+  // Help wins over every other problem of the line, as `--help` is how to find out what the problem is.
+  if (before.some((t) => t.kind === "option" && t.name === "help")) return { ...out, help: true };
+  if (terminator >= 0) out.command = args.slice(tokens[terminator]!.index + 1);
+  for (const t of before) {
+    if (t.kind === "positional") {
+      out.positionals.push(t.value);
       continue;
     }
-    if (!arg.startsWith("-") || arg === "-") {
-      out.positionals.push(arg);
+    if (t.kind !== "option") continue;
+    const o = Object.hasOwn(spec.options, t.name) ? spec.options[t.name] : undefined;
+    if (!o || !t.rawName.startsWith("--")) throw new UsageError(`unknown option ${t.rawName}`);
+    const flag = `--${t.name}`;
+    if (o.kind === "boolean") {
+      if (t.value !== undefined) throw new UsageError(`${flag} takes no value`);
+      out.booleans.add(t.name);
       continue;
     }
-    const eq = arg.indexOf("=");
-    const name = arg.startsWith("--") ? arg.slice(2, eq < 0 ? undefined : eq) : "";
-    const kind = spec[name];
-    if (!kind) throw new UsageError(`unknown option ${eq < 0 ? arg : arg.slice(0, eq)}`);
-    if (kind === "boolean") {
-      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
-      out.booleans.add(name);
-      continue;
-    }
-    let value: string;
-    if (eq >= 0) value = arg.slice(eq + 1);
-    else {
-      const next = args[i + 1];
-      if (next === undefined || next === "--") throw new UsageError(`--${name} needs a value`);
-      value = next;
-      i++;
-    }
-    if (kind === "string") {
-      if (out.strings.has(name)) throw new UsageError(`--${name} given twice`);
-      out.strings.set(name, value);
+    // parseArgs takes the next word as the value whatever it is; `--` there means the value is missing.
+    if (t.value === undefined || (!t.inlineValue && t.value === "--")) throw new UsageError(`${flag} needs a value`);
+    if (o.kind === "string") {
+      if (out.strings.has(t.name)) throw new UsageError(`${flag} given twice`);
+      out.strings.set(t.name, t.value);
     } else {
-      out.lists.set(name, [...(out.lists.get(name) ?? []), value]);
+      out.lists.set(t.name, [...(out.lists.get(t.name) ?? []), t.value]);
     }
   }
+  if (spec.command) requireCommand(out);
+  else if (out.command !== null) throw new UsageError("takes no command after --");
   return out;
 }
 
@@ -76,12 +90,4 @@ export function requireCommand(parsed: ParsedArgs): string[] {
     throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[0])} before --`);
   }
   return parsed.command;
-}
-
-/** A CLI subcommand: its one-line usage, its help text, and what it does. */
-export interface Command {
-  usage: string;
-  help: string;
-  /** Returns the process exit code. */
-  main(args: string[]): Promise<number>;
 }

@@ -21,8 +21,8 @@ export interface ChildOutcome {
  * (TRACEPARENT/TRACESTATE/BAGGAGE through the W3C env carrier; the inherited
  * TRACEPARENT is replaced, the inherited BAGGAGE passed on) and `vars` on top.
  */
-export function childEnv(span: Span, vars: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
+export function childEnv(span: Span, vars: Record<string, string>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base };
   // The baggage this process was given travels on to its child.
   const inherited = contextFromEnv(context.active());
   delete env.TRACEPARENT;

@@ -11,54 +11,14 @@ import { StageIO } from "../stage/stage-io.js";
 import { isUri } from "../fs/file-fingerprint.js";
 import { argvSecrets, redactArgv } from "../values/redaction.js";
 import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
-import { parseArgs, requireCommand, UsageError, type Command } from "./args.js";
+import { requireCommand, UsageError } from "./args.js";
+import type { CliStream, Command } from "./command.js";
 import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
 import { dieBy } from "../process-exit.js";
 import { ResourceMonitor } from "./child-resources.js";
 
 /** The records file of the stage protocol, in the stage directory while the command runs. */
 const RECORDS_FILE = ".stagetrace-records.jsonl";
-
-const USAGE =
-  "stagetrace exec --stage NAME [--number N] [--input PATH[:TYPE]]... [--output PATH[:TYPE]]... [--intermediate PATH]... [--config KEY=VALUE]... -- COMMAND [ARGS...]";
-
-const HELP = `Runs COMMAND as a pipeline stage: a stage span (a child of the run when
-run under "stagetrace run" or with TRACEPARENT set), the stage directory
-<run dir>/NN_<name>/ with manifest.json and stage.log, and INFO+ lines in the
-run's pipeline log: the same as a TypeScript stage using StageIO.
-
-  --stage NAME            the stage's name (required)
-  --number N              its number (default: its place in STAGETRACE_STAGES)
-  --input PATH[:TYPE]     a file the command reads; fingerprinted before it runs.
-                          Relative paths are from the current directory.
-  --output PATH[:TYPE]    a file the command must write; fingerprinted after it
-                          exits. Relative paths are in the stage directory. A
-                          declared output that is missing fails the stage.
-  --intermediate PATH     a cache or temp file (relative: in the stage directory)
-  --config KEY=VALUE      recorded as stage config (numbers and true/false are
-                          typed; keys that look secret are redacted)
-
-The run directory is OUTPUT_DIR (else STAGETRACE_RUN_DIR, else ./out/run-<time>).
-COMMAND gets STAGE_DIR (its stage directory), OUTPUT_DIR, and TRACEPARENT of
-the stage span, so instrumented children nest under it. Its stdout and stderr
-still reach the terminal and are also written, line by line, to stage.log;
-lines at INFO and above (a level word such as "WARNING" near the start of a
-line sets its level, else INFO) also go to the pipeline log. A Python
-traceback is one ERROR line, and the reason of a failed stage.
-
-The command can report files, config, warnings, errors, resources, its status
-and log lines over the stage protocol (docs/protocol.md): JSON lines appended
-to the file STAGETRACE_RECORDS names, as the Python package and
-"stagetrace track" do.
-
-Status: exit 0 -> success; non-zero -> failed (process.exit.code recorded);
-killed by a signal -> interrupted. SIGINT and SIGTERM are forwarded to the
-command. Resources recorded: wall time, CPU user/system and peak RSS of the
-command's process tree (RSS sampled every 100 ms, Linux only).
-
-Exit code: always the command's (128 + the signal number when a signal
-killed it; 127 when it cannot be started), whatever the telemetry backend does.
-`;
 
 /** Signals that mean the command was stopped rather than that it crashed. */
 const STOP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGPIPE"]);
@@ -70,7 +30,7 @@ const STOP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGTERM", 
  * our reader goes away (EPIPE), `readerGone` ends the command as the closed
  * pipe would have without exec.
  */
-function passThrough(from: Readable, to: NodeJS.WriteStream, lines: CommandOutputLogger, readerGone: () => void): void {
+function passThrough(from: Readable, to: CliStream, lines: CommandOutputLogger, readerGone: () => void): void {
   const decoder = new StringDecoder("utf8");
   let open = true;
   to.on("error", () => {
@@ -118,17 +78,7 @@ function typedValue(value: string): string | number | boolean {
 }
 
 export const command: Command = {
-  usage: USAGE,
-  help: HELP,
-  async main(args) {
-    const parsed = parseArgs(args, {
-      stage: "string",
-      number: "string",
-      input: "list",
-      output: "list",
-      intermediate: "list",
-      config: "list",
-    });
+  async main(parsed, cli) {
     const argv = requireCommand(parsed);
     const stage = parsed.strings.get("stage");
     if (!stage) throw new UsageError("--stage NAME is required");
@@ -168,19 +118,23 @@ export const command: Command = {
     await io.filesFingerprinted();
 
     // The command sees the stage span as its parent, plus where its stage lives.
-    const env = childEnv(io.span, {
-      STAGE_DIR: io.stageDir,
-      STAGETRACE_STAGE_DIR: io.stageDir,
-      STAGETRACE_STAGE: io.stageName,
-      OUTPUT_DIR: io.outputBase,
-      STAGETRACE_RUN_DIR: io.outputBase,
-      STAGETRACE_PIPELINE_LOG: io.pipelineLogPath,
-      // The stage list, wherever it came from (the run state included): the command finds other stages' directories by it.
-      ...(io.stages ? { STAGETRACE_STAGES: io.stages.join(",") } : {}),
-    });
+    const env = childEnv(
+      io.span,
+      {
+        STAGE_DIR: io.stageDir,
+        STAGETRACE_STAGE_DIR: io.stageDir,
+        STAGETRACE_STAGE: io.stageName,
+        OUTPUT_DIR: io.outputBase,
+        STAGETRACE_RUN_DIR: io.outputBase,
+        STAGETRACE_PIPELINE_LOG: io.pipelineLogPath,
+        // The stage list, wherever it came from (the run state included): the command finds other stages' directories by it.
+        ...(io.stages ? { STAGETRACE_STAGES: io.stages.join(",") } : {}),
+      },
+      cli.env,
+    );
 
     // The stage protocol (docs/protocol.md): what the command reports about itself.
-    const sink = new RecordSink(io, log, (line) => process.stderr.write(line));
+    const sink = new RecordSink(io, log, (line) => cli.stderr.write(line));
     let records: RecordsFile | undefined;
     try {
       records = new RecordsFile(
@@ -201,7 +155,7 @@ export const command: Command = {
     let monitor: ResourceMonitor | undefined;
     const outcome = await runChild(argv, {
       env,
-      graceMs: killGraceMs(process.env, (m) => process.stderr.write(`stagetrace exec: ${m}\n`)),
+      graceMs: killGraceMs(cli.env, (m) => cli.stderr.write(`stagetrace exec: ${m}\n`)),
       stdio: ["inherit", "pipe", "pipe"],
       // Killed itself (even by SIGKILL), exec takes its command with it.
       watchdog: true,
@@ -209,8 +163,8 @@ export const command: Command = {
         monitor = new ResourceMonitor(child.pid);
         // Without exec, a command whose reader went away dies of SIGPIPE at its next write.
         const readerGone = () => child.kill("SIGPIPE");
-        passThrough(child.stdout!, process.stdout, out, readerGone);
-        passThrough(child.stderr!, process.stderr, err, readerGone);
+        passThrough(child.stdout!, cli.stdout, out, readerGone);
+        passThrough(child.stderr!, cli.stderr, err, readerGone);
       },
       onSignal: (signal) => log.warn({ signal }, `received ${signal}; forwarding it to the command`),
     });
@@ -235,7 +189,7 @@ export const command: Command = {
       status = "failed";
       reason = `cannot run ${argv[0]}: ${outcome.spawnError.code ?? "error"} (${outcome.spawnError.message})`;
       io.addError(reason, outcome.spawnError);
-      process.stderr.write(`stagetrace exec: ${reason}\n`);
+      cli.stderr.write(`stagetrace exec: ${reason}\n`);
     } else if (outcome.signal) {
       // Stopped by someone (a person, a scheduler, a closed pipe) is interrupted; a crash,
       // or a SIGKILL nobody here sent (the OOM killer, most often), is a failure.
@@ -281,18 +235,18 @@ export const command: Command = {
       outputMissing = true;
       reason = `declared output${missing.length > 1 ? "s" : ""} not written: ${missing.join(", ")}`;
       io.addError(reason);
-      process.stderr.write(`stagetrace exec: stage ${stage} failed: ${reason}\n`);
+      cli.stderr.write(`stagetrace exec: stage ${stage} failed: ${reason}\n`);
     }
 
     try {
       await io.finalize(status, reason === undefined ? {} : { reason });
     } catch (e) {
-      process.stderr.write(`stagetrace exec: could not finalize stage ${stage}: ${(e as Error).message}\n`);
+      cli.stderr.write(`stagetrace exec: could not finalize stage ${stage}: ${(e as Error).message}\n`);
     }
     try {
       await shutdownTelemetry();
     } catch (e) {
-      process.stderr.write(`stagetrace exec: telemetry shutdown failed: ${(e as Error).message}\n`);
+      cli.stderr.write(`stagetrace exec: telemetry shutdown failed: ${(e as Error).message}\n`);
     }
     // Die as the command died, so the calling shell stops as it would without exec.
     // A command that needed SIGKILL after a forwarded signal ends us by the signal we were sent.

@@ -1,76 +1,102 @@
 /**
- * The `stagetrace` command. Each subcommand is loaded only when it runs, so
- * `show` or `validate` never pay for the OpenTelemetry SDK.
+ * The `stagetrace` command: `main(argv, io)` finds the subcommand, parses
+ * its arguments against its declaration and runs it, and returns the exit
+ * code. It prints only to `io.stdout` and `io.stderr`, reads `io.env`, and
+ * sets no process state, so it runs in-process as well as from
+ * bin/stagetrace. Each subcommand is loaded only when it runs, so `show` or
+ * `validate` never pay for the OpenTelemetry SDK.
+ *
+ * `run` and `exec` wrap a child process, and a wrapper must be transparent:
+ * while the child runs they forward this process's SIGINT and SIGTERM to
+ * it, `run` hands it the real stdio, and both die by the child's signal when
+ * one killed it. The telemetry they start reads its own configuration from
+ * the process environment. They belong in a process of their own
+ * (bin/stagetrace); their tests spawn it.
  */
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { StagetraceError, type StagetraceErrorCode } from "../errors.js";
 import { VERSION } from "../version.js";
-import type { Command } from "./args.js";
+import { parseArgs } from "./args.js";
+import type { CliIO, Command, CommandSpec } from "./command.js";
+import { DIFF, EXEC, REPLAY, REPORT, RUN, RUN_BEGIN, RUN_END, SHOW, TRACK, VALIDATE, COMMAND_SPECS } from "./declarations.js";
+import { commandsHelp, helpText, usageText } from "./help.js";
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  run: { summary: "run a pipeline command as one trace and one run directory", load: async () => (await import("./run.js")).command },
-  exec: { summary: "run any command as a stage (manifest.json, stage.log, span)", load: async () => (await import("./exec.js")).command },
-  track: {
-    summary: "report a file, config, warning, error or status to the stage around it",
-    load: async () => (await import("./track.js")).command,
-  },
-  show: { summary: "summarise a run, a stage or a manifest", load: async () => (await import("./show.js")).command },
-  validate: {
-    summary: "check manifests and pipeline.json against the JSON Schemas",
-    load: async () => (await import("./validate.js")).command,
-  },
-  replay: { summary: "rebuild manifests from an OTLP/JSON trace export", load: async () => (await import("./replay.js")).command },
-  report: { summary: "write a self-contained HTML report of a run", load: async () => (await import("./report.js")).command },
-  diff: { summary: "what changed between two runs, and where it started", load: async () => (await import("./diff.js")).command },
-};
-
-const HELP = `stagetrace: every stage of a batch pipeline as an OpenTelemetry span, with manifest.json and logs on disk
-
-Usage: stagetrace <command> [options]
-
-Commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`)
-  .join("\n")}
-
-Run "stagetrace <command> --help" for a command's options.
-`;
+const LOADERS = new Map<CommandSpec, () => Promise<Command>>([
+  [RUN, async () => (await import("./run.js")).command],
+  [RUN_BEGIN, async () => (await import("./run.js")).beginCommand],
+  [RUN_END, async () => (await import("./run.js")).endCommand],
+  [EXEC, async () => (await import("./exec.js")).command],
+  [TRACK, async () => (await import("./track.js")).command],
+  [SHOW, async () => (await import("./show.js")).command],
+  [VALIDATE, async () => (await import("./validate.js")).command],
+  [REPLAY, async () => (await import("./replay.js")).command],
+  [REPORT, async () => (await import("./report.js")).command],
+  [DIFF, async () => (await import("./diff.js")).command],
+]);
 
 /** The exit code for a command that failed with a StagetraceError: 2 for a usage error, as shells expect, else 1. */
 function exitCodeFor(code: StagetraceErrorCode): number {
   return code === "USAGE" ? 2 : 1;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const [name, ...args] = argv;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
-    process.stdout.write(HELP);
-    return name === undefined ? 2 : 0;
+/** The declared command `argv` starts with (`run begin` before `run`), and the words after its name. */
+function findCommand(argv: readonly string[]): { spec: CommandSpec; args: string[] } | undefined {
+  for (const words of [2, 1]) {
+    const name = argv.slice(0, words).join(" ");
+    const spec = COMMAND_SPECS.find((s) => s.name === name && s.name.split(" ").length === words);
+    if (spec) return { spec, args: argv.slice(words) };
   }
-  if (name === "--version" || name === "-V") {
-    process.stdout.write(`${VERSION}\n`);
+  return undefined;
+}
+
+/**
+ * Runs `stagetrace ARGV...` and returns its exit code: 0, 1 when a command
+ * fails, 2 on a usage error. A command's own failures are printed on
+ * `io.stderr`; anything else (a bug) rejects.
+ */
+export async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const [first] = argv;
+  if (first === undefined || first === "-h" || first === "--help" || first === "help") {
+    io.stdout.write(commandsHelp(COMMAND_SPECS));
+    return first === undefined ? 2 : 0;
+  }
+  if (first === "--version" || first === "-V") {
+    io.stdout.write(`${VERSION}\n`);
     return 0;
   }
-  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!entry) {
-    process.stderr.write(`stagetrace: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(", ")}\n`);
+  const found = findCommand(argv);
+  if (!found) {
+    const names = COMMAND_SPECS.filter((s) => !s.name.includes(" ")).map((s) => s.name);
+    io.stderr.write(`stagetrace: unknown command ${JSON.stringify(first)}; commands: ${names.join(", ")}\n`);
     return 2;
   }
-  const command = await entry.load();
-  if (args.includes("--help") || args.includes("-h")) {
-    const beforeDashes = args.indexOf("--") < 0 ? args : args.slice(0, args.indexOf("--"));
-    if (beforeDashes.includes("--help") || beforeDashes.includes("-h")) {
-      process.stdout.write(`Usage: ${command.usage}\n\n${command.help}`);
+  const { spec, args } = found;
+  try {
+    const parsed = parseArgs(args, spec);
+    if (parsed.help) {
+      io.stdout.write(helpText(spec));
       return 0;
     }
-  }
-  try {
-    return await command.main(args);
+    const command = await LOADERS.get(spec)!();
+    return await command.main(parsed, io);
   } catch (err) {
     if (!(err instanceof StagetraceError)) throw err;
-    process.stderr.write(`stagetrace ${name}: ${err.message}\n`);
-    if (err.code === "USAGE") process.stderr.write(`Usage: ${command.usage}\n`);
+    io.stderr.write(`stagetrace ${spec.name}: ${err.message}\n`);
+    if (err.code === "USAGE") io.stderr.write(`${usageText(spec)}\n`);
     return exitCodeFor(err.code);
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+/** `node dist/src/cli/main.js ARGS...`: this file run as the script itself. */
+function runAsScript(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+  } catch {
+    return false;
+  }
+}
+
+if (runAsScript()) {
+  process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+}

@@ -6,31 +6,11 @@ import { ATTR } from "../conventions.js";
 import { isStageSpan, manifestTextFromSpan } from "../manifest/manifest-from-span.js";
 import { manifestPathIn, writeManifestText } from "../manifest/manifest-file.js";
 import { spansFromOtlpJsonText } from "../otlp/otlp-json.js";
-import { parseArgs, UsageError, type Command } from "./args.js";
-
-const USAGE = "stagetrace replay TRACE.json --out DIR";
-
-const HELP = `Rebuilds the manifest.json of every stage span in an OTLP/JSON trace
-export (one ExportTraceServiceRequest, an array of them, or JSON Lines as the
-OpenTelemetry Collector's file exporter writes them) into DIR/<stage dir>/.
-
-The manifests are built by the same function that writes them live
-(manifestFromSpan), so a replayed manifest equals the live one, timestamps
-and paths included, except its "telemetry" section: how the live process's
-export went is not in the trace, so a replayed manifest says state "local".
-Spans that were trimmed for OTLP (STAGETRACE_OTLP_MAX_EVENTS) replay with
-the files that reached the backend.
-
-Options:
-  --out DIR   where to write (required; created if missing)
-`;
+import { UsageError } from "./args.js";
+import type { Command } from "./command.js";
 
 export const command: Command = {
-  usage: USAGE,
-  help: HELP,
-  async main(args) {
-    const parsed = parseArgs(args, { out: "string" });
-    if (parsed.command !== null) throw new UsageError("replay takes no command after --");
+  async main(parsed, io) {
     if (parsed.positionals.length !== 1) throw new UsageError("expected one TRACE.json");
     const out = parsed.strings.get("out");
     if (!out) throw new UsageError("--out DIR is required");
@@ -41,14 +21,14 @@ export const command: Command = {
       text = readFileSafely(file);
     } catch (err) {
       if (!(err instanceof StagetraceError)) throw err;
-      process.stderr.write(`stagetrace replay: ${err.message}\n`);
+      io.stderr.write(`stagetrace replay: ${err.message}\n`);
       return 1;
     }
     let spans;
     try {
       spans = spansFromOtlpJsonText(text);
     } catch (err) {
-      process.stderr.write(`stagetrace replay: ${file}: ${(err as Error).message}\n`);
+      io.stderr.write(`stagetrace replay: ${file}: ${(err as Error).message}\n`);
       return 1;
     }
     const stageSpans = spans.filter(isStageSpan);
@@ -60,7 +40,7 @@ export const command: Command = {
       const dirName = basename(String(span.attributes[ATTR.stageDir]));
       const problem = segmentProblem(dirName);
       if (problem !== null) {
-        process.stderr.write(
+        io.stderr.write(
           `stagetrace replay: span ${span.spanContext().spanId}: ${ATTR.stageDir} ${JSON.stringify(span.attributes[ATTR.stageDir])} ${problem}; not replayed\n`,
         );
         refused++;
@@ -68,19 +48,19 @@ export const command: Command = {
       }
       const path = manifestPathIn(join(outDir, dirName));
       if (written.has(path)) {
-        process.stderr.write(
+        io.stderr.write(
           `stagetrace replay: two stage spans for ${dirName} (spans ${written.get(path)} and ${span.spanContext().spanId}); the later one wins\n`,
         );
       }
       writeManifestText(path, manifestTextFromSpan(span)); // makes the stage directory too
       written.set(path, span.spanContext().spanId);
     }
-    process.stdout.write(
+    io.stdout.write(
       `replayed ${written.size} stage manifest${written.size === 1 ? "" : "s"} from ${spans.length} spans into ${resolve(out)}\n`,
     );
     if (refused > 0) return 1;
     if (stageSpans.length === 0) {
-      process.stderr.write(`stagetrace replay: ${file} holds no stage spans (spans with ${ATTR.stageDir})\n`);
+      io.stderr.write(`stagetrace replay: ${file} holds no stage spans (spans with ${ATTR.stageDir})\n`);
       return 1;
     }
     return 0;

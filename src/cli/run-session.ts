@@ -25,6 +25,11 @@ import {
 } from "../run/run-directory.js";
 import { BAD, notRunEntry, ofRun, readPipeline, stageEntries } from "../run/pipeline-update.js";
 
+/** Where a run's notes (a stage left running, a file it could not write) are written: the command's stderr. */
+export interface NoteStream {
+  write(text: string): unknown;
+}
+
 export interface BeginRunOptions {
   runDir: string;
   name: string;
@@ -39,6 +44,8 @@ export interface BeginRunOptions {
   telemetry: Telemetry;
   /** Prefix of the notes written on stderr, e.g. `stagetrace run begin`. */
   tool: string;
+  /** Where the notes go: the command's stderr. */
+  stderr: NoteStream;
 }
 
 /** A run as begun: its state (also in the run directory), its pipeline.json so far, and what a stage needs to join it. */
@@ -113,7 +120,7 @@ export function beginRun(o: BeginRunOptions): BegunRun {
     throw new StagetraceError("NOT_FOUND", `--resume: ${o.runDir} holds no run to resume (no ${RUN_STATE_FILE} with a run span)`);
   }
   if (previous && !o.resume) {
-    process.stderr.write(
+    o.stderr.write(
       `${o.tool}: ${o.runDir} already holds run ${previous.run_id}; starting a new run (pass --resume to continue that one)\n`,
     );
   }
@@ -162,7 +169,7 @@ export function beginRun(o: BeginRunOptions): BegunRun {
     pid: process.pid,
     stages: (stages ?? []).map((s, i) => notRunEntry(s, i + 1)),
   };
-  writePipelineSummary(o.runDir, summary, o.tool);
+  writePipelineSummary(o.runDir, summary, o.tool, o.stderr);
   const begun: BegunRun = { state, summary, pipelineLog: pipelineLogPath(o.runDir, state), parent: runParentContext(state.trace) };
   runLogLine(o.telemetry, state, o.runDir, "INFO", `pipeline ${o.name} ${resumed ? "resumed" : "started"}: ${o.command.join(" ")}`, {
     run_dir: o.runDir,
@@ -170,12 +177,13 @@ export function beginRun(o: BeginRunOptions): BegunRun {
   return begun;
 }
 
-export function writePipelineSummary(runDir: string, summary: PipelineData, tool: string): void {
+/** Writes pipeline.json; a failure is a note on `stderr`, never the run's end. */
+export function writePipelineSummary(runDir: string, summary: PipelineData, tool: string, stderr: NoteStream): void {
   const path = join(runDir, PIPELINE_FILE);
   try {
     writeFileAtomic(path, JSON.stringify(summary, null, 2) + "\n");
   } catch (err) {
-    process.stderr.write(`${tool}: could not write ${path}: ${(err as Error).message}\n`);
+    stderr.write(`${tool}: could not write ${path}: ${(err as Error).message}\n`);
   }
 }
 
@@ -189,6 +197,7 @@ export function closeAbandonedStages(
   runId: string,
   telemetry: Telemetry,
   tool: string,
+  stderr: NoteStream,
   runTrace?: { trace_id: string; trace_flags: number },
 ): void {
   const now = new Date();
@@ -201,7 +210,7 @@ export function closeAbandonedStages(
         lease && !sameProcessTable(lease)
           ? `on host ${host} (lease renewed ${lease.renewed_at}, timeout ${lease.timeout_s} s)`
           : `and its process ${stage.manifest.process.pid} is alive`;
-      process.stderr.write(`${tool}: stage ${stage.name} still says running ${where}; leaving it as it is\n`);
+      stderr.write(`${tool}: stage ${stage.name} still says running ${where}; leaving it as it is\n`);
       continue;
     }
     if (stage.state !== "abandoned") continue;
@@ -223,9 +232,9 @@ export function closeAbandonedStages(
       // process was killed by the system, which the conventions call `error`, not a cancellation.
       const traceFlags = runTrace && m.trace.trace_id === runTrace.trace_id ? runTrace.trace_flags : undefined;
       telemetry.emitEndedSpan(spanFromManifest(m, stage.dir, telemetry.resource, { traceFlags, taskResult: "error" }));
-      process.stderr.write(`${tool}: stage ${stage.name} was left running by a process that is gone; marked interrupted\n`);
+      stderr.write(`${tool}: stage ${stage.name} was left running by a process that is gone; marked interrupted\n`);
     } catch (err) {
-      process.stderr.write(`${tool}: could not close stage ${stage.name}: ${(err as Error).message}\n`);
+      stderr.write(`${tool}: could not close stage ${stage.name}: ${(err as Error).message}\n`);
     }
   }
 }
@@ -240,6 +249,8 @@ export interface EndRunOptions {
   /** What the caller says of the run (`run end --status`); the stages can still make a `success` `failed`. */
   requested?: Exclude<RunStatus, "running"> | null;
   tool: string;
+  /** Where the notes go: the command's stderr. */
+  stderr: NoteStream;
 }
 
 export interface EndedRun {
@@ -270,7 +281,7 @@ export function endRun(o: EndRunOptions): EndedRun {
   if (state.ended_at) {
     throw new StagetraceError("INVALID_OPTION", `run ${state.run_id} in ${o.runDir} already ended at ${state.ended_at}; nothing done`);
   }
-  closeAbandonedStages(loadRun(o.runDir), state.run_id, o.telemetry, o.tool, state.trace);
+  closeAbandonedStages(loadRun(o.runDir), state.run_id, o.telemetry, o.tool, o.stderr, state.trace);
   const run = loadRun(o.runDir);
   const previous = readPipeline(o.runDir);
   const stages = stageEntries(run, state.stages ?? null, state.run_id);
@@ -304,11 +315,11 @@ export function endRun(o: EndRunOptions): EndedRun {
     stages,
   };
   o.telemetry.emitEndedSpan(runSpan(state, summary, o.telemetry));
-  writePipelineSummary(o.runDir, summary, o.tool);
+  writePipelineSummary(o.runDir, summary, o.tool, o.stderr);
   try {
     writeRunState(o.runDir, { ...state, ended_at: summary.ended_at });
   } catch (err) {
-    process.stderr.write(`${o.tool}: could not record the run's end in ${join(o.runDir, RUN_STATE_FILE)}: ${(err as Error).message}\n`);
+    o.stderr.write(`${o.tool}: could not record the run's end in ${join(o.runDir, RUN_STATE_FILE)}: ${(err as Error).message}\n`);
   }
   const how = o.exitCode === null ? "" : ` (exit code ${o.exitCode})`;
   runLogLine(

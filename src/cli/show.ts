@@ -5,33 +5,12 @@ import { runRelativePath } from "../report/run-files.js";
 import { expiredLease, loadRun, type LoadedRun, type LoadedStage } from "../run/load-run.js";
 import { PIPELINE_FILE, type StageState } from "../run/pipeline-summary.js";
 import type { ManifestFileEntry } from "../types.js";
-import { parseArgs, UsageError, type Command } from "./args.js";
-
-const USAGE = "stagetrace show RUN_DIR|STAGE_DIR|MANIFEST|PIPELINE_JSON [--files] [--json]";
+import { UsageError } from "./args.js";
+import type { CliStream, Command } from "./command.js";
+import { SHOWN_PER_LIST } from "./declarations.js";
 
 /** How many inputs, outputs, warnings and errors a stage shows without `--files`. */
-export const SHOWN_PER_LIST = 3;
-
-const HELP = `Summarises a run directory (or its pipeline.json), one stage directory, or
-one manifest.json: per stage its number, name, status, duration, reason,
-file counts, the first ${SHOWN_PER_LIST} inputs and outputs (missing ones first), warnings and
-errors (the first line of each).
-
-A stage whose manifest still says "running" while its process is gone from
-this host is shown as "abandoned" (killed, or the machine went down).
-Control characters in names, paths and messages are printed as \\uXXXX, so
-nothing in a manifest can send escape sequences to the terminal.
-
-Options:
-  --files    list every input and output, warning and error
-  --json     print the summary as JSON, for scripts (always every file)
-  -h, --help this text
-
-Exit code: 0; 1 when a stage failed, was interrupted or was abandoned, or
-the path does not exist; 2 when the path is not a run directory, stage
-directory, manifest.json or pipeline.json (or on another usage error).
-Colour is used only when stdout is a terminal (and NO_COLOR is unset).
-`;
+export { SHOWN_PER_LIST };
 
 const BAD_STATES: ReadonlySet<StageState> = new Set(["failed", "interrupted", "abandoned"]);
 
@@ -188,22 +167,18 @@ export function loadShowTarget(path: string): LoadedRun {
 }
 
 /** Stops quietly when the reader of stdout goes away (`stagetrace show RUN | head`). */
-function quietOnClosedPipe(): void {
-  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+function quietOnClosedPipe(stdout: CliStream): void {
+  stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code !== "EPIPE") throw err;
-    process.stdout.destroy();
+    stdout.destroy();
   });
 }
 
 export const command: Command = {
-  usage: USAGE,
-  help: HELP,
-  async main(args) {
-    const parsed = parseArgs(args, { json: "boolean", files: "boolean" });
-    if (parsed.command !== null) throw new UsageError("show takes no command after --");
+  async main(parsed, io) {
     if (parsed.positionals.length !== 1) throw new UsageError("expected one RUN_DIR, STAGE_DIR, MANIFEST or PIPELINE_JSON");
     const run = loadShowTarget(parsed.positionals[0]!);
-    quietOnClosedPipe();
+    quietOnClosedPipe(io.stdout);
     if (parsed.booleans.has("json")) {
       const json = {
         run_dir: run.runDir,
@@ -218,10 +193,10 @@ export const command: Command = {
           : null,
         stages: run.stages.map((s) => summariseStage(run, s)),
       };
-      process.stdout.write(JSON.stringify(json, null, 2) + "\n");
+      io.stdout.write(JSON.stringify(json, null, 2) + "\n");
     } else {
-      const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
-      process.stdout.write(renderShow(run, { colour, all: parsed.booleans.has("files") }));
+      const colour = io.stdout.isTTY === true && !io.env.NO_COLOR;
+      io.stdout.write(renderShow(run, { colour, all: parsed.booleans.has("files") }));
     }
     return run.stages.some((s) => BAD_STATES.has(s.state)) ? 1 : 0;
   },

@@ -1,27 +1,9 @@
 import { appendFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs, UsageError, type Command } from "./args.js";
+import { UsageError } from "./args.js";
+import type { Command } from "./command.js";
 import { PROTOCOL_VERSION, RECORDS_ENV, MAX_RECORD_BYTES } from "../protocol/stage-record.js";
 import { StagetraceError } from "../errors.js";
-
-const USAGE =
-  "stagetrace track input|output|intermediate FILE [--type T] [--meta KEY=VALUE]... [--retained] [--reason R] | config KEY=VALUE... | warning MESSAGE | error MESSAGE | status success|failed|skipped [--reason R]";
-
-const HELP = `Reports one record about the running stage to the "stagetrace exec" around it
-(the stage protocol, docs/protocol.md), for shell stages:
-
-  stagetrace track output FILE --type T [--meta KEY=VALUE]...   a file the stage wrote
-  stagetrace track input FILE --type T [--meta KEY=VALUE]...    a file it read
-  stagetrace track intermediate FILE [--retained] [--reason R]  a cache or temp file
-  stagetrace track config KEY=VALUE...                          stage config
-  stagetrace track warning MESSAGE                              a warning
-  stagetrace track error MESSAGE                                an error
-  stagetrace track status skipped --reason R                    the stage's status (also success, failed)
-
-FILE is relative to the current directory. Numbers and true/false in
-KEY=VALUE are typed. Works only under "stagetrace exec", which sets
-${RECORDS_ENV}; elsewhere it fails with exit code 1.
-`;
 
 function typedValue(value: string): string | number | boolean {
   if (/^-?(0|[1-9]\d{0,14})(\.\d+)?$/.test(value)) return Number(value);
@@ -40,11 +22,7 @@ function keyValues(pairs: readonly string[], what: string): Record<string, unkno
 }
 
 export const command: Command = {
-  usage: USAGE,
-  help: HELP,
-  async main(args) {
-    const parsed = parseArgs(args, { type: "string", meta: "list", retained: "boolean", reason: "string" });
-    if (parsed.command !== null) throw new UsageError("track takes no -- COMMAND");
+  async main(parsed, io) {
     const [kind, ...rest] = parsed.positionals;
     const reason = parsed.strings.get("reason");
     const fileFlags = parsed.strings.has("type") || parsed.lists.has("meta") || parsed.booleans.has("retained");
@@ -99,7 +77,7 @@ export const command: Command = {
             : `cannot track ${JSON.stringify(kind)}`,
         );
     }
-    const path = process.env[RECORDS_ENV];
+    const path = io.env[RECORDS_ENV];
     if (!path) {
       throw new StagetraceError(
         "NOT_UNDER_EXEC",

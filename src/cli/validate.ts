@@ -5,20 +5,8 @@ import { basename, join, relative } from "node:path";
 import { MANIFEST_FILE } from "../conventions.js";
 import { PIPELINE_FILE } from "../run/pipeline-summary.js";
 import { validateAgainstSchema, type SchemaName } from "../schema/validate.js";
-import { parseArgs, UsageError, type Command } from "./args.js";
-
-const USAGE = "stagetrace validate PATH...";
-
-const HELP = `Checks manifest.json and pipeline.json files against the JSON Schemas
-shipped in the package (schema/manifest.schema.json, schema/pipeline.schema.json).
-A PATH that is a directory is searched for both, recursively.
-Any other file is checked as a manifest, unless it is named pipeline.json.
-
-Each problem is printed with the JSON path it is at, e.g.
-  out/run/02_asr/manifest.json: $.outputs[0].size: must be integer
-
-Exit code: 0 when every file is valid, 1 when one is not (or cannot be read).
-`;
+import { UsageError } from "./args.js";
+import type { Command } from "./command.js";
 
 function collect(path: string, found: string[]): void {
   let isDir: boolean;
@@ -40,17 +28,13 @@ function collect(path: string, found: string[]): void {
 }
 
 export const command: Command = {
-  usage: USAGE,
-  help: HELP,
-  async main(args) {
-    const parsed = parseArgs(args, {});
-    if (parsed.command !== null) throw new UsageError("validate takes no command after --");
+  async main(parsed, io) {
     if (parsed.positionals.length === 0) throw new UsageError("expected at least one PATH");
     const files: string[] = [];
     for (const p of parsed.positionals) collect(p, files);
     let bad = 0;
     if (files.length === 0) {
-      process.stderr.write(`stagetrace validate: no manifest.json or pipeline.json under ${parsed.positionals.join(", ")}\n`);
+      io.stderr.write(`stagetrace validate: no manifest.json or pipeline.json under ${parsed.positionals.join(", ")}\n`);
       return 1;
     }
     for (const file of files) {
@@ -63,19 +47,19 @@ export const command: Command = {
       } catch (err) {
         if (!(err instanceof StagetraceError)) throw err;
         const why = err.code === "INVALID_JSON" ? err.message.replace(`${shown} is `, "") : err.message;
-        process.stdout.write(`${why.startsWith(shown) ? "" : `${shown}: `}${why}\n`);
+        io.stdout.write(`${why.startsWith(shown) ? "" : `${shown}: `}${why}\n`);
         bad++;
         continue;
       }
       const problems = validateAgainstSchema(schema, data);
       if (problems.length === 0) {
-        process.stdout.write(`${shown}: valid ${schema}\n`);
+        io.stdout.write(`${shown}: valid ${schema}\n`);
       } else {
         bad++;
-        for (const p of problems) process.stdout.write(`${shown}: ${p.path}: ${p.message}\n`);
+        for (const p of problems) io.stdout.write(`${shown}: ${p.path}: ${p.message}\n`);
       }
     }
-    if (files.length > 1) process.stdout.write(`${files.length - bad} of ${files.length} valid\n`);
+    if (files.length > 1) io.stdout.write(`${files.length - bad} of ${files.length} valid\n`);
     return bad > 0 ? 1 : 0;
   },
 };

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { runCli, runCliInProcess } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { FIXTURE } from "../support/spawn-stage.js";
 import { readJson, tempDir } from "../support/tmp.js";
@@ -41,7 +41,7 @@ afterAll(() => receiver.close());
 
 describe("stagetrace show", () => {
   it("summarises a run: one line per stage, files, no colour when not a terminal", async () => {
-    const r = await runCli(["show", run]);
+    const r = await runCliInProcess(["show", run]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^RUN cmds .* success /m);
     expect(r.stdout).toMatch(/^ {2}01 fetch +success +\d+ ms {2}in 0 {2}out 1$/m);
@@ -52,7 +52,7 @@ describe("stagetrace show", () => {
   });
 
   it("exits 1 for a failed run and shows the first line of the error", async () => {
-    const r = await runCli(["show", failedRun]);
+    const r = await runCliInProcess(["show", failedRun]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/02 crunch +failed/);
     expect(r.stdout).toMatch(/error: TypeError: no usable rows$/m);
@@ -61,7 +61,7 @@ describe("stagetrace show", () => {
   });
 
   it("--json gives scripts the same summary", async () => {
-    const r = await runCli(["show", "--json", failedRun]);
+    const r = await runCliInProcess(["show", "--json", failedRun]);
     expect(r.code).toBe(1);
     const json = JSON.parse(r.stdout);
     expect(json.pipeline).toMatchObject({ name: "cmds", status: "failed" });
@@ -74,8 +74,8 @@ describe("stagetrace show", () => {
   });
 
   it("shows one stage directory or one manifest", async () => {
-    const byDir = await runCli(["show", join(run, "01_fetch")]);
-    const byFile = await runCli(["show", join(run, "01_fetch", "manifest.json")]);
+    const byDir = await runCliInProcess(["show", join(run, "01_fetch")]);
+    const byFile = await runCliInProcess(["show", join(run, "01_fetch", "manifest.json")]);
     expect(byDir.code).toBe(0);
     expect(byDir.stdout).toMatch(/01 fetch +success/);
     expect(byFile.stdout).toBe(byDir.stdout);
@@ -90,7 +90,7 @@ describe("stagetrace show", () => {
     Object.assign(m, { stage: "ghost", status: "running", ended_at: null, duration_ms: null });
     m.process.pid = Number(gone.stdout);
     writeFileSync(join(stageDir, "manifest.json"), JSON.stringify(m));
-    const r = await runCli(["show", dir]);
+    const r = await runCliInProcess(["show", dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/01 ghost +abandoned/);
     expect(r.stdout).toContain(`process ${gone.stdout} on`);
@@ -118,7 +118,7 @@ describe("stagetrace validate", () => {
     delete m.trace;
     const bad = join(dir, "bad-manifest.json");
     writeFileSync(bad, JSON.stringify(m));
-    const r = await runCli(["validate", bad]);
+    const r = await runCliInProcess(["validate", bad]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/bad-manifest\.json: \$\.outputs\[0\]\.size: must be integer/);
     expect(r.stdout).toMatch(/bad-manifest\.json: \$\.status: must be equal to one of the allowed values: "success"/);
@@ -128,7 +128,7 @@ describe("stagetrace validate", () => {
   it("says which file is not JSON at all", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "broken.json"), "{ not json");
-    const r = await runCli(["validate", join(dir, "broken.json")]);
+    const r = await runCliInProcess(["validate", join(dir, "broken.json")]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/broken\.json: not valid JSON/);
   });
@@ -163,23 +163,46 @@ describe("stagetrace replay", () => {
   it("fails clearly on a file that is not an OTLP export", async () => {
     const dir = tempDir();
     writeFileSync(join(dir, "t.json"), JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: "x" }] }] }] }));
-    const r = await runCli(["replay", join(dir, "t.json"), "--out", join(dir, "o")]);
+    const r = await runCliInProcess(["replay", join(dir, "t.json"), "--out", join(dir, "o")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/resourceSpans\[0\]\.scopeSpans\[0\]\.spans\[0\]/);
   });
 });
 
 describe("the stagetrace command", () => {
-  it.each(["run", "exec", "show", "validate", "replay", "report", "diff"])("%s --help prints its usage and exits 0", async (cmd) => {
-    const r = await runCli([cmd, "--help"]);
+  it.each(["run", "run begin", "run end", "exec", "track", "show", "validate", "replay", "report", "diff"])(
+    "%s --help prints its usage and exits 0",
+    async (cmd) => {
+      const r = await runCliInProcess([...cmd.split(" "), "--help"]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toMatch(new RegExp(`^Usage: stagetrace ${cmd}`));
+      expect(r.stdout).toMatch(/^ {2}-h, --help +this text$/m);
+    },
+  );
+
+  it("--help as a process, and after -- it is the command's, not stagetrace's", async () => {
+    const r = await runCli(["exec", "--help"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^Usage: stagetrace ${cmd}`));
+    expect(r.stdout).toMatch(/^Usage: stagetrace exec --stage NAME/);
+    const after = await runCliInProcess(["exec", "--stage", "x", "--"]);
+    expect(after.code).toBe(2);
+    expect(after.stderr).toMatch(/^stagetrace exec: no command after --$/m);
   });
 
   it("rejects an unknown command with exit 2", async () => {
-    const r = await runCli(["frobnicate"]);
+    const r = await runCliInProcess(["frobnicate"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it("lists every command, without one, and exits 2", async () => {
+    const r = await runCliInProcess([]);
+    expect(r.code).toBe(2);
+    for (const cmd of ["run", "run begin", "run end", "exec", "track", "show", "validate", "replay", "report", "diff"]) {
+      expect(r.stdout).toMatch(new RegExp(`^ {2}${cmd} +\\S`, "m"));
+    }
+    expect((await runCliInProcess(["--help"])).code).toBe(0);
   });
 });
 

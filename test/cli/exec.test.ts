@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signalExitCode } from "../../src/process-exit.js";
-import { runCli, type CliResult } from "../support/cli.js";
+import { runCli, runCliInProcess, type CliResult } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { readJson, readLogLines, tempDir } from "../support/tmp.js";
 
@@ -240,11 +240,21 @@ describe("stagetrace exec", () => {
   ];
   it.each(usageCases)("rejects %s with a one-line usage error and exit 2", async (_name, args, message) => {
     const run = tempDir();
-    const result = await runCli(args, { env: { OUTPUT_DIR: run } });
+    const result = await runCliInProcess(args, { env: { OUTPUT_DIR: run } });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).toMatch(/^Usage: stagetrace exec --stage NAME/m);
     expect(result.stderr.trim().split("\n")).toHaveLength(2);
     expect(existsSync(join(run, "x"))).toBe(false);
+  });
+
+  it("rejects a usage error as a process too: exit 2, nothing run, nothing written", async () => {
+    const run = tempDir();
+    const result = await runCli(["exec", "--stage", "x", "--number", "1", "--number", "2", "--", "touch", join(run, "ran")], {
+      env: { OUTPUT_DIR: run },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^stagetrace exec: --number given twice\nUsage: stagetrace exec --stage NAME/);
+    expect(readdirSync(run)).toEqual([]);
   });
 });

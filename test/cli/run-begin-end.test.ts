@@ -13,7 +13,7 @@ import { LEASE_FILE, localProcessTable, type Lease } from "../../src/run/lease.j
 import { loadRun, stageState } from "../../src/run/load-run.js";
 import { colourFor } from "../../src/run/run-outcome.js";
 import { validateAgainstSchema } from "../../src/schema/validate.js";
-import { CLI, runCli } from "../support/cli.js";
+import { CLI, runCli, runCliInProcess } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { envLines } from "../support/run-env.js";
 import { pipelineLogOf, readJson, readLogLines, tempDir } from "../support/tmp.js";
@@ -408,7 +408,7 @@ describe("the summary on stderr", () => {
       [["run", "end", "--exit-code", "x"], /--exit-code must be a whole number/],
       [["run", "begin", "--", "true"], /takes no command after --/],
     ] as [string[], RegExp][]) {
-      const r = await runCli(args, { cwd: dir });
+      const r = await runCliInProcess(args);
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr).toMatch(message);
     }

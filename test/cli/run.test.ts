@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { runCli, runCliInProcess } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { fileURLToPath } from "node:url";
 import { FIXTURE } from "../support/spawn-stage.js";
@@ -181,8 +181,9 @@ describe("stagetrace run", () => {
     ["a bad stage name", ["run", "--stages", "a,../b", "--", "true"], /--stages entry "..\/b"/],
   ];
   it.each(usageCases)("rejects %s", async (_n, args, message) => {
-    const result = await runCli(args, { cwd: tempDir() });
+    const result = await runCliInProcess(args);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.stderr).toMatch(/^Usage: stagetrace run \[--name NAME\]/m);
   });
 });

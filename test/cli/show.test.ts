@@ -1,12 +1,13 @@
-// `stagetrace show` as a process: a summary that stays short for big stages,
-// output that survives a reader that goes away, nothing from a manifest that
-// a terminal would run as an escape sequence, and a clear error for a path
-// that is not a run.
+// `stagetrace show`: a summary that stays short for big stages, output that
+// survives a reader that goes away, nothing from a manifest that a terminal
+// would run as an escape sequence, and a clear error for a path that is not
+// a run. In-process through main(), except where the process is the point
+// (a closed pipe, the command end to end).
 import { spawn } from "node:child_process";
 import { writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLI, runCli } from "../support/cli.js";
+import { CLI, runCli, runCliInProcess } from "../support/cli.js";
 import { tempDir } from "../support/tmp.js";
 import { copyRun, editManifest, removeCopies, runFixture } from "../report/support.js";
 import { writeSyntheticRun } from "../report/synthetic-run.mjs";
@@ -23,7 +24,7 @@ afterAll(removeCopies);
 
 describe("stagetrace show on a big stage", () => {
   it("prints counts and the first few files, and says how many more there are", async () => {
-    const r = await runCli(["show", big]);
+    const r = await runCliInProcess(["show", big]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split("\n");
     expect(lines.length).toBeLessThan(20);
@@ -36,7 +37,7 @@ describe("stagetrace show on a big stage", () => {
   });
 
   it("--files lists every file", async () => {
-    const r = await runCli(["show", "--files", big]);
+    const r = await runCliInProcess(["show", "--files", big]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split("\n");
     expect(lines.filter((l) => l.startsWith("       out  ")).length).toBe(20_000);
@@ -73,7 +74,7 @@ describe("stagetrace show and what manifests hold", () => {
       m.warnings.push({ message: `warn${esc}`, timestamp: m.started_at });
       m.errors.push({ type: `Type${esc}`, message: `msg${esc}`, stack: null, timestamp: m.started_at });
     });
-    const r = await runCli(["show", "--files", run]);
+    const r = await runCliInProcess(["show", "--files", run]);
     expect(r.code).toBe(1);
     expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
     expect(r.stdout).toContain("03 trans\\u001b]0;pwned\\u0007\\u001b[2J\\u009b31mlate");
@@ -93,7 +94,7 @@ describe("stagetrace show and errors", () => {
       m.errors.push({ type: "ValueError", message: "ValueError: bad input\nmore", stack: null, timestamp: m.started_at });
       m.errors.push({ type: "KeyError", message: "'lang'", stack: null, timestamp: m.started_at });
     });
-    const r = await runCli(["show", run]);
+    const r = await runCliInProcess(["show", run]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^ {7}error: ValueError: bad input$/m);
     expect(r.stdout).toMatch(/^ {7}error: KeyError: 'lang'$/m);
@@ -132,7 +133,7 @@ describe("stagetrace show on something that is not a run", () => {
     ],
   ])("refuses %s with one clear line naming it (exit 2), never a failed stage", async (_what, make, why) => {
     const path = make();
-    const r = await runCli(["show", path]);
+    const r = await runCliInProcess(["show", path]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
     const first = r.stderr.split("\n")[0]!;
@@ -161,7 +162,7 @@ describe("stagetrace show on something that is not a run", () => {
     ]);
     expect(r0.code, r0.stderr).toBe(0);
     const byFile = await runCli(["show", join(out, "pipeline.json")]);
-    const byDir = await runCli(["show", out]);
+    const byDir = await runCliInProcess(["show", out]);
     expect(byFile.code, byFile.stderr).toBe(0);
     expect(byFile.stdout).toMatch(/^RUN pj /);
     expect(byFile.stdout).toBe(byDir.stdout);

@@ -1,9 +1,9 @@
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MAX_RECORD_BYTES, parseStageRecord } from "../../src/protocol/stage-record.js";
 import { validateAgainstSchema } from "../../src/schema/validate.js";
-import { runCli, CLI } from "../support/cli.js";
+import { runCli, runCliInProcess, CLI } from "../support/cli.js";
 import { readJson, readLogLines, tempDir } from "../support/tmp.js";
 
 const VALID = [
@@ -161,13 +161,49 @@ for i in range(50000): os.write(fd, (json.dumps({"v": 1, "record": "log", "level
   });
 
   it("stagetrace track outside exec fails and names the variable", async () => {
-    const r = await runCli(["track", "warning", "hello"]);
+    const r = await runCliInProcess(["track", "warning", "hello"]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("STAGETRACE_RECORDS is not set");
     expect(r.stderr).toContain("stagetrace exec");
-    const bad = await runCli(["track", "status", "maybe"], { env: { STAGETRACE_RECORDS: join(tempDir(), "r.jsonl") } });
+    const records = join(tempDir(), "r.jsonl");
+    const bad = await runCliInProcess(["track", "status", "maybe"], { env: { STAGETRACE_RECORDS: records } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("success, failed or skipped");
+    expect(existsSync(records)).toBe(false);
+  });
+
+  it("stagetrace track appends one record to the file of the env it is given", async () => {
+    const records = join(tempDir(), "r.jsonl");
+    const r = await runCliInProcess(["track", "output", "out.tsv", "--type=audio", "--meta", "channels=2", "--meta", "lang=en"], {
+      env: { STAGETRACE_RECORDS: records },
+    });
+    expect(r, r.stderr).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    const lines = readFileSync(records, "utf8").split("\n").filter(Boolean);
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      { v: 1, record: "output", path: join(process.cwd(), "out.tsv"), file_type: "audio", metadata: { channels: 2, lang: "en" } },
+    ]);
+  });
+
+  it.each([
+    [["track"], "what to track? input, output, intermediate, config, warning, error or status"],
+    [["track", "frames", "x"], 'cannot track "frames"'],
+    [["track", "output", "a", "b"], "track output takes one FILE"],
+    [["track", "intermediate", "f", "--meta", "k=v"], "--meta is for input and output"],
+    [["track", "output", "f", "--retained"], "--retained and --reason are for intermediate"],
+    [["track", "output", "f", "--meta", "novalue"], '--meta expects KEY=VALUE, got "novalue"'],
+    [["track", "warning", "w", "--type", "t"], "--type, --meta and --retained are for files, not warning"],
+    [["track", "config"], "track config needs KEY=VALUE"],
+    [["track", "error"], "track error needs a MESSAGE"],
+    [["track", "warning", "w", "--reason", "r"], "--reason is for status and intermediate"],
+    [["track", "warning", "w", "--reason"], "--reason needs a value"],
+    [["track", "warning", "--", "w"], "takes no command after --"],
+  ])("stagetrace track %j is a usage error naming what is wrong, and records nothing", async (args, message) => {
+    const records = join(tempDir(), "r.jsonl");
+    const r = await runCliInProcess(args, { env: { STAGETRACE_RECORDS: records } });
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n")[0]).toBe(`stagetrace track: ${message}`);
+    expect(r.stderr).toContain("Usage: stagetrace track input|output FILE [--type T] [--meta KEY=VALUE]...\n");
+    expect(existsSync(records)).toBe(false);
   });
 });
 

@@ -1,12 +1,10 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UsageError } from "../../src/cli/args.js";
-import { command as diffCommand } from "../../src/cli/diff.js";
-import { command as reportCommand } from "../../src/cli/report.js";
 import { diffRuns, renderDiffText } from "../../src/report/diff.js";
 import { loadRun } from "../../src/run/load-run.js";
-import { captureStdout, copyRun, editManifest, removeCopies, runFixture } from "./support.js";
+import { runCliInProcess } from "../support/cli.js";
+import { copyRun, editManifest, removeCopies, runFixture } from "./support.js";
 
 let fr: string; // the fixture pipeline, targetLang fr
 let de: string; // the same, targetLang de: translate's config differs
@@ -88,7 +86,7 @@ describe("diffRuns", () => {
 
 describe("stagetrace diff", () => {
   it("exits 1 and names the first divergence on its first line when runs differ", async () => {
-    const { result, out } = await captureStdout(() => diffCommand.main([fr, de]));
+    const { code: result, stdout: out } = await runCliInProcess(["diff", fr, de]);
     expect(result).toBe(1);
     const lines = out.split("\n");
     expect(lines[0]).toMatch(/^first divergence: 03_translate \(/);
@@ -98,30 +96,39 @@ describe("stagetrace diff", () => {
   });
 
   it("exits 0 for identical runs", async () => {
-    const { result, out } = await captureStdout(() => diffCommand.main([fr, frAgain]));
+    const { code: result, stdout: out } = await runCliInProcess(["diff", fr, frAgain]);
     expect(result).toBe(0);
     expect(out.split("\n")[0]).toBe("first divergence: none");
   });
 
   it("prints JSON with --json", async () => {
-    const { result, out } = await captureStdout(() => diffCommand.main(["--json", fr, de]));
+    const { code: result, stdout: out } = await runCliInProcess(["diff", "--json", fr, de]);
     expect(result).toBe(1);
     const json = JSON.parse(out);
     expect(json.firstDivergence.dir).toBe("03_translate");
     expect(json.differs).toBe(true);
   });
 
-  it("turns bad arguments into usage errors (exit 2)", async () => {
-    await expect(diffCommand.main([fr])).rejects.toBeInstanceOf(UsageError);
-    await expect(diffCommand.main([fr, join(fr, "no-such-run")])).rejects.toBeInstanceOf(UsageError);
-    await expect(diffCommand.main(["--color", fr, de])).rejects.toBeInstanceOf(UsageError);
+  it("turns bad arguments into usage errors (exit 2), each naming what is wrong", async () => {
+    for (const [args, message] of [
+      [[fr], "needs two run directories, RUN_A and RUN_B"],
+      [[fr, join(fr, "no-such-run")], `RUN_B ${join(fr, "no-such-run")}: `],
+      [["--color", fr, de], "unknown option --color"],
+      [[fr, de, fr], `unexpected argument ${JSON.stringify(fr)}`],
+    ] as [string[], string][]) {
+      const r = await runCliInProcess(["diff", ...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain(`stagetrace diff: ${message}`);
+      expect(r.stderr).toMatch(/\nUsage: stagetrace diff RUN_A RUN_B \[--json\]\n$/);
+    }
   });
 });
 
 describe("stagetrace report", () => {
   it("writes <run dir>/report.html by default and prints its path", async () => {
     const run = copyRun(fr);
-    const { result, out } = await captureStdout(() => reportCommand.main([run]));
+    const { code: result, stdout: out } = await runCliInProcess(["report", run]);
     expect(result).toBe(0);
     expect(out.trim()).toBe(join(run, "report.html"));
     const html = readFileSync(join(run, "report.html"), "utf8");
@@ -132,22 +139,26 @@ describe("stagetrace report", () => {
   it("takes --out and --jaeger-url, or STAGETRACE_JAEGER_URL", async () => {
     const run = copyRun(fr);
     const out1 = join(run, "a", "r1.html");
-    await captureStdout(() => reportCommand.main([run, "--out", out1, "--jaeger-url", "http://jaeger.test:16686/"]));
+    expect((await runCliInProcess(["report", run, "--out", out1, "--jaeger-url", "http://jaeger.test:16686/"])).code).toBe(0);
     expect(readFileSync(out1, "utf8")).toContain('"jaegerUrl":"http://jaeger.test:16686"');
     const out2 = join(run, "r2.html");
-    process.env.STAGETRACE_JAEGER_URL = "https://tracing.test";
-    try {
-      await captureStdout(() => reportCommand.main([run, `--out=${out2}`]));
-    } finally {
-      delete process.env.STAGETRACE_JAEGER_URL;
-    }
+    const r = await runCliInProcess(["report", run, `--out=${out2}`], { env: { STAGETRACE_JAEGER_URL: "https://tracing.test" } });
+    expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(out2, "utf8")).toContain('"jaegerUrl":"https://tracing.test"');
   });
 
   it("turns bad arguments into usage errors", async () => {
-    await expect(reportCommand.main([])).rejects.toBeInstanceOf(UsageError);
-    await expect(reportCommand.main([join(fr, "nope")])).rejects.toBeInstanceOf(UsageError);
-    await expect(reportCommand.main([fr, "--jaeger-url", "javascript:alert(1)"])).rejects.toBeInstanceOf(UsageError);
+    for (const [args, message] of [
+      [[], "missing RUN_DIR"],
+      [[join(fr, "nope")], `${join(fr, "nope")}: not a run directory (`],
+      [[fr, "--jaeger-url", "javascript:alert(1)"], '--jaeger-url must be an http(s) URL, got "javascript:alert(1)"'],
+      [[fr, "--out"], "--out needs a value"],
+    ] as [string[], string][]) {
+      const r = await runCliInProcess(["report", ...args]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toContain(`stagetrace report: ${message}`);
+      expect(r.stderr).toContain("Usage: stagetrace report RUN_DIR [--out FILE] [--jaeger-url URL]\n");
+    }
     expect(existsSync(join(fr, "report.html"))).toBe(false);
   });
 });

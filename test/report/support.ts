@@ -45,18 +45,3 @@ export function editManifest(runDir: string, stageDir: string, edit: (m: any) =>
   edit(m);
   writeFileSync(path, JSON.stringify(m, null, 2));
 }
-
-/** Captures what `fn` writes to stdout. */
-export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result: T; out: string }> {
-  let out = "";
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (chunk: string | Uint8Array) => {
-    out += typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
-    return true;
-  };
-  try {
-    return { result: await fn(), out };
-  } finally {
-    process.stdout.write = write;
-  }
-}

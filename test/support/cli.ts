@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 
 /** The installed `stagetrace` command (bin/stagetrace, which loads the built dist/). */
@@ -34,4 +35,29 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** A stream that keeps what is written to it, as a terminal-less stdout or stderr would receive it. */
+class Capture extends Writable {
+  text = "";
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+/**
+ * Runs `stagetrace ARGS...` in this process through the CLI's `main()`, on a
+ * clean environment plus `env` (as `runCli` does), and returns what it
+ * printed. For tests of parsing, help, errors and printed output; commands
+ * that run a child (`run`, `exec`) are tested as processes.
+ */
+export async function runCliInProcess(args: string[], options: Pick<CliOptions, "env"> = {}): Promise<CliResult> {
+  const { main } = await import("../../src/cli/main.js");
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await main(args, { stdout, stderr, env });
+  return { code, signal: null, stdout: stdout.text, stderr: stderr.text };
 }
