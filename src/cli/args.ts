@@ -91,3 +91,15 @@ export function requireCommand(parsed: ParsedArgs): string[] {
   }
   return parsed.command;
 }
+
+/**
+ * The value an option takes from the environment when it is not given: the
+ * first non-empty one of the variables its declaration names (`env`).
+ */
+export function optionFromEnv(spec: CommandSpec, name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const variable of spec.options[name]?.env ?? []) {
+    const value = env[variable];
+    if (value !== undefined && value !== "") return value;
+  }
+  return undefined;
+}

@@ -15,7 +15,10 @@ export interface OptionSpec {
   description: string;
   /** What applies when the option is not given, in words (after `env`, when both are set). */
   default?: string;
-  /** The environment variables the default is taken from, in order, where one applies. */
+  /**
+   * The environment variables the default is taken from, in order, where one applies: shown in
+   * the help and the docs, and read by `optionFromEnv` where the value is the variable's own.
+   */
   env?: readonly string[];
   /** The command cannot run without it: shown without brackets in the usage line (the command checks it, after its arguments). */
   required?: boolean;

@@ -3,7 +3,8 @@ import { StagetraceError } from "../errors.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { loadRun, type LoadedRun } from "../run/load-run.js";
 import { renderReport } from "../report/report.js";
-import { UsageError } from "./args.js";
+import { optionFromEnv, UsageError } from "./args.js";
+import { REPORT } from "./declarations.js";
 import type { Command } from "./command.js";
 
 function load(path: string): LoadedRun {
@@ -23,7 +24,7 @@ export const command: Command = {
       );
     }
     const run = load(parsed.positionals[0]!);
-    const jaegerUrl = parsed.strings.get("jaeger-url") ?? (io.env.STAGETRACE_JAEGER_URL || undefined);
+    const jaegerUrl = parsed.strings.get("jaeger-url") ?? optionFromEnv(REPORT, "jaeger-url", io.env);
     if (jaegerUrl !== undefined && !/^https?:\/\/[^\s]+$/i.test(jaegerUrl)) {
       throw new UsageError(`--jaeger-url must be an http(s) URL, got ${JSON.stringify(jaegerUrl)}`);
     }

@@ -1,6 +1,6 @@
 // The argument parser: node:util's parseArgs under a command's declaration.
 import { describe, expect, it } from "vitest";
-import { parseArgs, UsageError } from "../../src/cli/args.js";
+import { optionFromEnv, parseArgs, UsageError } from "../../src/cli/args.js";
 import type { CommandSpec } from "../../src/cli/command.js";
 
 const SPEC: CommandSpec = {
@@ -82,5 +82,16 @@ describe("parseArgs", () => {
   it("does not take an option named like an Object property", () => {
     expect(usageError(["--constructor", "--", "true"])).toBe("unknown option --constructor");
     expect(usageError(["--toString=1", "--", "true"])).toBe("unknown option --toString");
+  });
+
+  it("takes an option's default from the first non-empty variable its declaration names", () => {
+    const spec: CommandSpec = {
+      ...SPEC,
+      options: { ...SPEC.options, dir: { kind: "string", value: "DIR", description: "", env: ["A", "B"] } },
+    };
+    expect(optionFromEnv(spec, "dir", { A: "", B: "b" })).toBe("b");
+    expect(optionFromEnv(spec, "dir", { A: "a", B: "b" })).toBe("a");
+    expect(optionFromEnv(spec, "dir", {})).toBeUndefined();
+    expect(optionFromEnv(spec, "stage", { A: "a" })).toBeUndefined();
   });
 });

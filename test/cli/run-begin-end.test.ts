@@ -215,7 +215,7 @@ describe(`stages as separate tasks (${NAMESPACES ? "each in a UTS and pid namesp
     if (NAMESPACES) expect(abandonedAt - Date.parse(last.renewed_at)).toBeGreaterThan(2000);
 
     if (NAMESPACES) {
-      const shown = await runCli(["show", run]);
+      const shown = await runCliInProcess(["show", run]);
       expect(shown.stdout).toMatch(/abandoned[\s\S]*its lease on host host-d expired at /);
     }
     const end = await runCli(["run", "end", "--run-dir", run], { env: { NO_COLOR: "1" } });
@@ -311,7 +311,7 @@ describe("re-runs into an existing run directory", () => {
     const loaded = loadRun(run);
     expect(loaded.stages.map((s) => s.name)).toEqual(["a"]);
     expect(loaded.otherRuns?.map((s) => s.name)).toEqual(["b"]);
-    const shown = await runCli(["show", run]);
+    const shown = await runCliInProcess(["show", run]);
     expect(shown.stdout).toMatch(/^\s+a\s+success/m);
     expect(shown.stdout).not.toMatch(/^\s+b\s+/m);
     expect(readJson(join(run, "a", "manifest.json")).trace.trace_id).toBe(two.trace.trace_id);

@@ -1,12 +1,14 @@
 // Reader and confinement faults: what a run directory, a manifest, a trace
 // export or the environment says cannot make stagetrace block, read without
-// bound, read a file outside the run, or write one outside it.
+// bound, read a file outside the run, or write one outside it. Readers meet
+// FIFOs as processes (a blocked open would hang the test process itself);
+// what they print of a broken manifest is checked in-process, through main().
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadRun } from "../../src/run/load-run.js";
-import { runCli } from "../support/cli.js";
+import { runCli, runCliInProcess } from "../support/cli.js";
 import { readJson, readLogLines, tempDir } from "../support/tmp.js";
 
 /** A run with one good stage, made by exec. */
@@ -86,11 +88,11 @@ describe("wrong types in a manifest or pipeline.json", () => {
       writeFileSync(path, JSON.stringify(broken));
       const stage = loadRun(runDir).stages[0]!;
       expect(stage.problem, field).toBe(`${path}: ${expected}`);
-      const show = await runCli(["show", runDir]);
+      const show = await runCliInProcess(["show", runDir]);
       expect(show.code, show.stderr).toBe(1); // the stage counts as failed
       expect(show.stdout).toContain(`${path}: ${expected}`);
       oneLine(show.stdout + show.stderr, path);
-      const report = await runCli(["report", runDir, "--out", join(runDir, "..", "r.html")]);
+      const report = await runCliInProcess(["report", runDir, "--out", join(runDir, "..", "r.html")]);
       expect(report.code, report.stderr).toBe(0);
       oneLine(report.stderr, "");
     }
@@ -99,7 +101,7 @@ describe("wrong types in a manifest or pipeline.json", () => {
       JSON.stringify({ pipeline: "p", status: "success", stages: [{ name: 3, status: "success" }] }),
     );
     for (const cmd of ["show", "report", "diff"]) {
-      const r = await runCli(cmd === "diff" ? [cmd, runDir, runDir] : [cmd, runDir]);
+      const r = await runCliInProcess(cmd === "diff" ? [cmd, runDir, runDir] : [cmd, runDir]);
       expect(r.code, cmd).not.toBe(0);
       oneLine(r.stderr, `${join(runDir, "pipeline.json")}: field stages[0].name must be a string, got 3`);
     }
