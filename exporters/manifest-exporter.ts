@@ -5,6 +5,7 @@ import { isStageSpan, manifestTelemetryOf, manifestTextFromSpan } from "../src/m
 import { manifestPathIn, writeManifestTelemetry, writeManifestText } from "../src/manifest/manifest-file.js";
 import type { ManifestTelemetry } from "../src/types.js";
 import { StagetraceError } from "../src/errors.js";
+import { spanAsRecorded } from "./stage-span-records.js";
 
 /** The file name of a stage's manifest inside its stage directory. */
 export { MANIFEST_FILE };
@@ -17,10 +18,12 @@ export interface ManifestExporterOptions {
   /** Called when a manifest cannot be written (the exporter itself never throws). */
   onWriteError?: (path: string, error: unknown) => void;
   /**
-   * Called when a stage span arrives with events its tracer provider dropped
-   * (an app's provider with span limits): the manifest then lacks them.
+   * Called when a stage span arrives with events or attributes its tracer
+   * provider dropped (an app's provider with span limits): the span that
+   * provider exports lacks them; the manifest, built from the stage's own
+   * record, does not.
    */
-  onEventsDropped?: (stage: string, dropped: number) => void;
+  onEventsDropped?: (stage: string, dropped: { events: number; attributes: number }) => void;
   /**
    * The spans are exported by someone else (an app's own SDK), but this
    * process's log records go out through stagetrace: its manifests record the
@@ -38,7 +41,7 @@ export class ManifestExporter implements SpanExporter {
   private readonly endpoint: string | null;
   private readonly maxEvents: number;
   private readonly onWriteError: (path: string, error: unknown) => void;
-  private readonly onEventsDropped: ((stage: string, dropped: number) => void) | undefined;
+  private readonly onEventsDropped: ManifestExporterOptions["onEventsDropped"];
   private readonly logsOnly: boolean;
   private readonly written: string[] = [];
   /** The telemetry section each manifest was written with, for `recordTelemetry` to complete. */
@@ -67,11 +70,15 @@ export class ManifestExporter implements SpanExporter {
   }
 
   /** Writes one stage span's manifest; returns its path, null for non-stage spans, or the error. */
-  writeManifest(span: ReadableSpan): string | null | Error {
+  writeManifest(ended: ReadableSpan): string | null | Error {
+    const span = spanAsRecorded(ended);
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return null;
     const path = manifestPathIn(span.attributes[ATTR.stageDir] as string);
-    if (span.droppedEventsCount > 0 && this.onEventsDropped)
-      this.onEventsDropped(String(span.attributes[ATTR.taskName] ?? span.name), span.droppedEventsCount);
+    if ((span.droppedEventsCount > 0 || span.droppedAttributesCount > 0) && this.onEventsDropped)
+      this.onEventsDropped(String(span.attributes[ATTR.taskName] ?? span.name), {
+        events: span.droppedEventsCount,
+        attributes: span.droppedAttributesCount,
+      });
     try {
       const telemetry = manifestTelemetryOf(span, this.telemetryFor(span));
       writeManifestText(path, manifestTextFromSpan(span, telemetry));
@@ -89,7 +96,8 @@ export class ManifestExporter implements SpanExporter {
    * "running"`), so a process killed later leaves one that parses. Throws
    * the write's StagetraceError (`IO_ERROR`) for the stage to report.
    */
-  writeRunningManifest(span: ReadableSpan): void {
+  writeRunningManifest(open: ReadableSpan): void {
+    const span = spanAsRecorded(open);
     if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return;
     const telemetry: Partial<ManifestTelemetry> =
       this.endpoint === null ? { endpoint: null, state: "local" } : { endpoint: this.endpoint, state: "pending" };

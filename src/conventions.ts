@@ -23,6 +23,24 @@ export const SCHEMA_URL = "https://opentelemetry.io/schemas/1.41.0";
 
 export const RESOURCE_ATTR = { serviceName: ATTR_SERVICE_NAME } as const;
 
+/**
+ * The `host.*` and `process.*` attributes of the process that sends the
+ * telemetry. They go on the resource of its spans, log records and
+ * heartbeats, not on each span, as the semantic conventions have them (the
+ * names are incubating there, so spelled out here).
+ */
+export const PROCESS_RESOURCE_ATTR = {
+  hostName: "host.name",
+  hostArch: "host.arch",
+  processPid: "process.pid",
+  processCommandArgs: "process.command_args",
+  processExecutableName: "process.executable.name",
+  processExecutablePath: "process.executable.path",
+  processRuntimeName: "process.runtime.name",
+  processRuntimeVersion: "process.runtime.version",
+  processRuntimeDescription: "process.runtime.description",
+} as const;
+
 /** The attributes of an OTLP log record that have a semantic-convention name. */
 export const LOG_ATTR = {
   /** `stdout` or `stderr`, for a line a command run by `exec` wrote. */
@@ -38,8 +56,14 @@ export const TRACER_NAME = "stagetrace";
 
 /**
  * The attribute names of a stage span (and of the run span of `stagetrace run`):
- * OpenTelemetry's `cicd.*`, `process.*`, `host.*` and `error.type` where a standard
- * name exists, `stagetrace.*` otherwise. Config and resource values are
+ * OpenTelemetry's `cicd.*`, `process.*` and `error.type` where a standard
+ * name exists, `stagetrace.*` otherwise. The host and pid of the stage's
+ * process are on the resource (`PROCESS_RESOURCE_ATTR`); `processPid` and
+ * `hostName` name them where spans exported by earlier versions carried
+ * them, which the manifest still reads. `processArgs` and `processExitCode`
+ * are on the span of a stage that ran a command (`stagetrace exec`, the
+ * `RUN` span of `stagetrace run`): that command is a child process, not the
+ * one the resource describes. Config and resource values are
  * `stagetrace.config.<key>` and `stagetrace.resource.<key>`; fields passed to
  * `finalize()` beyond its own options are `stagetrace.extra.<key>`.
  */
@@ -162,6 +186,6 @@ export const METRIC = {
 
 /** Attributes of the stage metrics besides the span attributes they copy (`ATTR`). */
 export const METRIC_ATTR = {
-  /** The stage span's trace id, so an alert can link to the trace. */
+  /** The stage span's trace id, so an alert can link to the trace (only with `STAGETRACE_METRIC_RUN_LABELS=on`). */
   traceId: "stagetrace.trace_id",
 } as const;

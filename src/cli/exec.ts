@@ -103,7 +103,7 @@ export const command: Command = {
     const shownArgv = redactArgv(argv);
     // A command that echoes its arguments must not put them in clear into the logs either.
     for (const secret of argvSecrets(argv)) io.rememberSecret(secret);
-    io.span.setAttribute(ATTR.processArgs, shownArgv);
+    io.recordCommandLine(shownArgv);
     if (Object.keys(config).length > 0) io.setConfig(config);
     for (const spec of parsed.lists.get("input") ?? []) {
       const { path, type } = splitTyped(spec, "file");

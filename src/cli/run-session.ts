@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { ATTR, RUN_SPAN_PREFIX, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
-import { spanFromManifest, timestampToHrTime } from "../manifest/span-from-manifest.js";
+import { resourceOfProcess, spanFromManifest, timestampToHrTime } from "../manifest/span-from-manifest.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { contextFromEnv, type Telemetry } from "../telemetry/telemetry.js";
 import type { ManifestData } from "../types.js";
@@ -346,8 +346,7 @@ function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Tel
     [ATTR.pipelineRunId]: summary.run_id,
     [ATTR.runDir]: summary.run_dir,
     [ATTR.pipelineLog]: pipelineLogPath(summary.run_dir, state),
-    [ATTR.hostName]: summary.host,
-    [ATTR.processPid]: summary.pid,
+    // The pipeline's command, a child of the process that began the run (the resource's).
     [ATTR.processArgs]: summary.command,
     // SIGKILL is how the system (the OOM killer, a CI runner's timeout) ends a
     // pipeline: the conventions call that `error`; a forwarded SIGINT/SIGTERM is a `cancellation`.
@@ -396,7 +395,11 @@ function runSpan(state: BegunRun["state"], summary: PipelineData, telemetry: Tel
     links: [],
     events: [],
     ended: true,
-    resource: telemetry.resource,
+    // The run began in the process `run begin` (or `run`) ran in, maybe on another host.
+    resource:
+      summary.host === hostname() && summary.pid === process.pid
+        ? telemetry.resource
+        : resourceOfProcess(telemetry.resource, summary.host, summary.pid),
     instrumentationScope: { name: TRACER_NAME, schemaUrl: SCHEMA_URL },
     droppedAttributesCount: 0,
     droppedEventsCount: 0,

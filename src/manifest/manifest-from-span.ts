@@ -9,6 +9,7 @@ import {
   FILE_ATTR,
   FILE_EVENT,
   MANIFEST_SCHEMA_VERSION,
+  PROCESS_RESOURCE_ATTR,
   STAGE_SPAN_PREFIX,
   STAGE_STATUSES,
   WARNING_ATTR,
@@ -26,6 +27,7 @@ export function isStageSpan(span: Pick<ReadableSpan, "attributes">): boolean {
 
 const str = (a: Attributes, k: string): string | null => (typeof a[k] === "string" ? a[k] : null);
 const num = (a: Attributes, k: string): number | null => (typeof a[k] === "number" ? a[k] : null);
+const strings = (v: unknown): string[] | null => (Array.isArray(v) ? (v as string[]) : null);
 
 function fileEntry(event: TimedEvent): { role: string; entry: ManifestFileEntry } {
   const a = event.attributes ?? {};
@@ -147,6 +149,7 @@ export function manifestTelemetryOf(
 /** The manifest with everything but its file lists, which are left empty. */
 function manifestHead(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>): StageManifest {
   const a = span.attributes;
+  const r: Attributes = span.resource?.attributes ?? {};
   const ctx = span.spanContext();
   const running = span.ended === false;
   const data: ManifestData = {
@@ -168,10 +171,12 @@ function manifestHead(span: ReadableSpan, telemetry?: Partial<ManifestTelemetry>
     errors: [],
     resources: collectPrefixed(a, ATTR.resourcePrefix),
     extra: collectPrefixed(a, ATTR.extraPrefix),
+    // The process is the resource's; a span exported before it moved there has it in its attributes.
+    // The command line on the span is that of the command the stage ran (`stagetrace exec`).
     process: {
-      pid: num(a, ATTR.processPid),
-      hostname: str(a, ATTR.hostName),
-      command_args: Array.isArray(a[ATTR.processArgs]) ? (a[ATTR.processArgs] as string[]) : [],
+      pid: num(r, PROCESS_RESOURCE_ATTR.processPid) ?? num(a, ATTR.processPid),
+      hostname: str(r, PROCESS_RESOURCE_ATTR.hostName) ?? str(a, ATTR.hostName),
+      command_args: strings(a[ATTR.processArgs]) ?? strings(r[PROCESS_RESOURCE_ATTR.processCommandArgs]) ?? [],
       exit_code: num(a, ATTR.processExitCode),
     },
     logs: { stage_log: str(a, ATTR.stageLog), pipeline_log: str(a, ATTR.pipelineLog) },

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime } from "@opentelemetry/api";
 import { hrTimeDuration } from "@opentelemetry/core";
-import { emptyResource, type Resource } from "@opentelemetry/resources";
+import { emptyResource, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 import {
   ATTR,
@@ -8,6 +8,7 @@ import {
   EXCEPTION_EVENT,
   FILE_ATTR,
   FILE_EVENT,
+  PROCESS_RESOURCE_ATTR,
   STAGE_SPAN_PREFIX,
   TASK_RESULT,
   TRACER_NAME,
@@ -50,8 +51,21 @@ function fileEvent(role: FileRole, f: ManifestFileEntry, time: HrTime): TimedEve
 }
 
 /**
+ * `base` (the service and the rest) for a span another process started: its
+ * `host.*` and `process.*` attributes replaced by that process's host and
+ * pid (null: unknown, left out).
+ */
+export function resourceOfProcess(base: Resource, host: string | null, pid: number | null): Resource {
+  const attributes: Attributes = {};
+  for (const [k, v] of Object.entries(base.attributes)) if (!k.startsWith("host.") && !k.startsWith("process.")) attributes[k] = v;
+  if (host !== null) attributes[PROCESS_RESOURCE_ATTR.hostName] = host;
+  if (pid !== null) attributes[PROCESS_RESOURCE_ATTR.processPid] = pid;
+  return resourceFromAttributes(attributes, base.schemaUrl ? { schemaUrl: base.schemaUrl } : undefined);
+}
+
+/**
  * The inverse of `manifestFromSpan`: the ended stage span a manifest
- * describes, with the same trace and span ids. `stagetrace run` uses it to
+ * describes, with the same trace and span ids, on `resource` with the stage process's host and pid. `stagetrace run` uses it to
  * end, as interrupted, the span of a stage whose process died before it could
  * (its manifest still said `running`), so the backend gets that span too.
  * `manifestFromSpan(spanFromManifest(m))` gives `m` back, `telemetry` aside.
@@ -90,8 +104,6 @@ export function spanFromManifest(
   if (m.status_reason !== null) a[ATTR.stageStatusReason] = m.status_reason;
   if (m.logs.stage_log !== null) a[ATTR.stageLog] = m.logs.stage_log;
   if (m.logs.pipeline_log !== null) a[ATTR.pipelineLog] = m.logs.pipeline_log;
-  if (m.process.pid !== null) a[ATTR.processPid] = m.process.pid;
-  if (m.process.hostname !== null) a[ATTR.hostName] = m.process.hostname;
   if (m.process.exit_code !== null) a[ATTR.processExitCode] = m.process.exit_code;
   if (status === "failed" || status === "interrupted") a[ATTR.errorType] = m.errors[0]?.type ?? status;
   for (const [k, v] of Object.entries(m.config)) if (v !== null) a[ATTR.configPrefix + k] = v;
@@ -137,7 +149,7 @@ export function spanFromManifest(
     links: [],
     events,
     ended: true,
-    resource,
+    resource: resourceOfProcess(resource, m.process.hostname, m.process.pid),
     instrumentationScope: { name: TRACER_NAME, schemaUrl: SCHEMA_URL },
     droppedAttributesCount: 0,
     droppedEventsCount: m.telemetry.events_omitted,

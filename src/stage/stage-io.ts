@@ -28,15 +28,24 @@ import {
 } from "../run/run-directory.js";
 import { DEFAULT_LEASE_TIMEOUT_S, holdLease } from "../run/lease.js";
 import { runParentContext } from "../run/run-directory.js";
-import { activeTelemetry, contextFromEnv, initTelemetry, type OpenStage, type Telemetry } from "../telemetry/telemetry.js";
+import {
+  activeTelemetry,
+  contextFromEnv,
+  initTelemetry,
+  processResourceAttributes,
+  type OpenStage,
+  type Telemetry,
+} from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
 import { envFlag, numberFromEnv } from "../telemetry/telemetry-config.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
 import { resolveHashAlgorithm } from "../fs/file-fingerprint.js";
-import { redactArgv, SecretValues } from "../values/redaction.js";
+import { SecretValues } from "../values/redaction.js";
 import { FileTracking } from "./file-tracking.js";
 import { NOT_FINALIZED_REASON, StageEnd } from "./stage-end.js";
 import { StageValues } from "./stage-values.js";
+import { RecordingSpan } from "./recording-span.js";
+import { keepStageSpanRecord, StageSpanRecord } from "../../exporters/stage-span-records.js";
 
 export { NOT_FINALIZED_REASON };
 
@@ -131,6 +140,8 @@ export class StageIO implements OpenStage {
   readonly manifestPath: string | null;
 
   private readonly telemetry: Telemetry;
+  /** Where the stage writes its attributes and events: the span, and on an app's provider the stage's own record too. */
+  private readonly recorded: Span;
   private readonly secrets = new SecretValues();
   private readonly files: FileTracking;
   private readonly values: StageValues;
@@ -189,9 +200,6 @@ export class StageIO implements OpenStage {
       [ATTR.stageLog]: this.stageLogPath,
       [ATTR.pipelineLog]: this.pipelineLogPath,
       [ATTR.pipelineRunId]: runState.run_id,
-      [ATTR.processPid]: process.pid,
-      [ATTR.processArgs]: redactArgv(process.argv),
-      [ATTR.hostName]: hostname(),
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
     attributes[ATTR.taskRunUrl] = taskRunUrl(
@@ -216,7 +224,9 @@ export class StageIO implements OpenStage {
       { kind: SpanKind.INTERNAL, attributes, startTime: start },
       parent,
     );
-    this.files = new FileTracking(this.span, {
+    this.telemetry.adoptAppResource(this.span);
+    this.recorded = this.recordedSpan(attributes);
+    this.files = new FileTracking(this.recorded, {
       stageName: this.stageName,
       outputBase: this.outputBase,
       stages: this.stages,
@@ -225,7 +235,7 @@ export class StageIO implements OpenStage {
       secrets: this.secrets,
       warn: this.telemetry.warn,
     });
-    this.values = new StageValues(this.span, this.secrets);
+    this.values = new StageValues(this.recorded, this.secrets);
     this.end = new StageEnd({
       stage: this,
       stageName: this.stageName,
@@ -233,7 +243,7 @@ export class StageIO implements OpenStage {
       manifestPath: this.manifestPath,
       logPaths: [this.stageLogPath, this.pipelineLogPath],
       strict: this.strict,
-      span: this.span,
+      span: this.recorded,
       telemetry: this.telemetry,
       files: this.files,
       values: this.values,
@@ -274,6 +284,29 @@ export class StageIO implements OpenStage {
     });
     this.logger.info({ stage_dir: this.stageDir }, `stage ${this.stageName} started`);
     this.heartbeat = this.telemetry.heartbeat?.start(attributes, this.span.spanContext().traceId);
+  }
+
+  /**
+   * On an app's tracer provider, whose span limits may drop events and
+   * attributes or cut values, the stage keeps its own record of them, which
+   * its manifest is built from; the span exported carries what the limits allow.
+   * stagetrace's own provider has no limits: its span is the record.
+   */
+  private recordedSpan(attributes: Attributes): Span {
+    if (this.telemetry.provider !== null) return this.span;
+    // The app's resource may lack the host and pid the manifest (and `run` judging the stage) needs.
+    const record = new StageSpanRecord(processResourceAttributes());
+    record.setAttributes(attributes);
+    keepStageSpanRecord(this.span.spanContext(), record);
+    return new RecordingSpan(this.span, record);
+  }
+
+  /**
+   * @internal For `stagetrace exec`: the command line of the command it
+   * runs (secrets censored), recorded as the stage's `process.command_args`.
+   */
+  recordCommandLine(argv: string[]): void {
+    this.recorded.setAttribute(ATTR.processArgs, argv);
   }
 
   /**

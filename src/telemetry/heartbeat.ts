@@ -15,12 +15,14 @@ import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics";
 import { StagetraceError } from "../errors.js";
-import { ATTR, METRIC, METRIC_ATTR, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
+import { ATTR, METRIC, METRIC_ATTR, PROCESS_RESOURCE_ATTR, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
+import { processResourceAttributes } from "./process-resource.js";
 import type { TelemetryOptions } from "../types.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
 import {
   grpcEndpoint,
   grpcMetadata,
+  envFlag,
   numberFromEnv,
   type OtlpProtocol,
   type ResolvedTelemetryConfig,
@@ -33,16 +35,20 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
 /** How long a stage may go without progress before the stalled-stage alert fires (`STAGETRACE_STALL_AFTER_S`). */
 export const DEFAULT_STALL_AFTER_S = 1800;
 
-/** The span attributes a heartbeat carries, so alerts can name the stage, its run and its host. */
-const COPIED_ATTRIBUTES = [
-  ATTR.taskName,
-  ATTR.stageNumber,
-  ATTR.pipelineName,
-  ATTR.pipelineRunId,
-  ATTR.hostName,
-  ATTR.processPid,
-  ATTR.stageDir,
-] as const;
+/**
+ * The span attributes a heartbeat carries, so alerts can name the stage:
+ * values bounded by the pipelines' definitions, so each stage of each
+ * pipeline is one series however often it runs.
+ */
+const COPIED_ATTRIBUTES = [ATTR.taskName, ATTR.stageNumber, ATTR.pipelineName] as const;
+
+/**
+ * With `STAGETRACE_METRIC_RUN_LABELS=on`, also these, which make one series
+ * per stage run (every run, trace, directory and process is a new value):
+ * the run, the stage directory, and (with the trace id and the process's
+ * host and pid) where the stage runs.
+ */
+const RUN_ATTRIBUTES = [ATTR.pipelineRunId, ATTR.stageDir] as const;
 
 export interface HeartbeatConfig {
   /** The OTLP/HTTP metrics URL (for gRPC, its scheme, host and port are used); null when beats go to the console only. */
@@ -59,6 +65,8 @@ export interface HeartbeatConfig {
   stallAfterS: number;
   /** Seconds a stage is expected to take at most, or null when not set. */
   expectedDurationS: number | null;
+  /** Also label the beats with the run id, trace id, stage directory, host and pid (`STAGETRACE_METRIC_RUN_LABELS`). */
+  runLabels?: boolean;
 }
 
 type Warn = (message: string) => void;
@@ -103,6 +111,7 @@ export function resolveHeartbeatConfig(
     headers: config.metricsHeaders ?? config.headers,
     stallAfterS: numberFromEnv(env, "STAGETRACE_STALL_AFTER_S", DEFAULT_STALL_AFTER_S, SECONDS, warn),
     expectedDurationS: numberFromEnv(env, "STAGETRACE_EXPECTED_DURATION_S", null, SECONDS, warn),
+    runLabels: envFlag(env, "STAGETRACE_METRIC_RUN_LABELS", false, warn),
   };
 }
 
@@ -186,15 +195,23 @@ export class Heartbeat {
 
   constructor(
     readonly config: HeartbeatConfig,
-    private readonly resource: Resource,
+    /** The resource of the beats, read when the metrics SDK is loaded (at the first beat). */
+    private readonly resource: () => Resource,
     private readonly version: string,
     private readonly warn: Warn,
   ) {}
 
   /** Starts beating for a stage whose span carries `spanAttributes`. */
   start(spanAttributes: Attributes, traceId: string): StageHeartbeat {
-    const attributes: Attributes = { [METRIC_ATTR.traceId]: traceId };
+    const attributes: Attributes = {};
     for (const key of COPIED_ATTRIBUTES) if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
+    if (this.config.runLabels) {
+      for (const key of RUN_ATTRIBUTES) if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
+      const proc = processResourceAttributes();
+      attributes[METRIC_ATTR.traceId] = traceId;
+      attributes[ATTR.hostName] = proc[PROCESS_RESOURCE_ATTR.hostName];
+      attributes[ATTR.processPid] = proc[PROCESS_RESOURCE_ATTR.processPid];
+    }
     const startedAt = nowSeconds();
     const beat: Beat = { attributes, startedAt, progressAt: startedAt, endedAt: null };
     if (this.closed) return { progress() {}, end() {} };
@@ -287,7 +304,7 @@ export class Heartbeat {
       protected override async onForceFlush(): Promise<void> {}
     }
     const reader = new OnDemandReader();
-    const provider = new metrics.MeterProvider({ resource: this.resource, readers: [reader] });
+    const provider = new metrics.MeterProvider({ resource: this.resource(), readers: [reader] });
     const meter = provider.getMeter(TRACER_NAME, this.version, { schemaUrl: SCHEMA_URL });
     const { stallAfterS, expectedDurationS } = this.config;
     const now = { seconds: 0 };

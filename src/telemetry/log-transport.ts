@@ -1,3 +1,4 @@
+import type { Attributes } from "@opentelemetry/api";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE } from "../conventions.js";
@@ -62,7 +63,7 @@ export class LogTransport {
     stream.on("drain", () => (this.behind = false));
   }
 
-  static start(config: ResolvedTelemetryConfig, version: string, resourceAttributes: Record<string, string>): LogTransport {
+  static start(config: ResolvedTelemetryConfig, version: string, resourceAttributes: Attributes): LogTransport {
     const options: LogWorkerOptions = {
       url: config.logsUrl,
       protocol: config.logsProtocol,

@@ -7,7 +7,7 @@
  * within the exit bound however the backend behaves, and a count of the
  * records that were not delivered, sent back to the stage's thread.
  */
-import { context, trace } from "@opentelemetry/api";
+import { context, trace, type Attributes } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
@@ -36,7 +36,7 @@ export interface LogWorkerOptions {
   tls: TlsFiles;
   /** Also print each record on stdout (`OTEL_LOGS_EXPORTER` includes `console`). */
   console: boolean;
-  resourceAttributes: Record<string, string>;
+  resourceAttributes: Attributes;
   version: string;
   /** pino's level label (upper case) to the OpenTelemetry severity number. */
   severityNumberMap: Record<string, number>;

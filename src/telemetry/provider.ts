@@ -139,18 +139,21 @@ export function otlpSpanProcessor(
 /**
  * For apps that already run their own OpenTelemetry SDK: the span
  * processors that write manifests (and, with an endpoint, nothing else: the
- * app's own exporters send the spans). Add them to the app's provider and
- * raise its span limits (`eventCountLimit`) so no tracked file is dropped.
+ * app's own exporters send the spans). Add them to the app's provider. The
+ * manifest is built from each stage's own record, so it is complete whatever
+ * the provider's span limits; what they dropped from the exported span is
+ * counted in the manifest's `telemetry.events_omitted` and said on stderr.
  */
 export function stageSpanProcessors(options: { onWriteError?: (path: string, error: unknown) => void } = {}): SpanProcessor[] {
   const exporter = new ManifestExporter({
     onWriteError: options.onWriteError,
     logsOnly: true,
-    // The app's provider keeps at most its eventCountLimit events a span (128 by default): say what the manifest lacks.
+    // The app's provider keeps at most its eventCountLimit events a span (128 by default).
     onEventsDropped: (stage, dropped) =>
       appWarn(
-        `stage ${stage}: the tracer provider dropped ${dropped} events of its span, so manifest.json lacks that many files, warnings or errors; ` +
-          "raise the provider's spanLimits.eventCountLimit (see docs/configuration.md)",
+        `stage ${stage}: the tracer provider's span limits dropped ${dropped.events} events and ${dropped.attributes} attributes ` +
+          "of its span, which is exported without them (manifest.json has them all, and counts the events in telemetry.events_omitted); " +
+          "raise the provider's spanLimits (eventCountLimit, attributeCountLimit) to send them (see docs/configuration.md)",
       ),
   });
   appManifestExporters.add(exporter);

@@ -1,4 +1,4 @@
-import type { Tracer } from "@opentelemetry/api";
+import type { Attributes, Tracer } from "@opentelemetry/api";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, TracerProvider as SdkTracerProvider, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { ManifestExporter } from "../../exporters/manifest-exporter.js";
@@ -9,6 +9,7 @@ import { redactUrl } from "../values/redaction.js";
 import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
+import { processResourceAttributes } from "./process-resource.js";
 import { LogTransport } from "./log-transport.js";
 import { ProcessLifecycle, type OpenStage } from "./process-lifecycle.js";
 import { stageTracing } from "./provider.js";
@@ -18,6 +19,7 @@ import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetr
 export type { OpenStage } from "./process-lifecycle.js";
 export { contextFromEnv, envPropagator, propagatorFor, stageSpanProcessors } from "./provider.js";
 export { lastExportMs } from "./shutdown.js";
+export { processResourceAttributes } from "./process-resource.js";
 export { warnOnce } from "./warn-once.js";
 import { warnOnce } from "./warn-once.js";
 
@@ -38,8 +40,12 @@ export class Telemetry {
   readonly manifestExporter: ManifestExporter;
   /** Counts spans delivered to and dropped by the OTLP backend, and gates exports near the exit deadline. */
   readonly account = new ExportAccount();
-  /** The resource every span of this process carries. */
-  readonly resource: Resource;
+  /**
+   * The resource of this process's spans, log records and heartbeats. On an
+   * app's tracer provider, the app's resource, taken from the first stage span.
+   */
+  resource: Resource;
+  private appResourceAdopted = false;
   private readonly processors: SpanProcessor[];
   /** Prints a `stagetrace:` warning on stderr; each message at most once. */
   readonly warn: (message: string) => void;
@@ -67,11 +73,13 @@ export class Telemetry {
       onWriteError: (path, err) =>
         this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
     });
+    // The host and the process are the resource's, not each span's; OTEL_RESOURCE_ATTRIBUTES beats them.
     this.resource = defaultResource()
+      .merge(resourceFromAttributes(processResourceAttributes()))
       .merge(detectResources({ detectors: [envDetector] }))
       .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
     const beats = resolveHeartbeatConfig(options, env, this.config, this.warn);
-    this.heartbeat = beats ? new Heartbeat(beats, this.resource, VERSION, this.warn) : null;
+    this.heartbeat = beats ? new Heartbeat(beats, () => this.resource, VERSION, this.warn) : null;
     const tracing = stageTracing(this.config, this.resource, this.manifestExporter, this.account, options, this.warn);
     this.provider = tracing.provider;
     this.tracer = tracing.tracer;
@@ -99,6 +107,20 @@ export class Telemetry {
     for (const p of this.processors) p.onEnd(span);
   }
 
+  /**
+   * On an app's tracer provider, the app's resource (its `service.name` and
+   * the rest) becomes this process's, so stagetrace's log records and
+   * heartbeats name the service its spans do. Taken from the first stage
+   * span, before any log record or heartbeat is sent; later calls do nothing.
+   */
+  adoptAppResource(span: object): void {
+    if (this.provider !== null || this.appResourceAdopted) return;
+    const resource = (span as { resource?: Resource }).resource;
+    if (resource === undefined || typeof resource.merge !== "function") return;
+    this.appResourceAdopted = true;
+    this.resource = resource;
+  }
+
   /** Notes that a stage owns `stageDir` until it is finalized; a second owner gets a warning, not a corrupt manifest. */
   claimStageDir(stageDir: string, stage: OpenStage): void {
     this.lifecycle.claimStageDir(stageDir, stage);
@@ -114,8 +136,8 @@ export class Telemetry {
     if (this.logTransport === undefined) {
       this.logTransport = null;
       if (this.config.logsUrl || this.config.logsConsole) {
-        const attributes: Record<string, string> = {};
-        for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = String(v);
+        const attributes: Attributes = {};
+        for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = v;
         this.logTransport = LogTransport.start(this.config, VERSION, attributes);
       }
     }

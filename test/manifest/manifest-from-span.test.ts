@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, TraceFlags } from "@opentelemetry/api";
-import { emptyResource } from "@opentelemetry/resources";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import { manifestFromSpan, manifestTextFromSpan } from "../../src/manifest/manifest-from-span.js";
@@ -30,8 +30,7 @@ const span: ReadableSpan = {
     "stagetrace.stage.log": "/runs/7/06_asr/stage.log",
     "stagetrace.pipeline.log": "/runs/7/logs/99_pipeline.log",
     "stagetrace.manifest.schema_version": "1.0",
-    "process.pid": 4242,
-    "host.name": "worker-3",
+    // The command a stage run by `stagetrace exec` ran; the process's own is the resource's.
     "process.command_args": ["python", "asr.py"],
     "process.exit.code": 1,
     "stagetrace.config.model": "large-v3",
@@ -84,7 +83,13 @@ const span: ReadableSpan = {
       },
     },
   ],
-  resource: emptyResource(),
+  // The host and the process are the resource's.
+  resource: resourceFromAttributes({
+    "service.name": "subtitles",
+    "host.name": "worker-3",
+    "process.pid": 4242,
+    "process.command_args": ["node", "/usr/bin/stagetrace", "exec", "--stage", "asr", "--", "python", "asr.py"],
+  }),
   instrumentationScope: { name: "stagetrace" },
   droppedAttributesCount: 0,
   droppedEventsCount: 0,
@@ -109,6 +114,26 @@ describe("manifestFromSpan on a span built by hand", () => {
       process: { pid: 4242, hostname: "worker-3", command_args: ["python", "asr.py"], exit_code: 1 },
       logs: { stage_log: "/runs/7/06_asr/stage.log", pipeline_log: "/runs/7/logs/99_pipeline.log" },
     });
+  });
+
+  it("takes the host and pid from the resource, the command line from the resource when the span has none", () => {
+    const { "process.command_args": _args, ...attributes } = span.attributes;
+    const own = manifestFromSpan({ ...span, attributes }).toJSON();
+    expect(own.process).toEqual({
+      pid: 4242,
+      hostname: "worker-3",
+      command_args: ["node", "/usr/bin/stagetrace", "exec", "--stage", "asr", "--", "python", "asr.py"],
+      exit_code: 1,
+    });
+  });
+
+  it("reads host and pid from the span's attributes when its resource has none (spans exported before they moved there)", () => {
+    const old = manifestFromSpan({
+      ...span,
+      attributes: { ...span.attributes, "process.pid": 77, "host.name": "gpu-2" },
+      resource: resourceFromAttributes({ "service.name": "subtitles" }),
+    }).toJSON();
+    expect(old.process).toMatchObject({ pid: 77, hostname: "gpu-2", command_args: ["python", "asr.py"] });
   });
 
   it("turns file events into inputs and intermediates, and config, resources and extra into their sections", () => {

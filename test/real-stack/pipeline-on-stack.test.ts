@@ -210,19 +210,30 @@ describe("the example pipeline on the real Collector, Jaeger, Prometheus and Ale
     expect(errorTagIds).not.toContain(failedTrace);
   });
 
-  it("the stalled-stage and slow-stage alerts reach the pager with what the docs promise", () => {
+  it("the stalled-stage and slow-stage alerts reach the pager with what the docs promise, their link leading to the hung run's trace", async () => {
     const stalled = firing("StagetraceStageStalled", HANGING)!;
     const slow = firing("StagetraceStageSlow", HANGING)!;
     const hungTrace: string = readJson(join(runs.hung.dir, "pipeline.json")).trace.trace_id;
     for (const a of [stalled, slow]) {
       expect(a.labels).toMatchObject({
         severity: "warning",
+        job: SERVICE,
         cicd_pipeline_name: EXAMPLE_PIPELINE_NAME,
         cicd_pipeline_task_name: HANGING,
         stagetrace_stage_number: "7",
       });
-      expect(a.annotations.trace_url).toBe(`http://localhost:16686/trace/${hungTrace}`);
-      expect(a.annotations.description).toContain(join(runs.hung.dir, "07_alignment"));
+      // The default labels are bounded: nothing of the run, its trace or its process.
+      for (const l of ["cicd_pipeline_run_id", "stagetrace_trace_id", "stagetrace_stage_dir", "host_name", "process_pid"])
+        expect(a.labels[l], l).toBeUndefined();
+      // The link is Jaeger's search for the pipeline's traces of the service up to the alert; the UI asks /api/traces with the same query.
+      const link = new URL(a.annotations.trace_url!);
+      expect(link.pathname).toBe("/search");
+      expect(link.searchParams.get("service")).toBe(SERVICE);
+      expect(JSON.parse(link.searchParams.get("tags")!)).toEqual({ "cicd.pipeline.name": EXAMPLE_PIPELINE_NAME });
+      const found = (await getJson<{ data: JaegerTrace[] }>(new URL(`/api/traces${link.search}`, env.JAEGER_URL).href)).data;
+      expect(found.map((t) => t.traceID)).toContain(hungTrace);
+      for (const t of found) expect(Object.values(t.processes).map((p) => p.serviceName)).toContain(SERVICE);
+      expect(a.annotations.description).toContain("Check its stage.log");
     }
     expect(stalled.annotations.summary).toMatch(/^Stage alignment of pipeline subtitle-pipeline has made no progress for /);
     expect(slow.annotations.summary).toMatch(/^Stage alignment of pipeline subtitle-pipeline has been running for /);

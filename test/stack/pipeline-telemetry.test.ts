@@ -3,7 +3,7 @@
 // receiver, and the span names, attributes and heartbeat metrics that arrive
 // are checked against collector-config/.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SpanKind, SpanStatusCode } from "@opentelemetry/api";
@@ -106,10 +106,27 @@ function heartbeatRuleLabels(): Set<string> {
 describe("the example pipeline, seen by the Collector", () => {
   it("sends the stage spans the spanmetrics dimensions and the stage alerts rely on", { timeout: PIPELINE_TEST_TIMEOUT_MS }, async () => {
     receiver = await startOtlpReceiver();
-    const r = await start(PIPELINE.command, { OUTPUT_DIR: tempDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
+    const runDir = tempDir();
+    const r = await start(PIPELINE.command, { OUTPUT_DIR: runDir, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url });
     expect(r.code, r.stderr).toBe(0);
 
     const spans = stageSpans(receiver);
+    // The host and process are each stage process's resource, not span attributes; the manifest names the same.
+    const pids = new Set<unknown>();
+    for (const span of spans) {
+      const resource = span.resource.attributes;
+      expect(resource["host.name"], span.name).toBeTypeOf("string");
+      expect(resource["process.pid"], span.name).toBeTypeOf("number");
+      expect(resource["process.runtime.name"], span.name).toBe("nodejs");
+      for (const key of ["host.name", "process.pid"]) expect(span.attributes[key], `${span.name}: ${key} on the span`).toBeUndefined();
+      const manifest = readJson(join(String(span.attributes[ATTR.stageDir]), "manifest.json"));
+      expect(manifest.process.pid, span.name).toBe(resource["process.pid"]);
+      expect(manifest.process.hostname, span.name).toBe(resource["host.name"]);
+      pids.add(resource["process.pid"]);
+    }
+    // One process per stage under `stagetrace run`, each with its own resource.
+    expect(pids.size).toBe(spans.length);
+    expect(readdirSync(runDir).length).toBeGreaterThan(0);
     expect(spans.map((s) => s.name).sort()).toEqual(PIPELINE.stages.map((s) => `stage ${s}`).sort());
     for (const span of spans) {
       const where = span.name;
@@ -144,9 +161,10 @@ describe("the example pipeline, seen by the Collector", () => {
     expect(failed[0]!.attributes[ATTR.pipelineName]).toBe(PIPELINE.name);
   });
 
-  it("sends every stage's heartbeat metrics with the labels the heartbeat alerts print, ending at active 0", { timeout: PIPELINE_TEST_TIMEOUT_MS }, async () => {
+  it("sends every stage's heartbeat metrics with the labels the heartbeat alerts print (run labels on), ending at active 0", { timeout: PIPELINE_TEST_TIMEOUT_MS }, async () => {
     receiver = await startOtlpReceiver();
     const r = await start(PIPELINE.command, {
+      STAGETRACE_METRIC_RUN_LABELS: "on",
       OUTPUT_DIR: tempDir(),
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       STAGETRACE_STALL_AFTER_S: "600",
@@ -176,10 +194,14 @@ describe("the example pipeline, seen by the Collector", () => {
         expect(p.kind).toBe("gauge");
         expect(p.scopeName).toBe("stagetrace");
         expect(p.attributes[METRIC_ATTR.traceId]).toBe(span.spanContext().traceId);
-        for (const key of [ATTR.taskName, ATTR.pipelineName, ATTR.pipelineRunId, ATTR.stageNumber, ATTR.hostName, ATTR.processPid, ATTR.stageDir]) {
+        for (const key of [ATTR.taskName, ATTR.pipelineName, ATTR.pipelineRunId, ATTR.stageNumber, ATTR.stageDir]) {
           expect(p.attributes[key], `${stage} ${p.name}: ${key}`).toEqual(span.attributes[key]);
         }
-        const labels = new Set(Object.keys(p.attributes).map(label));
+        // The stage's process, as its span's resource names it.
+        expect(p.attributes[ATTR.hostName]).toBe(span.resource.attributes["host.name"]);
+        expect(p.attributes[ATTR.processPid]).toBe(span.resource.attributes["process.pid"]);
+        // `job` is the service.name of the resource, as the prometheus exporter makes it.
+        const labels = new Set([...Object.keys(p.attributes).map(label), ...(p.resourceAttributes["service.name"] ? ["job"] : [])]);
         for (const l of wanted) expect(labels.has(l), `${stage} ${p.name}: label ${l} used by alerts.yml`).toBe(true);
       }
       const startSeconds = span.startTime[0] + span.startTime[1] / 1e9;
@@ -233,8 +255,11 @@ describe("heartbeats of an open stage", () => {
     const beats = pointsOf(rcv, stage, METRIC.stageHeartbeat).map((p) => p.value!);
     expect(beats).toEqual([...beats].sort((a, b) => a - b));
     expect(new Set(pointsOf(rcv, stage, METRIC.stageStartTime).map((p) => p.value)).size).toBe(1);
-    const manifest = readJson(join(run, stage, "manifest.json"));
-    expect(active[0]!.attributes[METRIC_ATTR.traceId]).toBe(manifest.trace.trace_id);
+    // By default only bounded labels: no run, trace, directory, host or pid (each run would make new series).
+    for (const p of pointsOf(rcv, stage, METRIC.stageHeartbeat)) {
+      expect(Object.keys(p.attributes).sort()).toEqual([ATTR.taskName]);
+      expect(p.resourceAttributes["process.pid"]).toBe(readJson(join(run, stage, "manifest.json")).process.pid);
+    }
   });
 
   it("of a killed stage stop at active 1 and no span arrives: what StagetraceStageLost looks for", async () => {

@@ -3,6 +3,7 @@
 import { trace } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
 import { initTelemetry, runStage, stageSpanProcessors } from "../../src/index.js";
@@ -31,6 +32,8 @@ it("writes manifests through stageSpanProcessors() on the app's own provider", a
   const manifest = readJson(join(run, "app-stage", "manifest.json"));
   assertValidManifest(manifest);
   expect(manifest).toMatchObject({ status: "success", config: { mode: "app" }, telemetry: { endpoint: null, state: "local" } });
+  // The app's resource has no host or pid (no detectors): the manifest names the stage's process all the same.
+  expect(manifest.process).toMatchObject({ pid: process.pid, hostname: hostname() });
   // the stage span reached the app's own exporter: it came from the app's provider
   const span = appSpans.getFinishedSpans().find((s) => s.name === "stage app-stage")!;
   expect(span.spanContext().traceId).toBe(manifest.trace.trace_id);
