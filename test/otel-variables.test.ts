@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveTelemetryConfig } from "../src/telemetry/telemetry-config.js";
+import { resolveTelemetryConfig } from "../src/config/telemetry-config.js";
 import { startOtlpReceiver, type OtlpReceiver } from "./support/otlp-receiver.js";
 import { spawnStage, type StageProcessResult } from "./support/spawn-stage.js";
 import { makeTlsFiles } from "./support/tls-files.js";

@@ -13,6 +13,7 @@
 import { parseArgs as splitArgs, type ParseArgsConfig } from "node:util";
 import { StagetraceError } from "../errors.js";
 import type { CommandSpec } from "./command.js";
+import { envValue, type Env } from "../config/env-rules.js";
 
 /** A command line that cannot be run as given: a StagetraceError with code `USAGE`, which the CLI prints with the usage line and exits 2 for. */
 export class UsageError extends StagetraceError {
@@ -94,12 +95,13 @@ export function requireCommand(parsed: ParsedArgs): string[] {
 
 /**
  * The value an option takes from the environment when it is not given: the
- * first non-empty one of the variables its declaration names (`env`).
+ * first non-blank one of the variables its declaration names (`env`), read
+ * by the configuration module's rule (`envValue`).
  */
-export function optionFromEnv(spec: CommandSpec, name: string, env: NodeJS.ProcessEnv): string | undefined {
+export function optionFromEnv(spec: CommandSpec, name: string, env: Env): string | undefined {
   for (const variable of spec.options[name]?.env ?? []) {
-    const value = env[variable];
-    if (value !== undefined && value !== "") return value;
+    const value = envValue(env, variable);
+    if (value !== undefined) return value;
   }
   return undefined;
 }

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess, type StdioOptions } from "node:child_process"
 import type { Readable } from "node:stream";
 import { signalExitCode } from "../process-exit.js";
 import { contextFromEnv, envPropagator } from "../telemetry/telemetry.js";
-import { numberFromEnv } from "../telemetry/telemetry-config.js";
+import type { Env } from "../config/env-rules.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 /** How a command run by `stagetrace run` or `exec` ended. */
 export interface ChildOutcome {
@@ -116,12 +117,9 @@ function drained(streams: (Readable | null | undefined)[]): Promise<void> {
   ).then(() => undefined);
 }
 
-/** How long a command has, after the first SIGINT or SIGTERM it was sent, before it gets SIGKILL (`STAGETRACE_KILL_GRACE_MS`). */
-export const DEFAULT_KILL_GRACE_MS = 10_000;
-
-/** The grace period from the environment; a bad value warns (once, via `warn`) and falls back. */
-export function killGraceMs(env: NodeJS.ProcessEnv, warn: (m: string) => void): number {
-  return numberFromEnv(env, "STAGETRACE_KILL_GRACE_MS", DEFAULT_KILL_GRACE_MS, { min: 0, unit: "milliseconds" }, warn);
+/** The grace period from the environment (`STAGETRACE_KILL_GRACE_MS`); a bad value warns (once, via `warn`) and falls back. */
+export function killGraceMs(env: Env, warn: (m: string) => void): number {
+  return stagetraceSettings(env, warn).killGraceMs();
 }
 
 /**

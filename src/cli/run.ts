@@ -14,6 +14,7 @@ import { dieBy } from "../process-exit.js";
 import { redactArgv } from "../values/redaction.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 const INTERPRETERS = new Set(["sh", "bash", "zsh", "dash", "node", "python", "python3", "npx", "tsx", "deno", "bun"]);
 
@@ -70,7 +71,7 @@ async function begin(parsed: ParsedArgs, io: CliIO): Promise<number> {
   const stages = stagesOption(parsed);
   const start = new Date();
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, start);
-  const name = parsed.strings.get("name") ?? (io.env.STAGETRACE_PIPELINE?.trim() || basename(runDir));
+  const name = parsed.strings.get("name") ?? (stagetraceSettings(io.env).pipeline() || basename(runDir));
   const telemetry = initTelemetry({ handleSignals: false });
   const begun = beginRun({
     runDir,
@@ -147,7 +148,7 @@ export const command: Command = {
     const argv = requireCommand(parsed);
     const start = new Date();
     const stages = stagesOption(parsed);
-    const name = parsed.strings.get("name") ?? (io.env.STAGETRACE_PIPELINE?.trim() || pipelineNameFor(argv));
+    const name = parsed.strings.get("name") ?? (stagetraceSettings(io.env).pipeline() || pipelineNameFor(argv));
     const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, start);
     // A run it cannot record is not started: one line, exit 1, the command never runs.
     try {

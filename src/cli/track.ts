@@ -4,6 +4,7 @@ import { UsageError } from "./args.js";
 import type { Command } from "./command.js";
 import { PROTOCOL_VERSION, RECORDS_ENV, MAX_RECORD_BYTES } from "../protocol/stage-record.js";
 import { StagetraceError } from "../errors.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 function typedValue(value: string): string | number | boolean {
   if (/^-?(0|[1-9]\d{0,14})(\.\d+)?$/.test(value)) return Number(value);
@@ -77,7 +78,7 @@ export const command: Command = {
             : `cannot track ${JSON.stringify(kind)}`,
         );
     }
-    const path = io.env[RECORDS_ENV];
+    const path = stagetraceSettings(io.env).records();
     if (!path) {
       throw new StagetraceError(
         "NOT_UNDER_EXEC",

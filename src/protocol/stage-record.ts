@@ -9,7 +9,7 @@
 export const PROTOCOL_VERSION = 1;
 
 /** The variable that names the records file of the running stage. */
-export const RECORDS_ENV = "STAGETRACE_RECORDS";
+export { RECORDS_ENV } from "../config/stagetrace-settings.js";
 
 /** Longest record (one line, in bytes) exec accepts; a longer one is dropped with a warning. */
 export const MAX_RECORD_BYTES = 256 * 1024;

@@ -15,9 +15,6 @@ type Warn = (message: string) => void;
  */
 export const LEASE_FILE = ".stagetrace-lease.json";
 
-/** Default for `STAGETRACE_LEASE_TIMEOUT_S`. */
-export const DEFAULT_LEASE_TIMEOUT_S = 60;
-
 /** Which process table a pid belongs to: the host name, the kernel's boot id and the pid namespace. */
 export interface ProcessTable {
   host: string;

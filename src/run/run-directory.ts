@@ -7,6 +7,8 @@ import { hostname } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { StagetraceError } from "../errors.js";
 import { FILE_MODE, writeFileAtomic } from "../fs/atomic-write.js";
+import type { Env } from "../config/env-rules.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 /** Renders a time for use in a file name: `2026-11-23T21-50-30-123Z`. */
 export function fileTimestamp(date: Date): string {
@@ -14,13 +16,9 @@ export function fileTimestamp(date: Date): string {
 }
 
 /** Where the run lives: option, else `OUTPUT_DIR`, else `STAGETRACE_RUN_DIR`, else `./out/run-<start>`. */
-export function resolveRunDir(option: string | undefined, env: NodeJS.ProcessEnv, start: Date): string {
-  const chosen = option ?? nonEmpty(env.OUTPUT_DIR) ?? nonEmpty(env.STAGETRACE_RUN_DIR);
+export function resolveRunDir(option: string | undefined, env: Env, start: Date): string {
+  const chosen = option ?? stagetraceSettings(env).runDir();
   return resolve(chosen ?? join("out", `run-${fileTimestamp(start)}`));
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value && value.trim() !== "" ? value : undefined;
 }
 
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
@@ -112,18 +110,14 @@ export function stageDirName(name: string, number: number | null): string {
  */
 export function resolveStages(
   option: readonly string[] | undefined,
-  env: NodeJS.ProcessEnv,
+  env: Env,
   runDir: string,
   state: RunState | null = null,
   warn?: (message: string) => void,
 ): string[] | null {
   if (option) return option.map((s, i) => validateStageName(s, `stages[${i}]`));
-  const fromEnv = nonEmpty(env.STAGETRACE_STAGES);
-  if (fromEnv) {
-    const names = fromEnv
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s !== "");
+  const names = stagetraceSettings(env).stages();
+  if (names !== null) {
     try {
       return names.map((s) => validateStageName(s, "STAGETRACE_STAGES entry"));
     } catch (err) {
@@ -231,13 +225,13 @@ export const RUN_STATE_FILE = ".stagetrace-run.json";
  * written in full under a private name, then hard-linked into place, which
  * fails with EEXIST for every process but the first.
  */
-export function loadOrCreateRunState(runDir: string, env: NodeJS.ProcessEnv, start: Date): RunState {
+export function loadOrCreateRunState(runDir: string, env: Env, start: Date): RunState {
   const file = join(runDir, RUN_STATE_FILE);
   const existing = readRunState(file);
   if (existing) return applyEnv(existing, env);
 
   const state: RunState = {
-    run_id: nonEmpty(env.STAGETRACE_RUN_ID) ?? `${fileTimestamp(start)}-${randomBytes(3).toString("hex")}`,
+    run_id: stagetraceSettings(env).runId() ?? `${fileTimestamp(start)}-${randomBytes(3).toString("hex")}`,
     started_at: start.toISOString(),
     pipeline_log: join("logs", `99_pipeline_${fileTimestamp(start)}.log`),
     host: hostname(),
@@ -285,11 +279,12 @@ function readRunState(file: string): RunState | null {
 }
 
 // `stagetrace run` (or the user) may name the run id and log explicitly.
-function applyEnv(state: RunState, env: NodeJS.ProcessEnv): RunState {
+function applyEnv(state: RunState, env: Env): RunState {
+  const settings = stagetraceSettings(env);
   return {
     ...state,
-    run_id: nonEmpty(env.STAGETRACE_RUN_ID) ?? state.run_id,
-    pipeline_log: nonEmpty(env.STAGETRACE_PIPELINE_LOG) ?? state.pipeline_log,
+    run_id: settings.runId() ?? state.run_id,
+    pipeline_log: settings.pipelineLog() ?? state.pipeline_log,
   };
 }
 

@@ -10,7 +10,7 @@ import { sdkSpanEventList } from "../package-internals.js";
 import type { FileRole, TrackOptions } from "../types.js";
 import { flattenToAttributes } from "../values/recorded-values.js";
 import { redactUrl, type SecretValues } from "../values/redaction.js";
-import { envFlag } from "../telemetry/telemetry-config.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 interface Tracked {
   path: string;
@@ -144,7 +144,7 @@ export class FileTracking {
 
   /** Whether tracked files may take the hash their producing stage recorded (`STAGETRACE_REUSE_HASHES`). */
   get reuseHashes(): boolean {
-    return (this.reuse ??= envFlag(process.env, "STAGETRACE_REUSE_HASHES", true, this.o.warn));
+    return (this.reuse ??= stagetraceSettings(process.env, this.o.warn).reuseHashes());
   }
 
   // A file inside another stage's directory of this run came from that stage.

@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-import type { Logger, LevelWithSilent } from "pino";
+import type { Logger } from "pino";
 import { ATTR, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { createStageLogger } from "../log/stage-logger.js";
@@ -26,7 +26,7 @@ import {
   validateStageName,
   type RunState,
 } from "../run/run-directory.js";
-import { DEFAULT_LEASE_TIMEOUT_S, holdLease } from "../run/lease.js";
+import { holdLease } from "../run/lease.js";
 import { runParentContext } from "../run/run-directory.js";
 import {
   activeTelemetry,
@@ -37,9 +37,9 @@ import {
   type Telemetry,
 } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
-import { envFlag, numberFromEnv } from "../telemetry/telemetry-config.js";
+import { fromOption } from "../config/env-rules.js";
+import { logLevelOf, stagetraceSettings } from "../config/stagetrace-settings.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
-import { resolveHashAlgorithm } from "../fs/file-fingerprint.js";
 import { SecretValues } from "../values/redaction.js";
 import { FileTracking } from "./file-tracking.js";
 import { NOT_FINALIZED_REASON, StageEnd } from "./stage-end.js";
@@ -49,51 +49,10 @@ import { keepStageSpanRecord, StageSpanRecord } from "../../exporters/stage-span
 
 export { NOT_FINALIZED_REASON };
 
-const LOG_LEVELS = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
-
-/** A log level; a bad option throws, a bad environment value (`warn` given) warns once and falls back to debug. */
-function logLevel(value: string | undefined, source: string, warn?: (message: string) => void): LevelWithSilent {
-  const level = (value ?? "debug").toLowerCase().replace(/^warning$/, "warn");
-  if (!LOG_LEVELS.has(level)) {
-    const problem = `${source}: unknown log level ${JSON.stringify(value)}; use debug, info, warn, error`;
-    if (!warn) throw new StagetraceError("INVALID_OPTION", problem);
-    warn(`${problem}; using debug`);
-    return "debug";
-  }
-  return level as LevelWithSilent;
-}
-
-/**
- * Which lines a stage also prints on stderr: `STAGETRACE_CONSOLE` `off`/`0`,
- * `info` (or any other value) and `debug`; unset, INFO and up when stderr is a
- * terminal (so a first run does not look dead), nothing when it is not (a
- * pipeline's captured output stays clean).
- */
-function consoleMode(value: string, warn: (message: string) => void): "off" | "info" | "debug" {
-  const byDefault = process.stderr.isTTY ? "info" : "off";
-  if (value === "") return byDefault;
-  if (value === "debug") return "debug";
-  if (value === "0" || value === "off") return "off";
-  if (value === "info" || value === "1" || value === "on") return "info";
-  warn(`STAGETRACE_CONSOLE=${JSON.stringify(value)} is not off, info or debug; using ${byDefault}`);
-  return byDefault;
-}
-
 /** True for a span stagetrace can read back (the SDK's own spans); a no-op span from an app's provider is not. */
 function isReadable(span: Span): span is Span & ReadableSpan {
   const s = span as Partial<ReadableSpan>;
   return typeof s.ended === "boolean" && typeof s.attributes === "object" && Array.isArray(s.events);
-}
-
-/** The hash algorithm: the option (a bad one throws), else STAGETRACE_HASH (a bad one warns once and falls back to sha256). */
-function hashAlgorithmFor(option: string | undefined, env: NodeJS.ProcessEnv, warn: (message: string) => void): string {
-  if (option !== undefined) return resolveHashAlgorithm(option, "hashAlgorithm");
-  try {
-    return resolveHashAlgorithm(env.STAGETRACE_HASH, "STAGETRACE_HASH");
-  } catch (err) {
-    warn(`${(err as Error).message}; using sha256`);
-    return "sha256";
-  }
 }
 
 /** A stage directory that is a symlink leading out of the run would put every file of the stage elsewhere: refused. */
@@ -156,6 +115,8 @@ export class StageIO implements OpenStage {
 
   constructor(stageName: string, options: StageOptions = {}) {
     const env = process.env;
+    // Every setting is resolved by src/config: an option beats the environment, a bad value warns once.
+    const settings = stagetraceSettings(env, (m) => this.telemetry.warn(m));
     const start = new Date();
     this.stageName = validateStageName(stageName);
     this.telemetry = activeTelemetry() ?? initTelemetry(options.telemetry);
@@ -165,11 +126,11 @@ export class StageIO implements OpenStage {
     this.stages = resolveStages(options.stages, env, this.outputBase, runState, this.telemetry.warn);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
     this.stageDir = join(this.outputBase, checkedStageDirName(this.stageName, this.stageNumber));
-    const hashAlgorithm = hashAlgorithmFor(options.hashAlgorithm, env, this.telemetry.warn);
+    const hashAlgorithm = settings.hashAlgorithm(options.hashAlgorithm);
     this.manifestPath = options.enableManifest === false ? null : manifestPathIn(this.stageDir);
     this.stageLogPath = join(this.stageDir, "stage.log");
 
-    this.strict = options.strict ?? envFlag(env, "STAGETRACE_STRICT", false, this.telemetry.warn);
+    this.strict = settings.strict(options.strict);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, this.telemetry.warn);
     try {
       mkdirSync(this.stageDir, { recursive: true });
@@ -191,7 +152,7 @@ export class StageIO implements OpenStage {
     for (const problem of setupProblems) this.telemetry.warn(problem);
     this.telemetry.claimStageDir(this.stageDir, this);
 
-    const pipelineName = options.pipelineName ?? (env.STAGETRACE_PIPELINE?.trim() || runState.pipeline || null);
+    const pipelineName = options.pipelineName ?? (settings.pipeline() || runState.pipeline || null);
     const attributes: Attributes = {
       [ATTR.taskName]: this.stageName,
       [ATTR.taskRunId]: `${runState.run_id}/${stageDirName(this.stageName, this.stageNumber)}`,
@@ -203,7 +164,7 @@ export class StageIO implements OpenStage {
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
     attributes[ATTR.taskRunUrl] = taskRunUrl(
-      env.STAGETRACE_TASK_URL,
+      settings.taskUrl(),
       {
         run_id: runState.run_id,
         stage: this.stageName,
@@ -260,7 +221,7 @@ export class StageIO implements OpenStage {
     // Readers on other hosts cannot see this process: the lease says it is still here.
     // Only a stage with a running manifest on disk has anything for a reader to judge.
     if (this.manifestPath !== null && existsSync(this.manifestPath))
-      this.lease = holdLease(this.stageDir, leaseTimeoutS(env, this.telemetry.warn), this.telemetry.warn);
+      this.lease = holdLease(this.stageDir, settings.leaseTimeoutS(), this.telemetry.warn);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath, this.outputBase);
     const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath, this.outputBase);
     for (const file of [stageLog, pipelineLog]) if (file.problem !== null) setupProblems.push(file.problem);
@@ -269,16 +230,15 @@ export class StageIO implements OpenStage {
       throw this.end.failSetup(`stage ${this.stageName} (strict mode): ${setupProblems[0]}`);
     }
 
-    const consoleEnv = (env.STAGETRACE_CONSOLE ?? "").toLowerCase();
     this.logger = createStageLogger({
       stage: this.stageName,
       stageNumber: this.stageNumber,
       span: this.span,
-      level: logLevel(env.STAGETRACE_LOG_LEVEL, "STAGETRACE_LOG_LEVEL", this.telemetry.warn),
+      level: settings.logLevel(),
       stageLog,
       pipelineLog,
       otlp: this.telemetry.logDestination(),
-      console: consoleMode(consoleEnv, this.telemetry.warn),
+      console: settings.console(),
       secrets: this.secrets,
       onLine: () => this.heartbeat?.progress(),
     });
@@ -355,7 +315,7 @@ export class StageIO implements OpenStage {
    * to OTLP when an endpoint is set. The same logger is returned every time.
    */
   getStageLogger(level?: string): Logger {
-    if (level !== undefined) this.logger.level = logLevel(level, "getStageLogger(level)");
+    if (level !== undefined) this.logger.level = fromOption(level, "getStageLogger(level)", logLevelOf)!;
     return this.logger;
   }
 
@@ -577,11 +537,6 @@ export class StageIO implements OpenStage {
   saveMetadata(metadata: Record<string, unknown>): string {
     return this.saveJson(metadata, "metadata.json");
   }
-}
-
-/** `STAGETRACE_LEASE_TIMEOUT_S`: seconds without renewal before a reader elsewhere counts a running stage as abandoned. */
-function leaseTimeoutS(env: NodeJS.ProcessEnv, warn: (message: string) => void): number {
-  return numberFromEnv(env, "STAGETRACE_LEASE_TIMEOUT_S", DEFAULT_LEASE_TIMEOUT_S, { min: 0, above: true, unit: "seconds" }, warn);
 }
 
 /**

@@ -14,26 +14,13 @@ import type { Attributes, BatchObservableResult } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
 import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics";
-import { StagetraceError } from "../errors.js";
 import { ATTR, METRIC, METRIC_ATTR, PROCESS_RESOURCE_ATTR, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { processResourceAttributes } from "./process-resource.js";
 import type { TelemetryOptions } from "../types.js";
-import { otlpAgentFactory } from "./otlp-agent.js";
-import {
-  grpcEndpoint,
-  grpcMetadata,
-  envFlag,
-  numberFromEnv,
-  type OtlpProtocol,
-  type ResolvedTelemetryConfig,
-  type TlsFiles,
-} from "./telemetry-config.js";
-
-const SECONDS = { min: 0, above: true, unit: "seconds" } as const;
-
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
-/** How long a stage may go without progress before the stalled-stage alert fires (`STAGETRACE_STALL_AFTER_S`). */
-export const DEFAULT_STALL_AFTER_S = 1800;
+import { grpcEndpoint, grpcMetadata, otlpAgentFactory } from "./otlp-agent.js";
+import type { OtlpProtocol, ResolvedTelemetryConfig, TlsFiles } from "../config/telemetry-config.js";
+import type { Env, Warn } from "../config/env-rules.js";
+import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
 /**
  * The span attributes a heartbeat carries, so alerts can name the stage:
@@ -69,8 +56,6 @@ export interface HeartbeatConfig {
   runLabels?: boolean;
 }
 
-type Warn = (message: string) => void;
-
 /**
  * Where and how often stages beat, or null when they do not: no OTLP
  * endpoint, or an interval of 0. Precedence as for traces: option, then
@@ -80,24 +65,13 @@ type Warn = (message: string) => void;
  */
 export function resolveHeartbeatConfig(
   options: TelemetryOptions,
-  env: NodeJS.ProcessEnv,
+  env: Env,
   config: Pick<ResolvedTelemetryConfig, "metricsUrl" | "exportTimeoutMs" | "headers"> &
     Partial<Pick<ResolvedTelemetryConfig, "metricsProtocol" | "metricsHeaders" | "metricsTimeoutMs" | "metricsTls" | "metricsConsole">>,
   warn: Warn,
 ): HeartbeatConfig | null {
-  let intervalMs = DEFAULT_HEARTBEAT_INTERVAL_MS;
-  if (options.heartbeatIntervalMs !== undefined) {
-    const n = options.heartbeatIntervalMs;
-    if (!Number.isFinite(n) || n < 0) {
-      throw new StagetraceError("INVALID_OPTION", `heartbeatIntervalMs must be a number >= 0 (0 turns heartbeats off), got ${n}`);
-    }
-    intervalMs = Math.floor(n);
-  } else if (env.STAGETRACE_HEARTBEAT_INTERVAL_MS?.trim()) {
-    const raw = env.STAGETRACE_HEARTBEAT_INTERVAL_MS.trim();
-    const n = Number(raw);
-    if (Number.isFinite(n) && n >= 0) intervalMs = Math.floor(n);
-    else warn(`STAGETRACE_HEARTBEAT_INTERVAL_MS=${JSON.stringify(raw)} is not a number >= 0; using ${DEFAULT_HEARTBEAT_INTERVAL_MS}`);
-  }
+  const settings = stagetraceSettings(env, warn);
+  const intervalMs = settings.heartbeatIntervalMs(options.heartbeatIntervalMs);
   if (intervalMs === 0) return null;
 
   if (!config.metricsUrl && !config.metricsConsole) return null;
@@ -109,9 +83,9 @@ export function resolveHeartbeatConfig(
     intervalMs,
     timeoutMs: Math.min(config.metricsTimeoutMs ?? config.exportTimeoutMs, MAX_BEAT_TIMEOUT_MS),
     headers: config.metricsHeaders ?? config.headers,
-    stallAfterS: numberFromEnv(env, "STAGETRACE_STALL_AFTER_S", DEFAULT_STALL_AFTER_S, SECONDS, warn),
-    expectedDurationS: numberFromEnv(env, "STAGETRACE_EXPECTED_DURATION_S", null, SECONDS, warn),
-    runLabels: envFlag(env, "STAGETRACE_METRIC_RUN_LABELS", false, warn),
+    stallAfterS: settings.stallAfterS(),
+    expectedDurationS: settings.expectedDurationS(),
+    runLabels: settings.metricRunLabels(),
   };
 }
 

@@ -4,7 +4,7 @@ import pino from "pino";
 import { LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE } from "../conventions.js";
 import { threadStreamWorker } from "../package-internals.js";
 import type { LogWorkerOptions } from "./otlp-log-worker.js";
-import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
+import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 
 /** pino's worker-thread stream (thread-stream), as far as stagetrace uses it. */
 interface ThreadStream {

@@ -16,7 +16,7 @@
  *   processors that take `{ exporter, ...options }`, the same types. Unlike
  *   sdk-trace-base's `BasicTracerProvider`, its provider reads no `OTEL_*`
  *   variable and takes no `generalLimits`; stagetrace passes every setting
- *   itself (telemetry-config.ts). stagetrace imports sdk-trace only.
+ *   itself (src/config/). stagetrace imports sdk-trace only.
  * - `NodeTracerProvider.register()` (sdk-trace-node) has no 3.x counterpart:
  *   registerTracing() does what it did, with the AsyncLocalStorage context
  *   manager of `@opentelemetry/context-async-hooks` (on both lines).

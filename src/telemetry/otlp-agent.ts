@@ -11,7 +11,7 @@ import { Agent as HttpAgent, type Agent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { resolve } from "node:path";
 import { unrefSockets } from "../package-internals.js";
-import type { TlsFiles } from "./telemetry-config.js";
+import type { TlsFiles } from "../config/telemetry-config.js";
 
 /** The PEM contents of `files`; a file that cannot be read warns, naming it, and is left out. */
 export function readTlsFiles(files: TlsFiles, warn: (m: string) => void): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
@@ -37,4 +37,18 @@ export function otlpAgentFactory(files: TlsFiles, warn: (m: string) => void): (p
     // No keep-alive: Node references a pooled socket again when it reuses it.
     return unrefSockets(protocol === "https:" ? new HttpsAgent({ keepAlive: false, ...tls }) : new HttpAgent({ keepAlive: false }));
   };
+}
+
+/** OTLP headers as the gRPC exporters take them (loads @grpc/grpc-js, which only they use). */
+export async function grpcMetadata(headers: Record<string, string>): Promise<import("@grpc/grpc-js").Metadata> {
+  const { Metadata } = await import("@grpc/grpc-js");
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
+  return metadata;
+}
+
+/** The endpoint a gRPC exporter takes: scheme, host and port, without the OTLP/HTTP path. */
+export function grpcEndpoint(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}`;
 }

@@ -26,7 +26,7 @@ import { ExportGate } from "../../exporters/export-gate.js";
 import { LOG_ATTR, LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE, SCHEMA_URL } from "../conventions.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
 import type { LogAttributes, LogAttributeValue, LogRecord } from "./otel-lines.js";
-import type { BatchSettings, OtlpProtocol, TlsFiles } from "./telemetry-config.js";
+import type { BatchSettings, OtlpProtocol, TlsFiles } from "../config/telemetry-config.js";
 
 export interface LogWorkerOptions {
   /** The OTLP logs URL, or null when records go to the console only. */

@@ -4,7 +4,7 @@ import type { LogFiles } from "../log/log-files.js";
 import { dieBy, signalExitCode } from "../process-exit.js";
 import type { TelemetryReport } from "../types.js";
 import { EXIT_MARGIN_MS, lastExportMs } from "./shutdown.js";
-import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
+import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 
 /** What telemetry needs of a stage that is still open when the process ends. */
 export interface OpenStage {

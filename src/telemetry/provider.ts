@@ -20,8 +20,8 @@ import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { VERSION } from "../version.js";
 import { registerTracing } from "./otel-lines.js";
 import { StageSampler } from "./stage-sampler.js";
-import { otlpAgentFactory } from "./otlp-agent.js";
-import { grpcEndpoint, grpcMetadata, resolvePropagators, type Propagator, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { grpcEndpoint, grpcMetadata, otlpAgentFactory } from "./otlp-agent.js";
+import { currentPropagators, type Propagator, type ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 import { warnOnce } from "./warn-once.js";
 
 /** The W3C propagators `names` lists (`OTEL_PROPAGATORS`), in that order; none for an empty list. */
@@ -32,12 +32,11 @@ export function propagatorFor(names: readonly Propagator[]): TextMapPropagator {
 }
 
 const envWarn = warnOnce();
-let envPropagatorCache: { raw: string | undefined; propagator: TextMapPropagator } | undefined;
+let envPropagatorCache: { names: readonly Propagator[]; propagator: TextMapPropagator } | undefined;
 function currentEnvPropagator(): TextMapPropagator {
-  const raw = process.env.OTEL_PROPAGATORS;
-  if (envPropagatorCache?.raw !== raw || envPropagatorCache === undefined) {
-    envPropagatorCache = { raw, propagator: propagatorFor(resolvePropagators(process.env, envWarn)) };
-  }
+  // The same list while OTEL_PROPAGATORS is unchanged, so the propagator is built once per value.
+  const names = currentPropagators(process.env, envWarn);
+  if (envPropagatorCache?.names !== names) envPropagatorCache = { names, propagator: propagatorFor(names) };
   return envPropagatorCache.propagator;
 }
 

@@ -7,7 +7,7 @@ import { redactUrl } from "../values/redaction.js";
 import type { Heartbeat } from "./heartbeat.js";
 import { appManifestExporters } from "./provider.js";
 import type { LogDelivery, LogTransport } from "./log-transport.js";
-import type { ResolvedTelemetryConfig } from "./telemetry-config.js";
+import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 
 /** The part of `exitTimeoutMs` kept for the process to wind down after shutdown has given up on the backend. */
 export const EXIT_MARGIN_MS = 300;

@@ -9,7 +9,7 @@ import {
   type SamplingResult,
 } from "@opentelemetry/sdk-trace";
 import { ATTR } from "../conventions.js";
-import type { SamplerSetting } from "./telemetry-config.js";
+import type { SamplerSetting } from "../config/telemetry-config.js";
 
 /** The specification's built-in sampler that `OTEL_TRACES_SAMPLER` (and `_ARG`) names. */
 export function samplerFor(setting: SamplerSetting): Sampler {

@@ -14,7 +14,7 @@ import { LogTransport } from "./log-transport.js";
 import { ProcessLifecycle, type OpenStage } from "./process-lifecycle.js";
 import { stageTracing } from "./provider.js";
 import { shutdownWithin } from "./shutdown.js";
-import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "./telemetry-config.js";
+import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 
 export type { OpenStage } from "./process-lifecycle.js";
 export { contextFromEnv, envPropagator, propagatorFor, stageSpanProcessors } from "./provider.js";

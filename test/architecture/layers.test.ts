@@ -14,6 +14,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 const LAYERS = [
   ["src"], // errors, types, conventions, package root, process exit
   ["src/fs", "src/values"], // file-system helpers; recorded values and redaction
+  ["src/config"], // options, STAGETRACE_* and OTEL_* resolved, with one rule for bad values
   ["src/manifest", "src/otlp", "src/schema", "src/run"], // pure data: span <-> manifest, OTLP/JSON, schemas, run directory
   ["exporters"], // span processors and exporters: manifest.json, OTLP
   ["src/log"], // pino logger, line routing, log files

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveTelemetryConfig } from "../../src/telemetry/telemetry-config.js";
+import { resolveTelemetryConfig } from "../../src/config/telemetry-config.js";
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedRequest } from "../support/otlp-receiver.js";
 import { spawnStage } from "../support/spawn-stage.js";
 import { tempDir } from "../support/tmp.js";

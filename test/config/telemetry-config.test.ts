@@ -1,8 +1,9 @@
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveRunDir, resolveStageNumber } from "../../src/run/run-directory.js";
-import { resolveTelemetryConfig } from "../../src/telemetry/telemetry-config.js";
-import { DEFAULT_STALL_AFTER_S, resolveHeartbeatConfig } from "../../src/telemetry/heartbeat.js";
+import { resolveTelemetryConfig } from "../../src/config/telemetry-config.js";
+import { DEFAULT_STALL_AFTER_S } from "../../src/config/stagetrace-settings.js";
+import { resolveHeartbeatConfig } from "../../src/telemetry/heartbeat.js";
 
 const noWarn = (m: string) => {
   throw new Error(`unexpected warning: ${m}`);

@@ -1,8 +1,9 @@
 import { StagetraceError } from "../errors.js";
 import type { TelemetryOptions } from "../types.js";
+import { envFlag, fromEnv, numberAtLeast, numberFromEnv, oneOf, type Env, type Warn } from "./env-rules.js";
+import { stagetraceSettings } from "./stagetrace-settings.js";
 
-export const DEFAULT_EXIT_TIMEOUT_MS = 3000;
-export const DEFAULT_OTLP_MAX_EVENTS = 1000;
+export type { Warn } from "./env-rules.js";
 export const DEFAULT_SERVICE_NAME = "stagetrace";
 
 /** Telemetry options after option → env → default resolution. */
@@ -55,7 +56,6 @@ export interface ResolvedTelemetryConfig {
   handleSignals: boolean;
 }
 
-export type Warn = (message: string) => void;
 type Signal = "TRACES" | "METRICS" | "LOGS";
 
 export type OtlpProtocol = "http/json" | "http/protobuf" | "grpc";
@@ -119,19 +119,15 @@ export const DEFAULT_OTLP_TIMEOUT_MS = 10_000;
  * then the specification's default, http/protobuf. A bad value warns,
  * naming the variable, and falls back to the default.
  */
-function resolveProtocol(option: OtlpProtocol | undefined, env: NodeJS.ProcessEnv, signal: Signal, warn: Warn): OtlpProtocol {
+function resolveProtocol(option: OtlpProtocol | undefined, env: Env, signal: Signal, warn: Warn): OtlpProtocol {
   if (option !== undefined) return option;
   const specific = `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`;
-  const name = env[specific]?.trim() ? specific : env.OTEL_EXPORTER_OTLP_PROTOCOL?.trim() ? "OTEL_EXPORTER_OTLP_PROTOCOL" : null;
-  if (!name) return DEFAULT_OTLP_PROTOCOL;
-  const raw = env[name]!.trim();
-  if ((OTLP_PROTOCOLS as readonly string[]).includes(raw)) return raw as OtlpProtocol;
-  warn(`${name}=${JSON.stringify(raw)} is not one of http/json, http/protobuf, grpc; using ${DEFAULT_OTLP_PROTOCOL}`);
-  return DEFAULT_OTLP_PROTOCOL;
+  const name = env[specific]?.trim() ? specific : "OTEL_EXPORTER_OTLP_PROTOCOL";
+  return fromEnv(env, name, DEFAULT_OTLP_PROTOCOL, oneOf(OTLP_PROTOCOLS, "one of http/json, http/protobuf, grpc"), warn);
 }
 
 /** A whole number of milliseconds >= `min` from `env[name]`, else `fallback`; a bad value warns and falls back. */
-function millisFromEnv(env: NodeJS.ProcessEnv, names: readonly string[], fallback: number, min: number, warn: Warn): number {
+function millisFromEnv(env: Env, names: readonly string[], fallback: number, min: number, warn: Warn): number {
   for (const name of names) {
     if (!env[name]?.trim()) continue;
     return Math.floor(numberFromEnv(env, name, fallback, { min, unit: "milliseconds" }, warn));
@@ -139,7 +135,7 @@ function millisFromEnv(env: NodeJS.ProcessEnv, names: readonly string[], fallbac
   return fallback;
 }
 
-function batchSettings(env: NodeJS.ProcessEnv, prefix: "OTEL_BSP" | "OTEL_BLRP", defaults: BatchSettings, warn: Warn): BatchSettings {
+function batchSettings(env: Env, prefix: "OTEL_BSP" | "OTEL_BLRP", defaults: BatchSettings, warn: Warn): BatchSettings {
   const s: BatchSettings = {
     scheduledDelayMillis: millisFromEnv(env, [`${prefix}_SCHEDULE_DELAY`], defaults.scheduledDelayMillis, 0, warn),
     exportTimeoutMillis: millisFromEnv(env, [`${prefix}_EXPORT_TIMEOUT`], defaults.exportTimeoutMillis, 1, warn),
@@ -167,14 +163,9 @@ const SAMPLERS = [
 ] as const;
 
 /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, as the specification reads them. */
-function resolveSampler(env: NodeJS.ProcessEnv, warn: Warn): SamplerSetting {
-  const fallback = "parentbased_always_on";
-  const raw = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase();
-  let name: SamplerSetting["name"] = fallback;
-  if (raw) {
-    if ((SAMPLERS as readonly string[]).includes(raw)) name = raw as SamplerSetting["name"];
-    else warn(`OTEL_TRACES_SAMPLER=${JSON.stringify(env.OTEL_TRACES_SAMPLER)} is not one of ${SAMPLERS.join(", ")}; using ${fallback}`);
-  }
+function resolveSampler(env: Env, warn: Warn): SamplerSetting {
+  const fallback: SamplerSetting["name"] = "parentbased_always_on";
+  const name = fromEnv(env, "OTEL_TRACES_SAMPLER", fallback, oneOf(SAMPLERS), warn);
   let ratio = 1;
   const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
   if (arg && name.endsWith("traceidratio")) {
@@ -186,7 +177,7 @@ function resolveSampler(env: NodeJS.ProcessEnv, warn: Warn): SamplerSetting {
 }
 
 /** `OTEL_PROPAGATORS`: `tracecontext` and `baggage` are honoured, `none` turns propagation off. */
-export function resolvePropagators(env: NodeJS.ProcessEnv, warn: Warn): Propagator[] {
+export function resolvePropagators(env: Env, warn: Warn): Propagator[] {
   const raw = env.OTEL_PROPAGATORS?.trim();
   if (!raw) return ["tracecontext", "baggage"];
   const names = raw
@@ -203,8 +194,19 @@ export function resolvePropagators(env: NodeJS.ProcessEnv, warn: Warn): Propagat
   return out;
 }
 
+let propagatorsOfEnv: { raw: string | undefined; names: Propagator[] } | undefined;
+/**
+ * `OTEL_PROPAGATORS` as the environment says it now (read at each use, so a
+ * change is seen); the same list while the value is unchanged.
+ */
+export function currentPropagators(env: Env, warn: Warn): Propagator[] {
+  const raw = env.OTEL_PROPAGATORS;
+  if (propagatorsOfEnv === undefined || propagatorsOfEnv.raw !== raw) propagatorsOfEnv = { raw, names: resolvePropagators(env, warn) };
+  return propagatorsOfEnv.names;
+}
+
 /** The TLS files of a signal: the per-signal variable, else the general one. */
-function tlsFiles(env: NodeJS.ProcessEnv, signal: Signal): TlsFiles {
+function tlsFiles(env: Env, signal: Signal): TlsFiles {
   const pick = (suffix: string) =>
     env[`OTEL_EXPORTER_OTLP_${signal}_${suffix}`]?.trim() || env[`OTEL_EXPORTER_OTLP_${suffix}`]?.trim() || undefined;
   const out: TlsFiles = {};
@@ -217,21 +219,7 @@ function tlsFiles(env: NodeJS.ProcessEnv, signal: Signal): TlsFiles {
   return out;
 }
 
-/** OTLP headers as the gRPC exporters take them (loads @grpc/grpc-js, which only they use). */
-export async function grpcMetadata(headers: Record<string, string>): Promise<import("@grpc/grpc-js").Metadata> {
-  const { Metadata } = await import("@grpc/grpc-js");
-  const metadata = new Metadata();
-  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
-  return metadata;
-}
-
-/** The endpoint a gRPC exporter takes: scheme, host and port, without the OTLP/HTTP path. */
-export function grpcEndpoint(url: string): string {
-  const u = new URL(url);
-  return `${u.protocol}//${u.host}`;
-}
-
-function envUrl(env: NodeJS.ProcessEnv, name: string, warn: Warn): string | undefined {
+function envUrl(env: Env, name: string, warn: Warn): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   try {
@@ -255,60 +243,12 @@ function withPath(base: string | undefined, path: string): string | undefined {
   return base === undefined ? undefined : base.replace(/\/+$/, "") + path;
 }
 
-function positiveInt(
-  option: number | undefined,
-  optionName: string,
-  env: NodeJS.ProcessEnv,
-  envName: string,
-  fallback: number,
-  warn: Warn,
-): number {
-  if (option !== undefined) {
-    if (!Number.isFinite(option) || option <= 0) {
-      throw new StagetraceError("INVALID_OPTION", `${optionName} must be a number > 0, got ${option}`);
-    }
-    return Math.floor(option);
-  }
-  const raw = env[envName]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    warn(`${envName}=${JSON.stringify(raw)} is not a number > 0; using ${fallback}`);
-    return fallback;
-  }
-  return Math.floor(n);
-}
-
-/**
- * A number from `env[name]`: `fallback` when unset; a value that is not a
- * finite number at least `min` (above `min` when `above` is set) warns,
- * naming the variable, and falls back. One rule for every numeric variable.
- */
-export function numberFromEnv<F extends number | null>(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: F,
-  bound: { min: number; above?: boolean; unit: string },
-  warn: Warn,
-): number | F {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (Number.isFinite(n) && (bound.above ? n > bound.min : n >= bound.min)) return n;
-  warn(
-    `${name}=${JSON.stringify(raw)} is not a number of ${bound.unit} ${bound.above ? ">" : ">="} ${bound.min}; using ${fallback ?? "none"}`,
-  );
-  return fallback;
-}
-
-/** A yes/no environment value (`1`/`0`, `true`/`false`, `on`/`off`, `yes`/`no`); a bad one warns and falls back. */
-export function envFlag(env: NodeJS.ProcessEnv, name: string, fallback: boolean, warn: Warn): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (["1", "true", "on", "yes"].includes(raw)) return true;
-  if (["0", "false", "off", "no"].includes(raw)) return false;
-  warn(`${name}=${JSON.stringify(env[name])} is not 1 or 0; using ${fallback ? 1 : 0}`);
-  return fallback;
+/** `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else no limit. */
+function attributeValueLengthLimit(env: Env, warn: Warn): number {
+  const name = env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT?.trim()
+    ? "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT"
+    : "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT";
+  return Math.floor(fromEnv(env, name, Infinity, numberAtLeast(0, { above: true }), warn));
 }
 
 /** `service.name` in `OTEL_RESOURCE_ATTRIBUTES` (`key=value,...`, values percent-encoded), as the specification reads it. */
@@ -327,7 +267,7 @@ function serviceNameFromResourceAttributes(raw: string | undefined): string | un
 }
 
 /** `OTEL_EXPORTER_OTLP_HEADERS` with `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS` on top: for a key in both, the per-signal value wins. */
-function signalHeaders(env: NodeJS.ProcessEnv, signal: Signal): Record<string, string> | undefined {
+function signalHeaders(env: Env, signal: Signal): Record<string, string> | undefined {
   const general = parseHeaders(env.OTEL_EXPORTER_OTLP_HEADERS);
   const specific = parseHeaders(env[`OTEL_EXPORTER_OTLP_${signal}_HEADERS`]);
   return general || specific ? { ...general, ...specific } : undefined;
@@ -352,7 +292,7 @@ function parseHeaders(raw: string | undefined): Record<string, string> | undefin
   return out;
 }
 
-export function resolveTelemetryConfig(options: TelemetryOptions, env: NodeJS.ProcessEnv, warn: Warn): ResolvedTelemetryConfig {
+export function resolveTelemetryConfig(options: TelemetryOptions, env: Env, warn: Warn): ResolvedTelemetryConfig {
   const base = optionUrl(options.otlpEndpoint, "otlpEndpoint");
   const envBase = envUrl(env, "OTEL_EXPORTER_OTLP_ENDPOINT", warn);
   const tracesUrl =
@@ -382,14 +322,8 @@ export function resolveTelemetryConfig(options: TelemetryOptions, env: NodeJS.Pr
   const metricsProtocol = resolveProtocol(options.otlpProtocol, env, "METRICS", warnOnce);
   const logsProtocol = resolveProtocol(options.otlpProtocol, env, "LOGS", warnOnce);
 
-  const exitTimeoutMs = positiveInt(
-    options.exitTimeoutMs,
-    "exitTimeoutMs",
-    env,
-    "STAGETRACE_EXIT_TIMEOUT_MS",
-    DEFAULT_EXIT_TIMEOUT_MS,
-    warn,
-  );
+  const settings = stagetraceSettings(env, warn);
+  const exitTimeoutMs = settings.exitTimeoutMs(options.exitTimeoutMs);
   // The timeout a user sets is the one each export gets; the exit bound is
   // kept by how shutdown is scheduled (see Telemetry.shutdown), not by
   // shortening it. Unset, it is the specification's 10 s but at most half
@@ -455,23 +389,9 @@ export function resolveTelemetryConfig(options: TelemetryOptions, env: NodeJS.Pr
     tracesTls: tlsFiles(env, "TRACES"),
     metricsTls: tlsFiles(env, "METRICS"),
     logsTls: tlsFiles(env, "LOGS"),
-    otlpMaxEventsPerSpan: positiveInt(
-      options.otlpMaxEventsPerSpan,
-      "otlpMaxEventsPerSpan",
-      env,
-      "STAGETRACE_OTLP_MAX_EVENTS",
-      DEFAULT_OTLP_MAX_EVENTS,
-      warn,
-    ),
-    otlpAttributeValueLengthLimit: positiveInt(
-      undefined,
-      "",
-      env,
-      env.OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT?.trim() ? "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT" : "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-      Infinity,
-      warn,
-    ),
+    otlpMaxEventsPerSpan: settings.otlpMaxEventsPerSpan(options.otlpMaxEventsPerSpan),
+    otlpAttributeValueLengthLimit: attributeValueLengthLimit(env, warn),
     registerGlobal: options.registerGlobal ?? true,
-    handleSignals: options.handleSignals ?? envFlag(env, "STAGETRACE_HANDLE_SIGNALS", true, warn),
+    handleSignals: settings.handleSignals(options.handleSignals),
   };
 }
