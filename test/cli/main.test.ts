@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { runCliInProcess } from "../support/cli.js";
 import { runFixture } from "../report/support.js";
 import { tempDir } from "../support/tmp.js";
+import { until } from "../support/until.js";
 
 const LOADED = fileURLToPath(new URL("../fixtures/cli-loaded-modules.mjs", import.meta.url));
 
@@ -70,10 +71,15 @@ describe("stagetrace's main()", () => {
     ];
     expect(results.map((r) => r.code)).toEqual([2, 0, 1, 0, 0, 0, 1, 1, 2, 0]);
     expect(state()).toEqual(before);
-    // Nothing left open: no handle or timer more than before (the test runner's own may have ended meanwhile).
-    const added = [...process.getActiveResourcesInfo()];
-    for (const r of resourcesBefore) if (added.includes(r)) added.splice(added.indexOf(r), 1);
-    expect(added).toEqual([]);
+    // Nothing left open: no handle or timer more than before (the test runner's own may come and go
+    // meanwhile, so a passing one is waited out; one the commands left open stays, and fails).
+    const added = () => {
+      const now = [...process.getActiveResourcesInfo()];
+      for (const r of resourcesBefore) if (now.includes(r)) now.splice(now.indexOf(r), 1);
+      return now;
+    };
+    await until("no handle or timer left open by main()", () => added().length === 0, 10_000).catch(() => undefined);
+    expect(added()).toEqual([]);
   });
 
   it("prints to the streams it is given and reads the env it is given", async () => {
