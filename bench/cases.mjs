@@ -3,11 +3,24 @@
 import { randomFillSync } from "node:crypto";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { CHILDREN, ROUNDS, fmt, removeDir, runNode, size, summary, tempDir } from "./lib.mjs";
+import { execFileSync } from "node:child_process";
+import {
+  CHILDREN,
+  CLI,
+  ROOT,
+  ROUNDS,
+  fmt,
+  nodeBinary,
+  pythonWithPackage,
+  removeDir,
+  runNode,
+  sampleTreePeak,
+  size,
+  summary,
+  tempDir,
+} from "./lib.mjs";
 import { refusingUrl, startReceiver } from "./otlp-receiver.mjs";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const child = (name) => join(CHILDREN, name);
 const EXIT_BOUND_MS = 3000;
 
@@ -18,6 +31,12 @@ const SMALL_FILES = size("BENCH_SMALL_FILES", 100_000, 10_000);
 const REUSE_FILES = size("BENCH_REUSE_FILES", 4000, 500);
 const EMPTY_STAGES = size("BENCH_EMPTY_STAGES", 1000, 200);
 const EXPORT_SPANS = size("BENCH_EXPORT_SPANS", 10_000, 2_000);
+const EXEC_STAGES = size("BENCH_EXEC_STAGES", 10, 3);
+const PYTHON_STAGES = size("BENCH_PYTHON_STAGES", 10, 3);
+const AGENT_FILES = size("BENCH_AGENT_FILES", 100_000, 10_000);
+const AGENT_LOG_LINES = size("BENCH_AGENT_LOG_LINES", 1_000_000, 100_000);
+/** The variable `stagetrace run` names its agent in, for the stages it starts. */
+const AGENT_ENV = process.env.BENCH_AGENT_ENV || "STAGETRACE_AGENT";
 
 const x = (n) => `${n.toFixed(2)}×`;
 const measure = (label, unit, values) => ({ label, unit, summary: summary(values) });
@@ -361,98 +380,147 @@ async function bundleForExperiment(dir) {
   }
 }
 
-const pipeline = {
-  id: "pipeline",
-  title: "11 empty stage processes",
-  describe: () =>
-    `The 11 stages (${STAGES.replace(/,/g, ", ")}), each its own node process started one after another by a driver script. ` +
-    "stagetrace: the driver runs under `stagetrace run` (when the CLI is built), and each stage imports stagetrace and runs an empty runStage. " +
-    "Baseline: the same driver and the same stage script without stagetrace. Wall time from spawn to exit. " +
-    "Floors: the driver under an empty wrapper process, its stages doing the least a stage could (see the notes).",
-  async run() {
-    const cli = join(ROOT, "bin/stagetrace");
-    const hasCli = existsSync(join(ROOT, "dist/src/cli/main.js")) && existsSync(cli);
-    const driver = child("pipeline.mjs");
-    const wrap = child("wrap.mjs");
-    const plain = [];
-    const st = [];
-    const bundled = [];
-    const floorApi = [];
-    const floorNone = [];
-    const work = tempDir("pipeline");
-    const bundle = await bundleForExperiment(join(work, "bundle"));
-    try {
-      for (let r = 0; r < ROUNDS; r++) {
-        plain.push((await runNode(driver, ["plain", STAGES])).wallMs);
-        // The floors: one empty process around the driver (as `stagetrace run` is one), and stages that do the least.
-        for (const [mode, into] of [
-          ["floor-api", floorApi],
-          ["floor-none", floorNone],
-        ]) {
-          const fdir = join(work, `${mode}-${r}`);
-          into.push((await runNode(wrap, [process.execPath, driver, mode, STAGES], { OUTPUT_DIR: fdir })).wallMs);
-        }
-        const runDir = join(work, `run-${r}`);
-        const args = hasCli ? ["run", "--run-dir", runDir, "--", process.execPath, driver, "stagetrace", STAGES] : ["stagetrace", STAGES];
-        st.push((await runNode(hasCli ? cli : driver, args, { OUTPUT_DIR: runDir })).wallMs);
-        if (bundle) {
-          const bdir = join(work, `bundled-${r}`);
-          bundled.push((await runNode(driver, ["stagetrace", STAGES], { OUTPUT_DIR: bdir, BENCH_STAGETRACE_MODULE: bundle })).wallMs);
-        }
-      }
-    } finally {
-      removeDir(work);
-    }
-    const ratio = summary(st).median / summary(plain).median;
-    const measurements = [
-      measure(hasCli ? "under stagetrace run, stages with runStage" : "stages with runStage (no CLI yet)", "ms", st),
-      measure("the same processes without stagetrace", "ms", plain),
-    ];
-    const targets = [{ text: "≤ 1.3× the wall time without stagetrace", value: x(ratio), pass: ratio <= 1.3 }];
-    const notes = [];
-    if (bundled.length) {
-      measurements.push(measure("experiment: stages import a single-file bundle", "ms", bundled));
-      notes.push(
-        `single-file bundle of stagetrace (rolldown): ${x(summary(bundled).median / summary(plain).median)} of the plain processes. ` +
-          "Not shipped: it carries its own copy of the OpenTelemetry SDK and API, a second copy beside an app's own SDK",
-      );
-    }
-    if (!hasCli) notes.push("the stagetrace CLI is not built: stages ran without `stagetrace run`");
-    measurements.push(
-      measure("floor: stages load only @opentelemetry/api and write their files with node built-ins", "ms", floorApi),
-      measure("floor: the same without loading @opentelemetry/api", "ms", floorNone),
+/**
+ * Checks that a round of the pipeline case ran what it claims: `stagetrace run`'s
+ * pipeline.json lists the 11 stages, each succeeded with its manifest.json.
+ */
+function checkPipelineRun(runDir) {
+  const summaryFile = join(runDir, "pipeline.json");
+  if (!existsSync(summaryFile)) throw new Error(`${runDir}: no pipeline.json, so the stages did not run under \`stagetrace run\``);
+  const run = JSON.parse(readFileSync(summaryFile, "utf8"));
+  const names = STAGES.split(",");
+  const stages = run.stages ?? [];
+  if (run.status !== "success" || stages.length !== names.length || stages.some((st) => st.status !== "success")) {
+    throw new Error(
+      `${summaryFile}: expected 11 successful stages, got status ${run.status} with ${JSON.stringify(stages.map((st) => [st.name, st.status]))}`,
     );
-    const floorApiRatio = summary(floorApi).median / summary(plain).median;
-    const floorNoneRatio = summary(floorNone).median / summary(plain).median;
+  }
+  for (const name of names) {
+    const m = JSON.parse(readFileSync(join(runDir, name, "manifest.json"), "utf8"));
+    if (m.status !== "success") throw new Error(`${runDir}/${name}/manifest.json: status ${m.status}`);
+  }
+}
 
-    // Why the target is out of reach: what one process pays just to load the
-    // building blocks a stage cannot do without, against the budget 1.3x leaves.
-    const importer = child("import-only.mjs");
-    const modules = ["", "@opentelemetry/api", "pino", "@opentelemetry/sdk-trace-base", "stagetrace"];
-    const loads = Object.fromEntries(modules.map((m) => [m, []]));
-    for (let r = 0; r < ROUNDS; r++) {
-      for (const m of modules) loads[m].push((await runNode(importer, m ? [m] : [])).wallMs);
-    }
-    const empty = summary(loads[""]).median;
-    for (const m of modules) measurements.push(measure(m ? `one process importing ${m}` : "one empty node process", "ms", loads[m]));
-    const perStage = summary(plain).median / 11;
-    const budget = 0.3 * perStage;
-    const extra = (m) => `${fmt(summary(loads[m]).median - empty)} ms`;
-    notes.push(
-      `budget: the plain pipeline costs ${fmt(perStage)} ms per stage, so 1.3× leaves ${fmt(budget)} ms per stage for everything stagetrace does; ` +
-        `loading @opentelemetry/api alone adds ${extra("@opentelemetry/api")}, pino ${extra("pino")}, ` +
-        `@opentelemetry/sdk-trace-base ${extra("@opentelemetry/sdk-trace-base")}, and stagetrace as a whole ${extra("stagetrace")} over an empty process. ` +
-        "A stage that records a span and writes its logs through these libraries cannot fit the budget on Node 20 (no compile cache before Node 22); " +
-        "the closest measured is the single-file bundle above.",
-      `the floor, measured: with one empty process standing in for \`stagetrace run\` and stages that do nothing but load @opentelemetry/api ` +
-        `(its CommonJS build) and write a small manifest.json and two log lines with node built-ins, the pipeline takes ${x(floorApiRatio)} of the plain one` +
-        (floorApiRatio > 1.3 ? ", already over 1.3×" : "") +
-        `; the target needs stages that are not OpenTelemetry spans at all (${x(floorNoneRatio)} without loading the API), ` +
-        "while a stage's span is what its manifest, its log lines' trace ids and the backend's trace are made from",
-    );
-    return { measurements, targets, notes };
-  },
-};
+/** The pipeline case on the Node line running the bench (`major` null), or on another one, fetched by nodeBinary(). */
+function pipelineCase(major) {
+  const onOther = major !== null;
+  const label = onOther ? ` on Node ${major}` : "";
+  return {
+    id: onOther ? `pipeline-node${major}` : "pipeline",
+    title: `11 empty stage processes${label}`,
+    describe: () =>
+      `The 11 stages (${STAGES.replace(/,/g, ", ")}), each its own node process started one after another by a driver script` +
+      (onOther ? `, all on Node ${major} (the CLI too; from 22.1 the CLI turns on its compile cache, the stages do not inherit it)` : "") +
+      ". stagetrace: the driver runs under the real `stagetrace run`, and each stage imports stagetrace and runs an empty runStage " +
+      "(every round checks that pipeline.json lists the 11 stages, each a success with its manifest.json). " +
+      "Baseline: the same driver and the same stage script without stagetrace. Wall time from spawn to exit. " +
+      "Floors: the driver under an empty wrapper process, its stages doing the least a stage could (see the notes).",
+    async run() {
+      const execPath = onOther ? nodeBinary(major).node : process.execPath;
+      if (!execPath) {
+        const why = nodeBinary(major).why;
+        return {
+          measurements: [],
+          targets: [{ text: `≤ 1.3× the wall time without stagetrace${label} (reported)`, value: why, pass: null, unavailable: true }],
+        };
+      }
+      if (!existsSync(join(ROOT, "dist/src/cli/main.js")))
+        throw new Error("the stagetrace CLI is not built (dist/src/cli/main.js): run `npm run build`");
+      const opts = { execPath };
+      const driver = child("pipeline.mjs");
+      const wrap = child("wrap.mjs");
+      const plain = [];
+      const st = [];
+      const bundled = [];
+      const floorApi = [];
+      const floorNone = [];
+      const work = tempDir("pipeline");
+      const bundle = onOther ? null : await bundleForExperiment(join(work, "bundle"));
+      let bundleFailed = null;
+      try {
+        for (let r = 0; r < ROUNDS; r++) {
+          plain.push((await runNode(driver, ["plain", STAGES], {}, [], opts)).wallMs);
+          // The floors: one empty process around the driver (as `stagetrace run` is one), and stages that do the least.
+          for (const [mode, into] of [
+            ["floor-api", floorApi],
+            ["floor-none", floorNone],
+          ]) {
+            const fdir = join(work, `${mode}-${r}`);
+            into.push((await runNode(wrap, [execPath, driver, mode, STAGES], { OUTPUT_DIR: fdir }, [], opts)).wallMs);
+          }
+          const runDir = join(work, `run-${r}`);
+          const args = ["run", "--run-dir", runDir, "--", execPath, driver, "stagetrace", STAGES];
+          st.push((await runNode(CLI, args, { OUTPUT_DIR: runDir }, [], opts)).wallMs);
+          checkPipelineRun(runDir);
+          if (bundle && !bundleFailed) {
+            const bdir = join(work, `bundled-${r}`);
+            try {
+              bundled.push((await runNode(driver, ["stagetrace", STAGES], { OUTPUT_DIR: bdir, BENCH_STAGETRACE_MODULE: bundle })).wallMs);
+            } catch (err) {
+              // An experiment, not what the case measures: its failure is noted, the case goes on.
+              bundleFailed =
+                String(err.message)
+                  .split("\n")
+                  .find((l) => /Error:/.test(l)) ?? String(err.message).split("\n")[0];
+              bundled.length = 0;
+            }
+          }
+        }
+      } finally {
+        removeDir(work);
+      }
+      const ratio = summary(st).median / summary(plain).median;
+      const measurements = [
+        measure("under stagetrace run, stages with runStage", "ms", st),
+        measure("the same processes without stagetrace", "ms", plain),
+      ];
+      const targets = onOther
+        ? [{ text: `≤ 1.3× the wall time without stagetrace${label} (reported)`, value: x(ratio), pass: null }]
+        : [{ text: "≤ 1.3× the wall time without stagetrace", value: x(ratio), pass: ratio <= 1.3 }];
+      const notes = [`Node ${execFileSync(execPath, ["--version"], { encoding: "utf8" }).trim()}`];
+      if (bundleFailed)
+        notes.push(`experiment left out: stages importing a single-file bundle of stagetrace (rolldown) failed (${bundleFailed.trim()})`);
+      if (bundled.length) {
+        measurements.push(measure("experiment: stages import a single-file bundle", "ms", bundled));
+        notes.push(
+          `single-file bundle of stagetrace (rolldown): ${x(summary(bundled).median / summary(plain).median)} of the plain processes. ` +
+            "Not shipped: it carries its own copy of the OpenTelemetry SDK and API, a second copy beside an app's own SDK",
+        );
+      }
+      measurements.push(
+        measure("floor: stages load only @opentelemetry/api and write their files with node built-ins", "ms", floorApi),
+        measure("floor: the same without loading @opentelemetry/api", "ms", floorNone),
+      );
+      const floorApiRatio = summary(floorApi).median / summary(plain).median;
+      const floorNoneRatio = summary(floorNone).median / summary(plain).median;
+
+      // What one process pays just to load the building blocks of a stage, against the budget 1.3x leaves.
+      const importer = child("import-only.mjs");
+      const modules = ["", "@opentelemetry/api", "pino", "@opentelemetry/sdk-trace-base", "stagetrace"];
+      const loads = Object.fromEntries(modules.map((m) => [m, []]));
+      for (let r = 0; r < ROUNDS; r++) {
+        for (const m of modules) loads[m].push((await runNode(importer, m ? [m] : [], {}, [], opts)).wallMs);
+      }
+      const empty = summary(loads[""]).median;
+      for (const m of modules) measurements.push(measure(m ? `one process importing ${m}` : "one empty node process", "ms", loads[m]));
+      const perStage = summary(plain).median / 11;
+      const budget = 0.3 * perStage;
+      const extra = (m) => `${fmt(summary(loads[m]).median - empty)} ms`;
+      notes.push(
+        `budget: the plain pipeline costs ${fmt(perStage)} ms per stage, so 1.3× leaves ${fmt(budget)} ms per stage for everything stagetrace does; ` +
+          `loading @opentelemetry/api alone adds ${extra("@opentelemetry/api")}, pino ${extra("pino")}, ` +
+          `@opentelemetry/sdk-trace-base ${extra("@opentelemetry/sdk-trace-base")}, and stagetrace as a whole ${extra("stagetrace")} over an empty process`,
+        `the floor, measured: with one empty process standing in for \`stagetrace run\` and stages that do nothing but load @opentelemetry/api ` +
+          `(its CommonJS build) and write a small manifest.json and two log lines with node built-ins, the pipeline takes ${x(floorApiRatio)} of the plain one; ` +
+          `the same stages without loading the API take ${x(floorNoneRatio)}`,
+      );
+      return { measurements, targets, notes };
+    },
+  };
+}
+
+const pipeline = pipelineCase(null);
+const pipelineNode24 = pipelineCase(24);
 
 async function exitRound(env) {
   const dir = tempDir("exit");
@@ -552,4 +620,364 @@ const spanExport = {
   },
 };
 
-export const cases = [logging, loggingOtlp, hashing, smallFiles, reuse, emptyStages, exit, spanExport, pipeline];
+const loggingFromStart = {
+  id: "logging-start",
+  title: "Dual logging from process start",
+  describe: () =>
+    `The dual logging run of ${LOG_LINES.toLocaleString("en-US")} lines, each in its own process, counted from the process's start ` +
+    "(Node's start-up, the imports, the stage's set-up and finalize included: stagetrace until runStage returned, pino until both " +
+    "destinations closed) instead of from the first line. Baseline: pino.multistream to the same two files, from process start too.",
+  async run() {
+    const lines = LOG_LINES;
+    const st = [];
+    const ms = [];
+    const incomplete = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const [mode, into] of [
+        ["stagetrace", st],
+        ["multistream", ms],
+      ]) {
+        const dir = tempDir("log-start");
+        try {
+          const res = await runNode(child("logging.mjs"), [mode, dir, String(lines)]);
+          into.push(res.result.linesPerSecFromStart);
+          const complete =
+            mode === "stagetrace"
+              ? countLines(join(dir, "logging", "stage.log")) === lines + 2 && countLines(pipelineLogOf(dir)) === lines / 2 + 2
+              : countLines(join(dir, "stage.log")) === lines && countLines(join(dir, "pipeline.log")) === lines / 2;
+          if (!complete) incomplete.push(`${mode} (round ${r + 1})`);
+        } finally {
+          removeDir(dir);
+        }
+      }
+    }
+    const ratio = summary(st).median / summary(ms).median;
+    return {
+      measurements: [
+        measure("stagetrace runStage + getStageLogger(), from process start", "lines/s", st),
+        measure("pino.multistream, two files, from process start", "lines/s", ms),
+      ],
+      targets: [
+        { text: "≥ 2× pino.multistream, both from process start", value: x(ratio), pass: ratio >= 2 },
+        {
+          text: "stagetrace's files complete after exit",
+          value: incomplete.length ? `incomplete: ${incomplete.join(", ")}` : "all rounds complete",
+          pass: !incomplete.some((i) => i.startsWith("stagetrace")),
+        },
+      ],
+    };
+  },
+};
+
+const execInRun = {
+  id: "exec",
+  title: "stagetrace exec -- true inside stagetrace run",
+  describe: () =>
+    `A driver under \`stagetrace run\` runs, ${EXEC_STAGES} times a round and interleaved: \`true\` bare, an empty node wrapper that ` +
+    "spawns `true` and exits with its code (bench/children/wrap.mjs: the floor for any wrapper written for Node), and " +
+    "`stagetrace exec --stage exec_<i> -- true` (each checked afterwards for its manifest.json). Wall time of each, spawn to exit, " +
+    "measured by the driver; medians over every call of every round.",
+  async run() {
+    const bare = [];
+    const wrapper = [];
+    const exec = [];
+    let missing = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      const runDir = tempDir("exec");
+      try {
+        const res = await runNode(CLI, [
+          "run",
+          "--run-dir",
+          runDir,
+          "--",
+          process.execPath,
+          child("exec-driver.mjs"),
+          String(EXEC_STAGES),
+          child("wrap.mjs"),
+          CLI,
+        ]);
+        bare.push(...res.result.bare);
+        wrapper.push(...res.result.wrapper);
+        exec.push(...res.result.exec);
+        for (let i = 0; i < EXEC_STAGES; i++) {
+          const m = join(runDir, `exec_${i}`, "manifest.json");
+          if (!existsSync(m) || JSON.parse(readFileSync(m, "utf8")).status !== "success") missing++;
+        }
+      } finally {
+        removeDir(runDir);
+      }
+    }
+    const ratio = summary(exec).median / summary(wrapper).median;
+    return {
+      measurements: [
+        measure("stagetrace exec -- true", "ms", exec),
+        measure("empty node wrapper spawning true", "ms", wrapper),
+        measure("true, bare", "ms", bare),
+      ],
+      targets: [
+        {
+          text: "≤ 1.2× the empty node wrapper",
+          value: `${x(ratio)} (${fmt(summary(exec).median)} ms vs ${fmt(summary(wrapper).median)} ms; true bare ${fmt(summary(bare).median)} ms)`,
+          pass: ratio <= 1.2,
+        },
+        {
+          text: "every exec stage's manifest.json written, status success",
+          value: missing ? `${missing} missing or not success` : "all",
+          pass: missing === 0,
+        },
+      ],
+    };
+  },
+};
+
+const pythonStage = {
+  id: "python",
+  title: "A Python stage inside stagetrace run",
+  describe: () =>
+    `A driver under \`stagetrace run\` runs, ${PYTHON_STAGES} times a round and interleaved, the same small Python stage ` +
+    "(bench/children/python-stage.py: writes a file, logs a line) bare, with the standard library only, and using the stagetrace package " +
+    "(StageIO, get_stage_logger, track_output, finalize), installed by pip into a venv in the git-ignored .bench-venvs/. " +
+    "Wall time of each, spawn to exit, measured by the driver; the target is on the difference of the medians.",
+  async run() {
+    const python = pythonWithPackage();
+    const bare = [];
+    const pkg = [];
+    let missing = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      const runDir = tempDir("python");
+      try {
+        const res = await runNode(CLI, [
+          "run",
+          "--run-dir",
+          runDir,
+          "--",
+          process.execPath,
+          child("python-driver.mjs"),
+          python,
+          String(PYTHON_STAGES),
+          child("python-stage.py"),
+        ]);
+        bare.push(...res.result.bare);
+        pkg.push(...res.result.package);
+        for (let i = 0; i < PYTHON_STAGES; i++) {
+          const m = join(runDir, `py_${i}`, "manifest.json");
+          if (!existsSync(m) || JSON.parse(readFileSync(m, "utf8")).outputs?.length !== 1) missing++;
+        }
+      } finally {
+        removeDir(runDir);
+      }
+    }
+    const extra = summary(pkg).median - summary(bare).median;
+    return {
+      measurements: [measure("python stage using the stagetrace package", "ms", pkg), measure("the same stage, bare", "ms", bare)],
+      targets: [
+        {
+          text: "≤ 30 ms more per stage than bare",
+          value: `${fmt(extra)} ms more (${fmt(summary(pkg).median)} ms vs ${fmt(summary(bare).median)} ms, ${x(summary(pkg).median / summary(bare).median)})`,
+          pass: extra <= 30,
+        },
+        {
+          text: "every package stage's manifest.json lists its output",
+          value: missing ? `${missing} missing` : "all",
+          pass: missing === 0,
+        },
+      ],
+    };
+  },
+};
+
+/** Whether `stagetrace run` gives its stages an agent (the variable AGENT_ENV names in their environment). */
+async function runHasAgent() {
+  const dir = tempDir("agent-probe");
+  try {
+    const r = await runNode(CLI, ["run", "--run-dir", dir, "--", process.execPath, child("agent-probe.mjs")], {
+      BENCH_AGENT_ENV: AGENT_ENV,
+    });
+    return r.result?.agent === true;
+  } finally {
+    removeDir(dir);
+  }
+}
+
+/** Not a stagetrace process: the bench's own stage script, driver or probe. */
+const isAgentSide = (cmdline) => /bin\/stagetrace|dist\/src\/cli\//.test(cmdline);
+
+function agentCase({ id, title, what, unit, count, mode, check }) {
+  return {
+    id,
+    title,
+    describe: () =>
+      `One stage (bench/children/records-stage.mjs) that ${what}, then finalize. Through the agent: the stage under \`stagetrace run\`, a thin ` +
+      "client handing its records to the agent `run` hosts; counted from the stage's first record until `run` has exited (the agent has written " +
+      "manifest.json and the logs). In-process (the baseline): the same script on its own, so the stage's own process does everything; counted " +
+      "from the first record until that process has exited. The agent's peak RSS is sampled from /proc (the `stagetrace` processes of the run, " +
+      "not the stage).",
+    async run() {
+      if (!(await runHasAgent())) {
+        return {
+          measurements: [],
+          targets: [
+            {
+              text: "≥ 0.7× the in-process figure",
+              value: `not available: \`stagetrace run\` gives its stages no agent (${AGENT_ENV} unset)`,
+              pass: null,
+              unavailable: true,
+            },
+          ],
+          notes: ["this case measures once `stagetrace run` hosts the agent"],
+        };
+      }
+      const work = tempDir(id);
+      const filesDir = join(work, "files");
+      if (mode === "files") {
+        mkdirSync(filesDir);
+        const buf = Buffer.allocUnsafe(2048);
+        for (let i = 0; i < count; i++) {
+          const fd = openSync(join(filesDir, `f${i}.dat`), "w");
+          writeSync(fd, randomFillSync(buf, 0, 200 + (i % 1800)), 0, 200 + (i % 1800));
+          closeSync(fd);
+        }
+      }
+      try {
+        const agent = [];
+        const inProcess = [];
+        const agentRss = [];
+        const stageRss = [];
+        const inProcessRss = [];
+        const bad = [];
+        for (let r = 0; r < Math.max(3, ROUNDS - 2); r++) {
+          const alone = join(work, `alone-${r}`);
+          const a = await runNode(child("records-stage.mjs"), [mode, String(count), filesDir], {
+            OUTPUT_DIR: alone,
+            BENCH_AGENT_ENV: AGENT_ENV,
+          });
+          inProcess.push(count / ((a.endEpochMs - a.result.firstRecordEpochMs) / 1000));
+          inProcessRss.push(a.result.peakRssMb);
+          if (a.result.agent || !check(a.result.manifestPath, count)) bad.push(`in-process round ${r + 1}`);
+          removeDir(alone);
+
+          const runDir = join(work, `run-${r}`);
+          let sampler;
+          const b = await runNode(
+            CLI,
+            ["run", "--run-dir", runDir, "--", process.execPath, child("records-stage.mjs"), mode, String(count), filesDir],
+            { BENCH_AGENT_ENV: AGENT_ENV },
+            [],
+            { onSpawn: (c) => (sampler = sampleTreePeak(c.pid, isAgentSide)) },
+          );
+          agentRss.push(sampler.stop());
+          stageRss.push(b.result.peakRssMb);
+          agent.push(count / ((b.endEpochMs - b.result.firstRecordEpochMs) / 1000));
+          if (!b.result.agent || !check(b.result.manifestPath, count)) bad.push(`agent round ${r + 1}`);
+          removeDir(runDir);
+        }
+        const ratio = summary(agent).median / summary(inProcess).median;
+        return {
+          measurements: [
+            measure("through the agent", unit, agent),
+            measure("in-process", unit, inProcess),
+            measure("the agent's peak RSS (stagetrace run's processes)", "MB", agentRss),
+            measure("the stage's peak RSS, through the agent", "MB", stageRss),
+            measure("the stage's peak RSS, in-process", "MB", inProcessRss),
+          ],
+          targets: [
+            { text: "≥ 0.7× the in-process figure", value: x(ratio), pass: ratio >= 0.7 },
+            {
+              text: "every record on disk (manifest / stage.log)",
+              value: bad.length ? `missing: ${bad.join(", ")}` : "all rounds",
+              pass: bad.length === 0,
+            },
+          ],
+        };
+      } finally {
+        removeDir(work);
+      }
+    },
+  };
+}
+
+const agentFiles = agentCase({
+  id: "agent-files",
+  title: "Tracked files through the agent",
+  what: `tracks ${AGENT_FILES.toLocaleString("en-US")} small files (200 B to 2 KB) with trackInput, hashing on`,
+  unit: "files/s",
+  count: AGENT_FILES,
+  mode: "files",
+  check: (manifestPath, n) => {
+    const m = JSON.parse(readFileSync(manifestPath, "utf8"));
+    return m.status === "success" && m.inputs.length === n && m.inputs.every((f) => f.hash);
+  },
+});
+
+const agentLogs = agentCase({
+  id: "agent-logs",
+  title: "Log lines through the agent",
+  what: `logs ${AGENT_LOG_LINES.toLocaleString("en-US")} lines through getStageLogger("debug"), half DEBUG half INFO`,
+  unit: "lines/s",
+  count: AGENT_LOG_LINES,
+  mode: "logs",
+  check: (manifestPath, n) => countLines(join(manifestPath, "..", "stage.log")) === n + 2,
+});
+
+const compileCache = {
+  id: "compile-cache",
+  title: "The CLI's compile cache on Node 24",
+  describe: () =>
+    "`stagetrace exec --stage cc -- true` on Node 24, one process at a time: with the compile cache the CLI turns on (in a temporary " +
+    "directory given by TMPDIR, filled by one run before the rounds) against NODE_DISABLE_COMPILE_CACHE=1. Interleaved, three calls of each a round. " +
+    "Wall time, spawn to exit.",
+  async run() {
+    const { node, why } = nodeBinary(24);
+    if (!node)
+      return { measurements: [], targets: [{ text: "compile cache on vs off (reported)", value: why, pass: null, unavailable: true }] };
+    const work = tempDir("compile-cache");
+    const cacheTmp = join(work, "tmp");
+    mkdirSync(cacheTmp);
+    const on = [];
+    const off = [];
+    try {
+      const call = (env) =>
+        runNode(CLI, ["exec", "--stage", "cc", "--", "true"], { OUTPUT_DIR: join(work, "run"), ...env }, [], { execPath: node });
+      await call({ TMPDIR: cacheTmp });
+      const filled = existsSync(join(cacheTmp, "node-compile-cache"));
+      for (let r = 0; r < ROUNDS * 3; r++) {
+        on.push((await call({ TMPDIR: cacheTmp })).wallMs);
+        off.push((await call({ TMPDIR: cacheTmp, NODE_DISABLE_COMPILE_CACHE: "1" })).wallMs);
+      }
+      const saved = summary(off).median - summary(on).median;
+      return {
+        measurements: [measure("Node 24, compile cache on (warm)", "ms", on), measure("Node 24, compile cache off", "ms", off)],
+        targets: [
+          {
+            text: "compile cache on vs off (reported)",
+            value: `${fmt(saved)} ms saved per command (${x(summary(on).median / summary(off).median)})`,
+            pass: null,
+          },
+          { text: "the cache directory was filled", value: filled ? "yes" : "no", pass: filled },
+        ],
+        notes: [`Node ${execFileSync(node, ["--version"], { encoding: "utf8" }).trim()}`],
+      };
+    } finally {
+      removeDir(work);
+    }
+  },
+};
+
+export const cases = [
+  logging,
+  loggingOtlp,
+  hashing,
+  smallFiles,
+  reuse,
+  emptyStages,
+  exit,
+  spanExport,
+  loggingFromStart,
+  execInRun,
+  pythonStage,
+  agentFiles,
+  agentLogs,
+  compileCache,
+  pipeline,
+  pipelineNode24,
+];

@@ -47,13 +47,25 @@ export async function startReceiver(behaviour = "ok") {
     get requests() {
       return requests;
     },
-    /** Resolves once `n` spans have arrived. */
-    waitForSpans(n) {
+    /**
+     * Resolves once `n` spans have arrived (they are counted in OTLP/JSON only);
+     * rejects after `timeoutMs` without them, so a case cannot wait forever.
+     */
+    waitForSpans(n, timeoutMs = 120_000) {
       if (spans >= n) return Promise.resolve();
-      return new Promise((resolve) => {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(
+            new Error(
+              `the receiver got ${spans} of ${n} spans in ${timeoutMs} ms (${requests} requests; spans are counted in OTLP/JSON only)`,
+            ),
+          );
+        }, timeoutMs);
         const w = () => {
           if (spans >= n) {
             waiters.delete(w);
+            clearTimeout(timer);
             resolve();
           }
         };

@@ -5,6 +5,10 @@
 // Environment: BENCH_QUICK=1 (small sizes, 2 rounds), BENCH_ROUNDS, BENCH_ONLY
 // (comma-separated case ids), BENCH_TMPDIR, BENCH_OUT (the report's path), and
 // the sizes named in each case (BENCH_LOG_LINES, BENCH_HASH_MB, ...).
+// Some cases run on Node 24 as well (fetched once by scripts/node-binaries.mjs)
+// and the Python case installs the package into a venv in .bench-venvs/; the
+// agent cases say "not available" until `stagetrace run` names an agent in
+// its stages' environment (BENCH_AGENT_ENV, default STAGETRACE_AGENT).
 import { existsSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -37,12 +41,18 @@ for (const c of selected) {
         `  ${m.label.padEnd(46)} median ${fmtNum(s.median)} ${m.unit}  (min ${fmtNum(s.min)}, max ${fmtNum(s.max)}, spread ${Math.round(s.spread * 100)}%, n=${s.n})\n`,
       );
     }
-    for (const t of r.targets) process.stdout.write(`  ${t.pass ? "PASS" : "FAIL"}  ${t.text}: ${t.value}\n`);
+    for (const t of r.targets) process.stdout.write(`  ${verdict(t).toUpperCase()}  ${t.text}: ${t.value}\n`);
     for (const n of r.notes ?? []) process.stdout.write(`  note: ${n}\n`);
   } catch (err) {
     process.stdout.write(`  ERROR ${err.stack ?? err}\n`);
     results.push({ case: c, error: String(err.message ?? err), measurements: [], targets: [], seconds: (performance.now() - t0) / 1000 });
   }
+}
+
+/** A target's result: pass, fail, or (pass: null) a figure reported without a target, or (unavailable) one this build cannot measure. */
+function verdict(t) {
+  if (t.pass === null) return t.unavailable ? "not available" : "reported";
+  return t.pass ? "pass" : "fail";
 }
 
 function fmtNum(n) {
@@ -84,7 +94,7 @@ function report() {
   lines.push("| case | target | measured | result |", "| --- | --- | --- | --- |");
   for (const r of results) {
     if (r.error) lines.push(`| ${r.case.title} | – | error: ${r.error.replace(/\|/g, "\\|")} | FAIL |`);
-    for (const t of r.targets) lines.push(`| ${r.case.title} | ${t.text} | ${t.value} | ${t.pass ? "pass" : "**FAIL**"} |`);
+    for (const t of r.targets) lines.push(`| ${r.case.title} | ${t.text} | ${t.value} | ${t.pass === false ? "**FAIL**" : verdict(t)} |`);
   }
   lines.push("");
   for (const r of results) {
@@ -100,7 +110,7 @@ function report() {
       }
       lines.push("");
     }
-    for (const t of r.targets) lines.push(`- ${t.pass ? "pass" : "**FAIL**"}: ${t.text}, measured ${t.value}`);
+    for (const t of r.targets) lines.push(`- ${t.pass === false ? "**FAIL**" : verdict(t)}: ${t.text}, measured ${t.value}`);
     for (const n of r.notes ?? []) lines.push(`- ${n}`);
     const load = r.load ? `; 1-minute load average ${r.load[0].toFixed(1)} before, ${r.load[1].toFixed(1)} after (${m.cores} cores)` : "";
     lines.push(`- case time: ${r.seconds.toFixed(1)} s${load}`, "");
@@ -110,6 +120,11 @@ function report() {
 
 const out = process.env.BENCH_OUT || `${root}BENCHMARKS.md`;
 writeFileSync(out, report());
-const failed = results.filter((r) => r.error || r.targets.some((t) => !t.pass)).length;
-process.stdout.write(`\nwrote ${out}; ${results.length - failed} of ${results.length} cases met every target\n`);
+const failed = results.filter((r) => r.error || r.targets.some((t) => t.pass === false)).length;
+const unavailable = results.filter((r) => r.targets.some((t) => t.unavailable)).length;
+process.stdout.write(
+  `\nwrote ${out}; ${results.length - failed} of ${results.length} cases met every target` +
+    (unavailable ? ` (${unavailable} of them could not be measured in this build or on this machine)` : "") +
+    "\n",
+);
 export { summary };

@@ -18,7 +18,8 @@ let flush;
 let shutdown;
 if (mode === "stagetrace") {
   const { initTelemetry, shutdownTelemetry } = await import("stagetrace");
-  const t = initTelemetry({ otlpTracesEndpoint: `${receiver.url}/v1/traces`, registerGlobal: false });
+  // OTLP/JSON, as the baseline's exporter-trace-otlp-http sends (stagetrace's default is http/protobuf).
+  const t = initTelemetry({ otlpTracesEndpoint: `${receiver.url}/v1/traces`, otlpProtocol: "http/json", registerGlobal: false });
   tracer = t.tracer;
   flush = () => t.provider.forceFlush();
   shutdown = () => shutdownTelemetry();

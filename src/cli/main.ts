@@ -16,6 +16,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { StagetraceError, type StagetraceErrorCode } from "../errors.js";
+import { enableCompileCache } from "./compile-cache.js";
 import { VERSION } from "../version.js";
 import { parseArgs } from "./args.js";
 import type { CliIO, Command, CommandSpec } from "./command.js";
@@ -98,5 +99,7 @@ function runAsScript(): boolean {
 }
 
 if (runAsScript()) {
+  // Before any subcommand's modules load; main() itself sets no process state, so it is done here and in bin/stagetrace.
+  enableCompileCache();
   process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 }

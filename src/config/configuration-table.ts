@@ -208,6 +208,12 @@ export const CONFIGURATION_ROWS: readonly ConfigurationRow[] = [
     variables: "`STAGETRACE_PYTHON_REEXEC`",
     default: "set by the Python package",
   },
+  {
+    option:
+      "— (where the `stagetrace` command keeps V8's compiled code of its own modules, Node 22.1+; see [the compile cache](#the-clis-compile-cache))",
+    variables: "`NODE_COMPILE_CACHE`; `NODE_DISABLE_COMPILE_CACHE=1` turns it off",
+    default: "`<os.tmpdir()>/node-compile-cache`",
+  },
 ];
 
 /** The table as Markdown, as docs/configuration.md has it. */
