@@ -15,9 +15,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ensureOtel3xApp, type Otel3xApp } from "../support/otel-3x-app.js";
+import { ownSdkCases } from "../support/own-sdk-cases.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { spawnStage } from "../support/spawn-stage.js";
-import { pipelineLogOf, readJson, readLogLines, tempDir } from "../support/tmp.js";
+import { readJson, readLogLines, tempDir } from "../support/tmp.js";
 
 const OWN_SDK_APP = fileURLToPath(new URL("../fixtures/own-sdk-app-3.mjs", import.meta.url));
 const STAGE = fileURLToPath(new URL("../fixtures/stage.mjs", import.meta.url));
@@ -100,80 +101,11 @@ describe("types on the 3.x line", () => {
 });
 
 describe("an app with its own @opentelemetry/sdk-node 0.301", () => {
-  it("one trace, each span exported once, the app's service.name everywhere, true log counts, all 200 files", async () => {
-    const r = await runOnNode24(OWN_SDK_APP, "own", { OTEL_SERVICE_NAME: "media", STAGETRACE_HEARTBEAT_INTERVAL_MS: "200" });
-    const rec = receiver!;
-    await rec.waitFor((x) => x.spans().some((s) => s.name === "app job"));
-    const stageSpans = rec.spans().filter((s) => s.name === "stage own");
-    expect(stageSpans).toHaveLength(1);
-    const job = rec.spans().find((s) => s.name === "app job")!;
-    expect(stageSpans[0]!.spanContext().traceId).toBe(job.spanContext().traceId);
-    expect(stageSpans[0]!.parentSpanContext?.spanId).toBe(job.spanContext().spanId);
-    expect(r.manifest.trace.trace_id).toBe(job.spanContext().traceId);
-    // The app's SDK made the spans: its 3.x resource, not stagetrace's own provider.
-    expect(job.resource.attributes["telemetry.sdk.version"]).toMatch(/^3\.1\./);
-
-    for (const s of rec.spans()) expect(s.resource.attributes["service.name"]).toBe("media");
-    const logs = rec.logRecords().filter((l) => l.traceId === job.spanContext().traceId);
-    expect(logs.length).toBeGreaterThan(0);
-    for (const l of logs) expect(l.resourceAttributes["service.name"]).toBe("media");
-    expect(rec.metricPoints().length).toBeGreaterThan(0);
-    for (const m of rec.metricPoints()) expect(m.resourceAttributes["service.name"]).toBe("media");
-
-    expect(r.manifest.outputs).toHaveLength(200);
-    const lines = readFileSync(join(r.run, "own", "stage.log"), "utf8")
-      .split("\n")
-      .filter(Boolean).length;
-    expect(logs).toHaveLength(lines);
-    expect(r.manifest.telemetry).toMatchObject({ log_records_exported: lines, log_records_dropped: 0 });
-  });
-
-  it("with the SDK's default span limits, the manifest, stage.log and pipeline log are complete; the span carries what the limits allow, and the drop is counted", async () => {
-    // 128 events and 128 attributes a span, and values cut at 8 characters (the app's SDK reads the variable).
-    const r = await runOnNode24(OWN_SDK_APP, "own", {
-      OTEL_SERVICE_NAME: "media",
-      OWN_SDK_LIMITS: "default",
-      OWN_SDK_CONFIG_KEYS: "150",
-      OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT: "8",
-    });
-    const rec = receiver!;
-    await rec.waitFor((x) => x.spans().some((s) => s.name === "stage own"));
-    const span = rec.spans().find((s) => s.name === "stage own")!;
-
-    expect(r.manifest.outputs.map((o: { name: string }) => o.name)).toEqual(Array.from({ length: 200 }, (_, i) => `f${i}.txt`));
-    for (const o of r.manifest.outputs) {
-      expect(o.path).toBe(join(r.run, "own", o.name));
-      expect(o.hash).toMatch(/^[0-9a-f]{64}$/);
-    }
-    expect(Object.keys(r.manifest.config)).toHaveLength(150);
-    expect(r.manifest.config.k149).toBe("value 149");
-    expect(r.manifest.status).toBe("success");
-    const stageLog = readLogLines(join(r.run, "own", "stage.log")).map((l) => l.msg);
-    expect(stageLog).toEqual(expect.arrayContaining(["own line 0", "own line 1", "own line 2", "stage own finished"]));
-    const pipelineLog = readLogLines(pipelineLogOf(r.run)).map((l) => l.msg);
-    expect(pipelineLog).toEqual(expect.arrayContaining(["own line 0", "own line 1", "own line 2", "stage own finished"]));
-
-    expect(span.events).toHaveLength(128);
-    expect(span.droppedEventsCount).toBe(200 - 128);
-    expect(r.manifest.telemetry.events_omitted).toBe(span.droppedEventsCount);
-    expect(span.droppedAttributesCount).toBeGreaterThan(0);
-    expect(String(span.events[0]!.attributes!["file.path"])).toHaveLength(8);
-    expect(r.stderr).toMatch(
-      /stage own: the tracer provider's span limits dropped 72 events and \d+ attributes of its span.*manifest\.json has them all/,
-    );
-  });
-
-  it("a service.name given only in code (new NodeSDK({ serviceName })) names the log records and heartbeats too", async () => {
-    const r = await runOnNode24(OWN_SDK_APP, "own", { OWN_SDK_SERVICE: "media-in-code", STAGETRACE_HEARTBEAT_INTERVAL_MS: "200" });
-    const rec = receiver!;
-    await rec.waitFor((x) => x.spans().some((s) => s.name === "app job") && x.metricPoints().length > 0 && x.logRecords().length > 0);
-    for (const s of rec.spans()) expect(s.resource.attributes["service.name"]).toBe("media-in-code");
-    const logs = rec.logRecords().filter((l) => l.traceId === r.manifest.trace.trace_id);
-    expect(logs.length).toBeGreaterThan(0);
-    for (const l of rec.logRecords()) expect(l.resourceAttributes["service.name"]).toBe("media-in-code");
-    for (const m of rec.metricPoints()) expect(m.resourceAttributes["service.name"]).toBe("media-in-code");
-    expect(r.manifest.telemetry.log_records_exported).toBe(rec.logRecords().length);
-  });
+  ownSdkCases(
+    (env) => runOnNode24(OWN_SDK_APP, "own", { STAGETRACE_HEARTBEAT_INTERVAL_MS: "200", ...env }),
+    () => receiver!,
+    /^3\.1\./,
+  );
 });
 
 describe("stagetrace's own provider on the 3.x packages", () => {
