@@ -222,6 +222,16 @@ const hashing = {
   },
 };
 
+/** Writes `count` files of random bytes, 200 B to 2 KB, `f<i>.dat` in `dir` (which exists). */
+function writeSmallFiles(dir, count) {
+  const buf = Buffer.allocUnsafe(2048);
+  for (let i = 0; i < count; i++) {
+    const fd = openSync(join(dir, `f${i}.dat`), "w");
+    writeSync(fd, randomFillSync(buf, 0, 200 + (i % 1800)), 0, 200 + (i % 1800));
+    closeSync(fd);
+  }
+}
+
 const smallFiles = {
   id: "small-files",
   title: "Tracking many small files, hashing on",
@@ -234,12 +244,7 @@ const smallFiles = {
     const dir = tempDir("small");
     const files = join(dir, "files");
     mkdirSync(files);
-    const buf = Buffer.allocUnsafe(2048);
-    for (let i = 0; i < count; i++) {
-      const fd = openSync(join(files, `f${i}.dat`), "w");
-      writeSync(fd, randomFillSync(buf, 0, 200 + (i % 1800)), 0, 200 + (i % 1800));
-      closeSync(fd);
-    }
+    writeSmallFiles(files, count);
     try {
       const base = [];
       const whole = [];
@@ -831,12 +836,7 @@ function agentCase({ id, title, what, unit, count, mode, check }) {
       const filesDir = join(work, "files");
       if (mode === "files") {
         mkdirSync(filesDir);
-        const buf = Buffer.allocUnsafe(2048);
-        for (let i = 0; i < count; i++) {
-          const fd = openSync(join(filesDir, `f${i}.dat`), "w");
-          writeSync(fd, randomFillSync(buf, 0, 200 + (i % 1800)), 0, 200 + (i % 1800));
-          closeSync(fd);
-        }
+        writeSmallFiles(filesDir, count);
       }
       try {
         const agent = [];

@@ -1,5 +1,5 @@
 import { TraceFlags, type Context } from "@opentelemetry/api";
-import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, Span, SpanProcessor } from "@opentelemetry/sdk-trace";
 import type { ExportAccount } from "./export-account.js";
 
 /** Counts the sampled spans it passes to the wrapped (batch) processor. */

@@ -1,5 +1,5 @@
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
-import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace";
 import { ATTR, FILE_EVENT, MANIFEST_FILE } from "../src/conventions.js";
 import { isStageSpan, manifestTelemetryOf, manifestTextFromSpan } from "../src/manifest/manifest-from-span.js";
 import { manifestPathIn, writeManifestTelemetry, writeManifestText } from "../src/manifest/manifest-file.js";

@@ -1,6 +1,6 @@
 import type { Attributes, HrTime, SpanContext } from "@opentelemetry/api";
 import { resourceFromAttributes } from "@opentelemetry/resources";
-import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 
 /**
  * Everything a stage wrote on its span, kept whole beside a span whose

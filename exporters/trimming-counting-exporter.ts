@@ -1,6 +1,6 @@
 import type { Attributes } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
-import type { ReadableSpan, SpanExporter, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, SpanExporter, TimedEvent } from "@opentelemetry/sdk-trace";
 import { FILE_EVENT } from "../src/conventions.js";
 import type { ExportAccount } from "./export-account.js";
 

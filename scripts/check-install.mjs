@@ -2,9 +2,12 @@
 // Installs stagetrace, as `npm pack` makes it, into a scratch app next to the
 // OpenTelemetry Node SDK of one OpenTelemetry JS line, the way a user adds it
 // to an app that already has that SDK, and checks with `npm ls` that the
-// install succeeds (no ERESOLVE) and that no @opentelemetry package is
-// installed in two versions. Usage: node scripts/check-install.mjs [2.x] [3.x]
-// (default: 2.x). Exit code 1 names what failed.
+// install succeeds (no ERESOLVE), that no @opentelemetry package is
+// installed in two versions, and that `npm ls` finds no unmet peer range.
+// Usage: node scripts/check-install.mjs [2.x] [3.x] (default: 2.x). The 3.x
+// line needs Node.js 22.15 or newer: its app is installed with the Node 24 of
+// scripts/node-binaries.mjs on PATH, as an app on that line would be. Exit
+// code 1 names what failed.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,10 +15,31 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-/** What an app on each line has before it adds stagetrace. */
+/**
+ * What an app on each line has before it adds stagetrace: the API, the Node
+ * SDK, and what docs/configuration.md's setup imports besides, at the
+ * versions that SDK release pins; and the Node.js major it runs on (null:
+ * the one running this script).
+ */
 const LINES = {
-  "2.x": ["@opentelemetry/api@1.9.1", "@opentelemetry/sdk-node@0.223.0"],
-  "3.x": ["@opentelemetry/api@1.10.0", "@opentelemetry/sdk-node@0.301.0"],
+  "2.x": {
+    node: null,
+    packages: [
+      "@opentelemetry/api@1.9.1",
+      "@opentelemetry/sdk-node@0.223.0",
+      "@opentelemetry/sdk-trace-base@2.12.0",
+      "@opentelemetry/exporter-trace-otlp-proto@0.223.0",
+    ],
+  },
+  "3.x": {
+    node: "24",
+    packages: [
+      "@opentelemetry/api@1.10.0",
+      "@opentelemetry/sdk-node@0.301.0",
+      "@opentelemetry/sdk-trace@3.1.0",
+      "@opentelemetry/exporter-trace-otlp-proto@0.301.0",
+    ],
+  },
 };
 const lines = process.argv.slice(2).length ? process.argv.slice(2) : ["2.x"];
 for (const l of lines) {
@@ -52,8 +76,15 @@ try {
     const app = join(work, `app-${line}`);
     execFileSync("mkdir", ["-p", app]);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: `app-${line.replace(".", "")}`, version: "1.0.0", private: true }));
-    const npm = (args) => spawnSync("npm", [...args, "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: app, encoding: "utf8" });
-    let r = npm(["install", ...LINES[line]]);
+    const { node, packages } = LINES[line];
+    const env = { ...process.env };
+    if (node !== null) {
+      const bin = execFileSync(process.execPath, [join(root, "scripts", "node-binaries.mjs"), node], { encoding: "utf8" }).trim();
+      env.PATH = `${bin}:${env.PATH ?? ""}`;
+    }
+    const npm = (args) => spawnSync("npm", [...args, "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: app, encoding: "utf8", env });
+    const nodeVersion = spawnSync("node", ["--version"], { env, encoding: "utf8" }).stdout.trim();
+    let r = npm(["install", ...packages]);
     if (r.status === 0) r = npm(["install", tarball]);
     if (r.status !== 0) {
       const why = /ERESOLVE/.test(r.stderr) ? "ERESOLVE" : `exit code ${r.status}`;
@@ -61,14 +92,20 @@ try {
       failed = true;
       continue;
     }
-    const ls = spawnSync("npm", ["ls", "--all", "--json"], { cwd: app, encoding: "utf8" });
-    const dups = duplicates(JSON.parse(ls.stdout));
+    const ls = spawnSync("npm", ["ls", "--all", "--json"], { cwd: app, encoding: "utf8", env });
+    const tree = JSON.parse(ls.stdout);
+    const dups = duplicates(tree);
+    // npm ls fails on a missing dependency or an unmet peer range (an SDK of the other line next to the app's API).
+    if (ls.status !== 0) {
+      process.stdout.write(`${line}: npm ls finds problems:\n  ${(tree.problems ?? [ls.stderr.trim()]).join("\n  ")}\n`);
+      failed = true;
+    }
     if (dups.length > 0) {
       process.stdout.write(`${line}: installed twice: ${dups.join("; ")}\n`);
       failed = true;
-    } else
+    } else if (ls.status === 0)
       process.stdout.write(
-        `${line}: stagetrace installs next to ${LINES[line].join(", ")} with one copy of every @opentelemetry package\n`,
+        `${line}: on Node ${nodeVersion}, stagetrace installs next to ${packages.join(", ")} with one copy of every @opentelemetry package\n`,
       );
   }
 } finally {

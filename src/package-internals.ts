@@ -5,29 +5,31 @@
  * one fails there, by name, before it changes what a stage records.
  */
 import type { Span } from "@opentelemetry/api";
-import type { SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { SpanLimits, TimedEvent } from "@opentelemetry/sdk-trace";
 import type { Agent } from "node:http";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 
 /**
- * OpenTelemetry SDK (`sdk-trace-base` 2.x `SpanImpl`): the event list of a
- * span whose `addEvent` would store an event's attributes unchanged, or null.
- * `addEvent` copies each attribute object twice (sanitising it, then counting
- * it against the per-event limit) and checks every value's length: for
- * 100,000 small files, a sixth of the tracking time. On a span whose event,
- * per-event attribute and value-length limits are all unbounded, appending
- * an event of checked values gives what `addEvent` would. Reads the span's
- * `events`, `_spanLimits` and `_attributeValueLengthLimit`; any other span,
- * or an SDK without these fields, gets null (and so `addEvent`).
+ * OpenTelemetry SDK (`@opentelemetry/sdk-trace` `SpanImpl`, 2.x and 3.x):
+ * the event list of a span whose `addEvent` would store an event's
+ * attributes unchanged, or null. `addEvent` copies each attribute object
+ * twice (sanitising it, then counting it against the per-event limit) and
+ * checks every value's length: for 100,000 small files, a sixth of the
+ * tracking time. On a span whose event, per-event attribute and
+ * value-length limits are all unbounded, appending an event of checked
+ * values gives what `addEvent` would. Reads the span's `events` and
+ * `_spanLimits` (both lines; 2.x also copies the value-length limit into
+ * `_attributeValueLengthLimit`, 3.x reads it from `_spanLimits`); any other
+ * span, or an SDK without these fields, gets null (and so `addEvent`).
  */
 export function sdkSpanEventList(span: Span): TimedEvent[] | null {
-  const s = span as unknown as { events?: unknown; _spanLimits?: SpanLimits; _attributeValueLengthLimit?: unknown };
+  const s = span as unknown as { events?: unknown; _spanLimits?: SpanLimits };
   const limits = s._spanLimits;
   if (!Array.isArray(s.events) || limits === undefined) return null;
   const unbounded =
-    limits.eventCountLimit === Infinity && limits.attributePerEventCountLimit === Infinity && s._attributeValueLengthLimit === Infinity;
+    limits.eventCountLimit === Infinity && limits.attributePerEventCountLimit === Infinity && limits.attributeValueLengthLimit === Infinity;
   return unbounded ? (s.events as TimedEvent[]) : null;
 }
 

@@ -1,5 +1,5 @@
 import type { TracerProvider } from "@opentelemetry/api";
-import type { SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import type { SpanProcessor } from "@opentelemetry/sdk-trace";
 
 /** A stage's outcome. `interrupted` is set when a signal stopped the stage. */
 export type StageStatus = "success" | "failed" | "skipped" | "interrupted";

@@ -1,6 +1,5 @@
 import { trace } from "@opentelemetry/api";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import { TracerProvider, type ReadableSpan } from "@opentelemetry/sdk-trace";
 import { createServer, request, Agent, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import pino from "pino";
@@ -25,10 +24,7 @@ const unbounded = {
 
 describe("OpenTelemetry SDK span internals", () => {
   it("an unbounded SDK span hands out its own event list; what is appended is the ended span's event", () => {
-    const provider = new NodeTracerProvider({
-      spanLimits: unbounded,
-      generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
-    });
+    const provider = new TracerProvider({ spanLimits: unbounded });
     const span = provider.getTracer("t").startSpan("s");
     const list = sdkSpanEventList(span);
     expect(list).not.toBeNull();
@@ -41,10 +37,13 @@ describe("OpenTelemetry SDK span internals", () => {
     ]);
   });
 
-  it("a span with default limits, and a non-recording span, get null (and so addEvent)", () => {
-    const span = new NodeTracerProvider().getTracer("t").startSpan("s");
+  it("a span with default limits, one with only a value-length limit, and a non-recording span, get null (and so addEvent)", () => {
+    const span = new TracerProvider().getTracer("t").startSpan("s");
     expect(sdkSpanEventList(span)).toBeNull();
     span.end();
+    const short = new TracerProvider({ spanLimits: { ...unbounded, attributeValueLengthLimit: 8 } }).getTracer("t").startSpan("s");
+    expect(sdkSpanEventList(short)).toBeNull();
+    short.end();
     expect(sdkSpanEventList(trace.wrapSpanContext({ traceId: "1".repeat(32), spanId: "2".repeat(16), traceFlags: 1 }))).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context } from "@opentelemetry/api";
 import { hrTimeDuration, TraceState } from "@opentelemetry/core";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";

@@ -1,7 +1,7 @@
 import type { Attributes } from "@opentelemetry/api";
 import { SpanStatusCode } from "@opentelemetry/api";
 import { hrTimeToMilliseconds, hrTimeToTimeStamp } from "@opentelemetry/core";
-import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 import {
   ATTR,
   EXCEPTION_ATTR,

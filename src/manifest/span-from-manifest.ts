@@ -1,7 +1,7 @@
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime } from "@opentelemetry/api";
 import { hrTimeDuration } from "@opentelemetry/core";
 import { emptyResource, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 import {
   ATTR,
   EXCEPTION_ATTR,

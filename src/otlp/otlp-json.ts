@@ -4,7 +4,7 @@ import { hrTimeDuration } from "@opentelemetry/core";
 import type { InstrumentationScope } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import type { DetectedResourceAttributes, Resource } from "@opentelemetry/resources";
-import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace";
 import { StagetraceError } from "../errors.js";
 
 /** A decoded OTLP `AnyValue`. An empty `AnyValue` (`{}`) decodes to `null`. */

@@ -1,6 +1,6 @@
 import type { Span } from "@opentelemetry/api";
 import { millisToHrTime } from "@opentelemetry/core";
-import type { TimedEvent } from "@opentelemetry/sdk-trace-base";
+import type { TimedEvent } from "@opentelemetry/sdk-trace";
 import { basename, join, resolve, sep } from "node:path";
 import { FILE_ATTR, FILE_EVENT, WARNING_ATTR, WARNING_EVENT } from "../conventions.js";
 import { StagetraceError } from "../errors.js";

@@ -5,7 +5,7 @@ import { manifestPathIn } from "../manifest/manifest-file.js";
 import { pathToFileURL } from "node:url";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { Logger } from "pino";
 import { ATTR, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";

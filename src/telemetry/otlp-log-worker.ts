@@ -7,8 +7,7 @@
  * within the exit bound however the backend behaves, and a count of the
  * records that were not delivered, sent back to the stage's thread.
  */
-import { context, trace, type AttributeValue, type Attributes } from "@opentelemetry/api";
-import type { AnyValueMap, LogAttributes, LogRecord } from "@opentelemetry/api-logs";
+import { context, trace, type Attributes } from "@opentelemetry/api";
 import type { ExportResult } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
@@ -26,6 +25,7 @@ import build from "pino-abstract-transport";
 import { ExportGate } from "../../exporters/export-gate.js";
 import { LOG_ATTR, LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE, SCHEMA_URL } from "../conventions.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
+import type { LogAttributes, LogAttributeValue, LogRecord } from "./otel-lines.js";
 import type { BatchSettings, OtlpProtocol, TlsFiles } from "../config/telemetry-config.js";
 
 export interface LogWorkerOptions {
@@ -89,10 +89,10 @@ async function otlpExporter(o: LogWorkerOptions, url: string): Promise<LogRecord
 /** Fields of a line that are not attributes: they are the record's time, severity, body and trace context. */
 const RECORD_FIELDS = new Set(["time", "level", "msg", "pid", "hostname", "trace_id", "span_id", "trace_flags"]);
 
-function anyValue(v: unknown): AttributeValue | AnyValueMap | undefined {
+function anyValue(v: unknown): LogAttributeValue | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === "string" || typeof v === "number" || typeof v === "boolean") return v;
-  return v as AnyValueMap;
+  return v as LogAttributeValue;
 }
 
 /**
@@ -115,7 +115,7 @@ export function recordFromLine(line: Record<string, unknown>, severityNumberMap:
       if (type !== undefined) attributes[ATTR_EXCEPTION_TYPE] = anyValue(type);
       if (message !== undefined) attributes[ATTR_EXCEPTION_MESSAGE] = anyValue(message);
       if (stack !== undefined) attributes[ATTR_EXCEPTION_STACKTRACE] = anyValue(stack);
-      if (Object.keys(rest).length > 0) attributes["exception.details"] = rest as AnyValueMap;
+      if (Object.keys(rest).length > 0) attributes["exception.details"] = rest as LogAttributeValue;
     } else attributes[key] = anyValue(value);
   }
   for (const k of Object.keys(attributes)) if (attributes[k] === undefined) delete attributes[k];

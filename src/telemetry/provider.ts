@@ -7,10 +7,10 @@ import {
   ConsoleSpanExporter,
   RandomIdGenerator,
   SimpleSpanProcessor,
+  TracerProvider as SdkTracerProvider,
   type IdGenerator,
   type SpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+} from "@opentelemetry/sdk-trace";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
 import {
   CountingSpanProcessor,
@@ -20,6 +20,7 @@ import {
 } from "../../exporters/otlp-span-export.js";
 import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { VERSION } from "../version.js";
+import { registerTracing } from "./otel-lines.js";
 import { StageSampler } from "./stage-sampler.js";
 import { grpcEndpoint, grpcMetadata, otlpAgentFactory } from "./otlp-agent.js";
 import { currentPropagators, type Propagator, type ResolvedTelemetryConfig } from "../config/telemetry-config.js";
@@ -91,7 +92,7 @@ export function withChosenIds<T>(ids: { traceId: string; spanId: string }, start
 
 /** The tracer stage spans start from, and stagetrace's own provider with its processors (none on an app's provider). */
 export interface StageTracing {
-  provider: NodeTracerProvider | null;
+  provider: SdkTracerProvider | null;
   tracer: Tracer;
   processors: SpanProcessor[];
 }
@@ -115,9 +116,9 @@ export function stageTracing(
   }
   const processors: SpanProcessor[] = [new ManifestSpanProcessor(manifests)];
   if (config.tracesUrl) processors.push(otlpSpanProcessor(config.tracesUrl, config, account, warn));
-  if (config.tracesConsole) processors.push(new SimpleSpanProcessor(new ConsoleSpanExporter()));
+  if (config.tracesConsole) processors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
   processors.push(...(options.spanProcessors ?? []));
-  const provider = new NodeTracerProvider({
+  const provider = new SdkTracerProvider({
     resource,
     sampler: new StageSampler(config.sampler),
     spanProcessors: processors,
@@ -131,9 +132,8 @@ export function stageTracing(
       eventCountLimit: Infinity,
       attributePerEventCountLimit: Infinity,
     },
-    generalLimits: { attributeCountLimit: Infinity, attributeValueLengthLimit: Infinity },
   });
-  if (config.registerGlobal) provider.register({ propagator: propagatorFor(config.propagators) });
+  if (config.registerGlobal) registerTracing(provider, propagatorFor(config.propagators));
   return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors };
 }
 
@@ -166,7 +166,7 @@ export function otlpSpanProcessor(
     return new OTLPTraceExporter(httpOptions);
   });
   const trimming = new TrimmingCountingExporter(exporter, account, config.otlpMaxEventsPerSpan, config.otlpAttributeValueLengthLimit);
-  const batch = new BatchSpanProcessor(trimming, { ...config.bsp });
+  const batch = new BatchSpanProcessor({ exporter: trimming, ...config.bsp });
   return new CountingSpanProcessor(batch, account);
 }
 

@@ -1,4 +1,4 @@
-import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import type { TracerProvider as SdkTracerProvider } from "@opentelemetry/sdk-trace";
 import type { ManifestExporter } from "../../exporters/manifest-exporter.js";
 import type { ExportAccount } from "../../exporters/otlp-span-export.js";
 import type { LogFiles } from "../log/log-files.js";
@@ -15,7 +15,7 @@ export { EXIT_MARGIN_MS, lastExportMs };
 /** What a shutdown flushes and stops. */
 export interface ShutdownParts {
   config: ResolvedTelemetryConfig;
-  provider: NodeTracerProvider | null;
+  provider: SdkTracerProvider | null;
   account: ExportAccount;
   heartbeat: Heartbeat | null;
   logFiles: LogFiles;

@@ -7,7 +7,7 @@ import {
   TraceIdRatioBasedSampler,
   type Sampler,
   type SamplingResult,
-} from "@opentelemetry/sdk-trace-base";
+} from "@opentelemetry/sdk-trace";
 import { ATTR } from "../conventions.js";
 import type { SamplerSetting } from "../config/telemetry-config.js";
 

@@ -1,7 +1,6 @@
 import type { Attributes, Tracer } from "@opentelemetry/api";
 import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
-import type { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
+import type { ReadableSpan, TracerProvider as SdkTracerProvider, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { ManifestExporter } from "../../exporters/manifest-exporter.js";
 import { ExportAccount } from "../../exporters/otlp-span-export.js";
 import type { TelemetryOptions, TelemetryReport } from "../types.js";
@@ -34,7 +33,7 @@ export class Telemetry {
   /** The resolved settings: each option, else its environment variable, else its default. */
   readonly config: ResolvedTelemetryConfig;
   /** stagetrace's own provider, or null when the app passed its own (`tracerProvider`). */
-  readonly provider: NodeTracerProvider | null;
+  readonly provider: SdkTracerProvider | null;
   /** The tracer stage spans are started from. */
   readonly tracer: Tracer;
   /** Writes `manifest.json` for every ended stage span of this process. */

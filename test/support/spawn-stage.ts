@@ -12,11 +12,11 @@ export interface StageProcessResult {
   exitAfterDoneMs: number | null;
 }
 
-/** Runs a stage script as its own process with only the given OTel/stagetrace env on top of a clean one. */
-export function spawnStage(env: Record<string, string>, script = FIXTURE): Promise<StageProcessResult> {
+/** Runs a stage script as its own process (with `node`, by default this one) with only the given OTel/stagetrace env on top of a clean one. */
+export function spawnStage(env: Record<string, string>, script = FIXTURE, node = process.execPath): Promise<StageProcessResult> {
   const base: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node, [script], { env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let doneAt: number | null = null;
