@@ -148,16 +148,15 @@ export function runChild(
   },
 ): Promise<ChildOutcome> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: options.env, stdio: options.stdio, detached: options.group === true });
-    options.started?.(child);
-    const standDown =
-      options.watchdog && child.pid !== undefined ? startWatchdog(options.group ? -child.pid : child.pid, options.graceMs) : null;
+    // Signals are handled from before the spawn: a SIGTERM that arrives while the command is
+    // starting is forwarded to it once it is there, instead of ending this process by default.
+    let child: ChildProcess | undefined = undefined;
     let forwarded: NodeJS.Signals | null = null;
     let escalation: NodeJS.Timeout | undefined;
     let escalationDeadline = 0;
-    const alive = () => child.exitCode === null && child.signalCode === null;
+    const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
     const send = (signal: NodeJS.Signals) => {
-      if (child.pid === undefined || (!options.group && !alive())) return;
+      if (child?.pid === undefined || (!options.group && !alive())) return;
       try {
         if (options.group) process.kill(-child.pid, signal);
         else child.kill(signal);
@@ -179,6 +178,10 @@ export function runChild(
     };
     process.on("SIGINT", forward);
     process.on("SIGTERM", forward);
+    child = spawn(argv[0]!, argv.slice(1), { env: options.env, stdio: options.stdio, detached: options.group === true });
+    options.started?.(child);
+    const standDown =
+      options.watchdog && child.pid !== undefined ? startWatchdog(options.group ? -child.pid : child.pid, options.graceMs) : null;
     let spawnError: NodeJS.ErrnoException | null = null;
     child.on("error", (e) => (spawnError = e));
     let ended = false;
