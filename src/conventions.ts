@@ -7,6 +7,8 @@
 // The stable names used here, spelled out: `@opentelemetry/semantic-conventions`
 // takes longer to load (about 25 ms) than a stage process that hands its records
 // to the run's agent may spend in all; a test holds them equal to that package's.
+import { StagetraceError } from "./errors.js";
+
 const ATTR_ERROR_TYPE = "error.type";
 const ATTR_EXCEPTION_MESSAGE = "exception.message";
 const ATTR_EXCEPTION_STACKTRACE = "exception.stacktrace";
@@ -149,6 +151,13 @@ export const EXCEPTION_ATTR = {
 
 /** The seed's statuses, plus `interrupted` for a stage stopped by a signal. */
 export const STAGE_STATUSES = ["success", "failed", "skipped", "interrupted"] as const;
+
+/** Throws the INVALID_STATUS error for a status that is none of STAGE_STATUSES (finalize of StageIO, its thin client and StageManifest). */
+export function assertStageStatus(status: string): void {
+  if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
+    throw new StagetraceError("INVALID_STATUS", `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`);
+  }
+}
 
 /** `cicd.pipeline.task.run.result` values for each stage status (semantic conventions). */
 export const TASK_RESULT: Record<(typeof STAGE_STATUSES)[number], string> = {

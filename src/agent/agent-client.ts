@@ -5,7 +5,7 @@ import { createRequire } from "node:module";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
-import { NOT_FINALIZED_REASON, STAGE_STATUSES } from "../conventions.js";
+import { NOT_FINALIZED_REASON, assertStageStatus } from "../conventions.js";
 import { manifestPathIn } from "../manifest/manifest-file.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
@@ -376,12 +376,7 @@ export class AgentStage {
       }
       return this.finalizing;
     }
-    if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
-      throw new StagetraceError(
-        "INVALID_STATUS",
-        `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`,
-      );
-    }
+    assertStageStatus(status);
     this.finalStatus = status;
     this.finalizing = Promise.resolve();
     const { reason, error, saveManifest, ...extra } = options;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { MANIFEST_SCHEMA_VERSION, STAGE_STATUSES } from "../conventions.js";
+import { MANIFEST_SCHEMA_VERSION, assertStageStatus } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { fingerprintSync, type FileFingerprint } from "../fs/file-fingerprint.js";
 import { collectPrefixed, flattenToAttributes, truncate } from "../values/recorded-values.js";
@@ -159,12 +159,7 @@ export class StageManifest {
    * field of `options` (the seed's `**kwargs`) is merged into `extra`, flattened like config. Throws on an unknown status.
    */
   finalize(status: StageStatus = "success", options: FinalizeOptions = {}): void {
-    if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
-      throw new StagetraceError(
-        "INVALID_STATUS",
-        `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`,
-      );
-    }
+    assertStageStatus(status);
     const { reason, error, saveManifest: _saveManifest, ...extra } = options;
     if (error !== undefined) this.addError(typeof error === "string" ? error : error.message, error);
     Object.assign(this.data.extra, collectPrefixed(flattenToAttributes("", extra, { secrets: this.secrets }), ""));

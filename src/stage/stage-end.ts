@@ -2,7 +2,7 @@ import { SpanStatusCode, type Span } from "@opentelemetry/api";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import { ATTR, NOT_FINALIZED_REASON, STAGE_STATUSES, TASK_RESULT, WARNING_ATTR, WARNING_EVENT } from "../conventions.js";
+import { ATTR, NOT_FINALIZED_REASON, assertStageStatus, TASK_RESULT, WARNING_ATTR, WARNING_EVENT } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { refreshPipelineAfterRerun } from "../run/pipeline-update.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
@@ -100,12 +100,7 @@ export class StageEnd {
       }
       return this.finalizing;
     }
-    if (!(STAGE_STATUSES as readonly string[]).includes(status)) {
-      throw new StagetraceError(
-        "INVALID_STATUS",
-        `unknown stage status ${JSON.stringify(status)}; use one of ${STAGE_STATUSES.join(", ")}`,
-      );
-    }
+    assertStageStatus(status);
     this.finalStatus = status;
     this.finalReason = options.reason ?? (options.error !== undefined ? messageOf(options.error) : undefined);
     const { reason: _reason, error, saveManifest, ...extra } = options;
