@@ -4,10 +4,16 @@
 // to an app that already has that SDK, and checks with `npm ls` that the
 // install succeeds (no ERESOLVE), that no @opentelemetry package is
 // installed in two versions, and that `npm ls` finds no unmet peer range.
-// Usage: node scripts/check-install.mjs [2.x] [3.x] (default: 2.x). The 3.x
-// line needs Node.js 22.15 or newer: its app is installed with the Node 24 of
-// scripts/node-binaries.mjs on PATH, as an app on that line would be. Exit
-// code 1 names what failed.
+// Usage: node scripts/check-install.mjs [APP...] (default: 2.x), APP one of
+// 2.x and 3.x (an app with the Node SDK of that line), 3.x-no-sdk-node (an
+// app with that line's trace SDK and one exporter, no sdk-node), and
+// 2.x-no-sdk-node: the same on the 2.x line on Node 24, where npm gives
+// stagetrace the 3.x line's exporters (it picks by Node.js version, and no
+// range can steer it): there the check is that importing stagetrace warns
+// and that the command the warning names leaves one copy of every package
+// and no warning. The 3.x line needs Node.js 22.15 or newer: those apps are
+// installed with the Node 24 of scripts/node-binaries.mjs on PATH, as an app
+// on that line would be. Exit code 1 names what failed.
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +30,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const LINES = {
   "2.x": {
     node: null,
+    fix: false,
     packages: [
       "@opentelemetry/api@1.9.1",
       "@opentelemetry/sdk-node@0.223.0",
@@ -33,6 +40,7 @@ const LINES = {
   },
   "3.x": {
     node: "24",
+    fix: false,
     packages: [
       "@opentelemetry/api@1.10.0",
       "@opentelemetry/sdk-node@0.301.0",
@@ -40,7 +48,20 @@ const LINES = {
       "@opentelemetry/exporter-trace-otlp-proto@0.301.0",
     ],
   },
+  "3.x-no-sdk-node": {
+    node: "24",
+    fix: false,
+    packages: ["@opentelemetry/api@1.10.0", "@opentelemetry/sdk-trace@3.1.0", "@opentelemetry/exporter-trace-otlp-proto@0.301.0"],
+  },
+  "2.x-no-sdk-node": {
+    node: "24",
+    fix: true,
+    packages: ["@opentelemetry/api@1.9.1", "@opentelemetry/sdk-trace-node@2.12.0", "@opentelemetry/exporter-trace-otlp-proto@0.223.0"],
+  },
 };
+/** What importing stagetrace says on stderr in `app`. */
+const importWarning = (app, env) =>
+  spawnSync("node", ["--input-type=module", "-e", "await import('stagetrace')"], { cwd: app, encoding: "utf8", env }).stderr.trim();
 const lines = process.argv.slice(2).length ? process.argv.slice(2) : ["2.x"];
 for (const l of lines) {
   if (!(l in LINES)) {
@@ -76,7 +97,7 @@ try {
     const app = join(work, `app-${line}`);
     execFileSync("mkdir", ["-p", app]);
     writeFileSync(join(app, "package.json"), JSON.stringify({ name: `app-${line.replace(".", "")}`, version: "1.0.0", private: true }));
-    const { node, packages } = LINES[line];
+    const { node, packages, fix } = LINES[line];
     const env = { ...process.env };
     if (node !== null) {
       const bin = execFileSync(process.execPath, [join(root, "scripts", "node-binaries.mjs"), node], { encoding: "utf8" }).trim();
@@ -92,6 +113,30 @@ try {
       failed = true;
       continue;
     }
+    if (fix) {
+      // npm gave stagetrace the other line's packages: stagetrace says so, with the command that fixes it.
+      const warning = importWarning(app, env);
+      const command = /Put them on the app's line with: npm install (.*) && npm dedupe$/.exec(warning);
+      if (command === null) {
+        process.stdout.write(`${line}: importing stagetrace gives no fix for the mixed lines; it says: ${warning || "nothing"}\n`);
+        failed = true;
+        continue;
+      }
+      r = npm(["install", ...command[1].split(" ")]);
+      if (r.status === 0) r = npm(["dedupe"]);
+      if (r.status !== 0) {
+        process.stdout.write(
+          `${line}: the warned command fails (exit code ${r.status})\n${r.stderr.split("\n").slice(0, 12).join("\n")}\n`,
+        );
+        failed = true;
+        continue;
+      }
+    }
+    const after = importWarning(app, env);
+    if (after !== "") {
+      process.stdout.write(`${line}: importing stagetrace warns: ${after}\n`);
+      failed = true;
+    }
     const ls = spawnSync("npm", ["ls", "--all", "--json"], { cwd: app, encoding: "utf8", env });
     const tree = JSON.parse(ls.stdout);
     const dups = duplicates(tree);
@@ -105,7 +150,7 @@ try {
       failed = true;
     } else if (ls.status === 0)
       process.stdout.write(
-        `${line}: on Node ${nodeVersion}, stagetrace installs next to ${packages.join(", ")} with one copy of every @opentelemetry package\n`,
+        `${line}: on Node ${nodeVersion}, stagetrace installs next to ${packages.join(", ")}${fix ? ", after the command its warning names," : ""} with one copy of every @opentelemetry package\n`,
       );
   }
 } finally {
