@@ -27,12 +27,15 @@ export interface OwnSdkRun {
  * the app with `env` on top of OUTPUT_DIR and the receiver's endpoint (and a
  * 200 ms heartbeat) and has checked its exit code; `receiver` is the one it
  * exported to; `sdkVersion` is what the app's spans must name as
- * telemetry.sdk.version, which proves the app's SDK made them.
+ * telemetry.sdk.version, which proves the app's SDK made them, and
+ * `nodeVersion` what they name as process.runtime.version, the Node.js the
+ * app ran on.
  */
 export function ownSdkCases(
   runApp: (env: Record<string, string>) => Promise<OwnSdkRun>,
   receiver: () => OtlpReceiver,
   sdkVersion: RegExp,
+  nodeVersion: RegExp,
 ): void {
   it("one trace, each span exported once, the app's service.name everywhere, true log counts, all 200 files", async () => {
     const r = await runApp({ OTEL_SERVICE_NAME: "media" });
@@ -45,6 +48,7 @@ export function ownSdkCases(
     expect(stageSpans[0]!.parentSpanContext?.spanId).toBe(job.spanContext().spanId);
     expect(r.manifest.trace.trace_id).toBe(job.spanContext().traceId);
     expect(job.resource.attributes["telemetry.sdk.version"]).toMatch(sdkVersion);
+    expect(job.resource.attributes["process.runtime.version"]).toMatch(nodeVersion);
 
     for (const s of rec.spans()) expect(s.resource.attributes["service.name"]).toBe("media");
     const logs = rec.logRecords().filter((l) => l.traceId === job.spanContext().traceId);
