@@ -231,7 +231,7 @@ const ROWS: Row[] = [
     variables: "`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`",
     spec: "`parentbased_always_on` (default), `always_on`, `always_off`, `traceidratio`, `parentbased_always_off`, `parentbased_traceidratio`; the ratio from 0 to 1",
     stagetrace:
-      "the same (`jaeger_remote`, `xray` and others warn and use the default); a stage span the sampler drops is still recorded, but not exported",
+      "the same (`jaeger_remote`, `xray` and others warn and use the default); a stage span the sampler drops is still recorded, but not exported. On an app's own SDK its sampler decides, and a stage span it drops is recorded by stagetrace for its manifest, exported by nobody",
     why: "the manifest is built from the stage's span, so every stage must have a complete one",
     async check() {
       const r = await stage({ OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "0" });

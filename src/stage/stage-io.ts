@@ -92,7 +92,12 @@ export class StageIO implements OpenStage {
    * The pipeline's stage names in order (option `stages`, `STAGETRACE_STAGES` or `stagetrace.json`), or null when unknown.
    */
   readonly stages: readonly string[] | null;
-  /** The stage's span; child spans started while it is active nest under it. */
+  /**
+   * The stage's span; child spans started while it is active nest under it.
+   * What the stage's code sets on it reaches the manifest as what stagetrace
+   * sets does: on an app's tracer provider it is written to the span and to
+   * the stage's own record, whatever that provider's span limits.
+   */
   readonly span: Span;
   /** This stage's `stage.log` (every line at the logger's level and above). */
   readonly stageLogPath: string;
@@ -102,8 +107,8 @@ export class StageIO implements OpenStage {
   readonly manifestPath: string | null;
 
   private readonly telemetry: Telemetry;
-  /** Where the stage writes its attributes and events: the span, and on an app's provider the stage's own record too. */
-  private readonly recorded: Span;
+  /** The span as the tracer started it; on an app's provider `span` writes to it and to the stage's own record. */
+  private readonly started: Span;
   private readonly secrets = new SecretValues();
   private readonly files: FileTracking;
   private readonly values: StageValues;
@@ -207,10 +212,10 @@ export class StageIO implements OpenStage {
         { kind: SpanKind.INTERNAL, attributes, startTime: start },
         parent,
       );
-    this.span = client ? withChosenIds(client, startSpan) : startSpan();
-    this.telemetry.adoptAppResource(this.span);
-    this.recorded = this.recordedSpan(attributes);
-    this.files = new FileTracking(this.recorded, {
+    this.started = client ? withChosenIds(client, startSpan) : startSpan();
+    this.telemetry.adoptAppResource(this.started);
+    this.span = this.recordedSpan(attributes);
+    this.files = new FileTracking(this.span, {
       stageName: this.stageName,
       outputBase: this.outputBase,
       stages: this.stages,
@@ -219,7 +224,7 @@ export class StageIO implements OpenStage {
       secrets: this.secrets,
       warn: this.telemetry.warn,
     });
-    this.values = new StageValues(this.recorded, this.secrets);
+    this.values = new StageValues(this.span, this.secrets);
     this.end = new StageEnd({
       stage: this,
       stageName: this.stageName,
@@ -227,7 +232,7 @@ export class StageIO implements OpenStage {
       manifestPath: this.manifestPath,
       logPaths: [this.stageLogPath, this.pipelineLogPath],
       strict: this.strict,
-      span: this.recorded,
+      span: this.span,
       telemetry: this.telemetry,
       files: this.files,
       values: this.values,
@@ -278,12 +283,12 @@ export class StageIO implements OpenStage {
    * stagetrace's own provider has no limits: its span is the record.
    */
   private recordedSpan(attributes: Attributes): Span {
-    if (this.telemetry.provider !== null) return this.span;
+    if (this.telemetry.provider !== null) return this.started;
     // The app's resource may lack the host and pid the manifest (and `run` judging the stage) needs.
     const record = new StageSpanRecord(processResourceAttributes());
     record.setAttributes(attributes);
-    keepStageSpanRecord(this.span.spanContext(), record);
-    return new RecordingSpan(this.span, record);
+    keepStageSpanRecord(this.started.spanContext(), record);
+    return new RecordingSpan(this.started, record);
   }
 
   /**
@@ -291,7 +296,7 @@ export class StageIO implements OpenStage {
    * runs (secrets censored), recorded as the stage's `process.command_args`.
    */
   recordCommandLine(argv: string[]): void {
-    this.recorded.setAttribute(ATTR.processArgs, argv);
+    this.span.setAttribute(ATTR.processArgs, argv);
   }
 
   /**
@@ -300,9 +305,9 @@ export class StageIO implements OpenStage {
    * process is killed before it can finalize, this is what stays on disk.
    */
   private writeRunningManifest(problems: string[]): void {
-    if (this.manifestPath === null || !isReadable(this.span)) return;
+    if (this.manifestPath === null || !isReadable(this.started)) return;
     try {
-      this.telemetry.manifestExporter.writeRunningManifest(this.span);
+      this.telemetry.manifestExporter.writeRunningManifest(this.started);
     } catch (err) {
       const problem = this.ioProblem(`cannot write the running manifest ${this.manifestPath}`, (err as Error).cause ?? err);
       problems.push(problem);

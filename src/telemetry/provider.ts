@@ -1,4 +1,4 @@
-import { context, type Context, type TextMapPropagator, type Tracer, type TracerProvider } from "@opentelemetry/api";
+import { context, type Context, type TextMapPropagator, type TraceState, type Tracer, type TracerProvider } from "@opentelemetry/api";
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { EnvironmentGetter } from "@opentelemetry/propagator-env-carrier";
 import type { Resource } from "@opentelemetry/resources";
@@ -6,9 +6,12 @@ import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   RandomIdGenerator,
+  SamplingDecision,
   SimpleSpanProcessor,
   TracerProvider as SdkTracerProvider,
   type IdGenerator,
+  type Sampler,
+  type SamplingResult,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace";
 import { ManifestExporter, ManifestSpanProcessor } from "../../exporters/manifest-exporter.js";
@@ -22,6 +25,7 @@ import { SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { VERSION } from "../version.js";
 import { registerTracing } from "./otel-lines.js";
 import { StageSampler } from "./stage-sampler.js";
+import { AppStageTracer, type RecordDroppedStage } from "./app-stage-tracer.js";
 import { grpcEndpoint, grpcMetadata, otlpAgentFactory } from "./otlp-agent.js";
 import { currentPropagators, type Propagator, type ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 import { warnOnce } from "./warn-once.js";
@@ -112,7 +116,8 @@ export function stageTracing(
   warn: (message: string) => void,
 ): StageTracing {
   if (options.tracerProvider !== undefined) {
-    return { provider: null, tracer: options.tracerProvider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors: [] };
+    const app = options.tracerProvider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL });
+    return { provider: null, tracer: new AppStageTracer(app, droppedStageRecorder(resource, warn)), processors: [] };
   }
   const processors: SpanProcessor[] = [new ManifestSpanProcessor(manifests)];
   if (config.tracesUrl) processors.push(otlpSpanProcessor(config.tracesUrl, config, account, warn));
@@ -126,15 +131,58 @@ export function stageTracing(
     // The manifest is built from the span, so the span must keep every file
     // event and config attribute; what goes over OTLP is trimmed separately.
     // No OTEL_*_LIMIT variable may shorten it either: those limits apply on the wire only.
-    spanLimits: {
-      attributeCountLimit: Infinity,
-      attributeValueLengthLimit: Infinity,
-      eventCountLimit: Infinity,
-      attributePerEventCountLimit: Infinity,
-    },
+    spanLimits: UNLIMITED,
   });
   if (config.registerGlobal) registerTracing(provider, propagatorFor(config.propagators));
   return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors };
+}
+
+const UNLIMITED = {
+  attributeCountLimit: Infinity,
+  attributeValueLengthLimit: Infinity,
+  eventCountLimit: Infinity,
+  attributePerEventCountLimit: Infinity,
+};
+
+/** Records a span and samples nothing: a span it starts has the trace state it is given and is not exported. */
+class RecordOnlySampler implements Sampler {
+  traceState: TraceState | undefined;
+  shouldSample(): SamplingResult {
+    return { decision: SamplingDecision.RECORD, ...(this.traceState ? { traceState: this.traceState } : {}) };
+  }
+  toString(): string {
+    return "RecordOnlySampler";
+  }
+}
+
+/**
+ * Where the stage spans an app's sampler drops are recorded: a provider of
+ * stagetrace's, made on first use, with no exporter (only the manifest
+ * processors of stageSpanProcessors()), no span limits, and the ids and
+ * trace state the app's tracer gave the span. Never registered globally.
+ */
+function droppedStageRecorder(resource: Resource, warn: (message: string) => void): RecordDroppedStage {
+  const sampler = new RecordOnlySampler();
+  let tracer: Tracer | undefined;
+  return (ids, name, options, parent) => {
+    tracer ??= new SdkTracerProvider({
+      resource,
+      sampler,
+      idGenerator,
+      spanProcessors: stageSpanProcessors({
+        onWriteError: (path, err) =>
+          warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
+      }),
+      spanLimits: UNLIMITED,
+    }).getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL });
+    const start = () => tracer!.startSpan(name, options, parent);
+    sampler.traceState = ids?.traceState;
+    try {
+      return ids ? withChosenIds(ids, start) : start();
+    } finally {
+      sampler.traceState = undefined;
+    }
+  };
 }
 
 /** The OTLP side of the spans: trimmed for the wire, batched, counted. */

@@ -13,6 +13,7 @@ import { processResourceAttributes } from "./process-resource.js";
 import { LogTransport } from "./log-transport.js";
 import { ProcessLifecycle, type OpenStage } from "./process-lifecycle.js";
 import { stageTracing } from "./provider.js";
+import { isRecordedLocally } from "./app-stage-tracer.js";
 import { shutdownWithin } from "./shutdown.js";
 import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 
@@ -114,7 +115,8 @@ export class Telemetry {
    * span, before any log record or heartbeat is sent; later calls do nothing.
    */
   adoptAppResource(span: object): void {
-    if (this.provider !== null || this.appResourceAdopted) return;
+    // A stage the app's sampler dropped is recorded by stagetrace, on stagetrace's resource: a later one may have the app's.
+    if (this.provider !== null || this.appResourceAdopted || isRecordedLocally(span)) return;
     const resource = (span as { resource?: Resource }).resource;
     if (resource === undefined || typeof resource.merge !== "function") return;
     this.appResourceAdopted = true;

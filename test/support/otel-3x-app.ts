@@ -1,7 +1,8 @@
 // The tests of the OpenTelemetry JS 3.x line run stagetrace in an app on that
 // line: @opentelemetry/api 1.10, @opentelemetry/sdk-node 0.301 and the
-// packages docs/configuration.md's setup imports, on Node 24 (the line needs
-// Node 22.15+; the binary comes from scripts/node-binaries.mjs). On first use
+// packages docs/configuration.md's setup imports, installed with Node 24 and
+// run on Node 24 and 22 (the line needs Node 22.15+; the binaries come from
+// scripts/node-binaries.mjs). On first use
 // the app is installed, with Node 24's npm resolution, next to stagetrace as
 // `npm pack` makes it, into the git-ignored .test-tools/, saying so on
 // stderr; it is built under a private name and renamed into place, so two
@@ -29,8 +30,11 @@ export const OTEL_3X_PACKAGES = [
   "@opentelemetry/exporter-trace-otlp-proto@0.301.0",
 ];
 
-/** The Node.js major the app runs on. */
+/** The Node.js major the app is installed with and runs on by default. */
 export const OTEL_3X_NODE_MAJOR = "24";
+
+/** The other Node.js line the app's tests run on: the 3.x line needs 22.15 or newer. */
+export const OTEL_3X_OLDEST_NODE_MAJOR = "22";
 
 export interface Otel3xApp {
   /** The app's folder; its node_modules holds the 3.x packages and stagetrace's dependencies. */
@@ -47,9 +51,10 @@ export interface Otel3xApp {
   close(): void;
 }
 
-function nodeBinary(): string {
-  const r = spawnSync(process.execPath, [join(ROOT, "scripts", "node-binaries.mjs"), OTEL_3X_NODE_MAJOR], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`node scripts/node-binaries.mjs ${OTEL_3X_NODE_MAJOR} failed: ${r.stderr}`);
+/** The `node` binary of this Node.js major, fetched from the npm registry on first use (scripts/node-binaries.mjs). */
+export function nodeBinary(major: string = OTEL_3X_NODE_MAJOR): string {
+  const r = spawnSync(process.execPath, [join(ROOT, "scripts", "node-binaries.mjs"), major], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`node scripts/node-binaries.mjs ${major} failed: ${r.stderr}`);
   return join(r.stdout.trim(), "node");
 }
 

@@ -1,5 +1,6 @@
 // stagetrace on the OpenTelemetry JS 3.x line (@opentelemetry/api 1.10,
-// core and the SDKs 3.1, @opentelemetry/sdk-node 0.301), on Node 24: an app
+// core and the SDKs 3.1, @opentelemetry/sdk-node 0.301), on Node 24 and on
+// Node 22, the oldest line it supports: an app
 // installed on that line (test/support/otel-3x-app.ts, installed on first
 // use), run as a real process against the in-process OTLP receiver. The app
 // has one copy of each OpenTelemetry package, all of the 3.x line. Bring your
@@ -14,7 +15,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ensureOtel3xApp, type Otel3xApp } from "../support/otel-3x-app.js";
+import { ensureOtel3xApp, nodeBinary, OTEL_3X_OLDEST_NODE_MAJOR, type Otel3xApp } from "../support/otel-3x-app.js";
 import { ownSdkCases } from "../support/own-sdk-cases.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { spawnStage } from "../support/spawn-stage.js";
@@ -41,9 +42,12 @@ function docs3xBlock(): string {
 }
 
 let app: Otel3xApp;
-// The first run installs the app from the npm registry.
+/** The Node 22 binary the bring-your-own cases run on too. */
+let node22: string;
+// The first run installs the app and fetches Node 22 from the npm registry.
 beforeAll(() => {
   app = ensureOtel3xApp();
+  node22 = nodeBinary(OTEL_3X_OLDEST_NODE_MAJOR);
 }, 300_000);
 afterAll(() => app?.close());
 
@@ -53,10 +57,10 @@ afterEach(async () => {
   receiver = undefined;
 });
 
-async function runOnNode24(script: string, stage: string, env: Record<string, string>) {
+async function runOn(node: string, script: string, stage: string, env: Record<string, string>) {
   receiver = await startOtlpReceiver();
   const run = tempDir();
-  const r = await spawnStage({ OUTPUT_DIR: run, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env }, app.script(script), app.node);
+  const r = await spawnStage({ OUTPUT_DIR: run, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...env }, app.script(script), node);
   expect(r.code, r.stderr).toBe(0);
   return { ...r, run, manifest: readJson(join(run, stage, "manifest.json")) };
 }
@@ -75,9 +79,12 @@ describe("the app on the OpenTelemetry JS 3.x line", () => {
     // The 2.x line's packages are not there at all.
     expect(versions).not.toHaveProperty(["@opentelemetry/sdk-trace-base"]);
     expect(versions).not.toHaveProperty(["@opentelemetry/api-logs"]);
-    const version = execFileSync(app.node, ["--version"], { encoding: "utf8" }).trim();
-    const [major, minor] = version.slice(1).split(".").map(Number);
-    expect(major! > 22 || (major === 22 && minor! >= 15), `${app.node} is Node ${version}`).toBe(true);
+    for (const node of [app.node, node22]) {
+      const version = execFileSync(node, ["--version"], { encoding: "utf8" }).trim();
+      const [major, minor] = version.slice(1).split(".").map(Number);
+      expect(major! > 22 || (major === 22 && minor! >= 15), `${node} is Node ${version}`).toBe(true);
+      if (node === node22) expect(major, `${node} is Node ${version}`).toBe(22);
+    }
   });
 });
 
@@ -100,17 +107,27 @@ describe("types on the 3.x line", () => {
   });
 });
 
-describe("an app with its own @opentelemetry/sdk-node 0.301", () => {
+describe("an app with its own @opentelemetry/sdk-node 0.301, on Node 24", () => {
   ownSdkCases(
-    (env) => runOnNode24(OWN_SDK_APP, "own", { STAGETRACE_HEARTBEAT_INTERVAL_MS: "200", ...env }),
+    (env) => runOn(app.node, OWN_SDK_APP, "own", { STAGETRACE_HEARTBEAT_INTERVAL_MS: "200", ...env }),
     () => receiver!,
     /^3\.1\./,
+    /^24\./,
+  );
+});
+
+describe("an app with its own @opentelemetry/sdk-node 0.301, on Node 22", () => {
+  ownSdkCases(
+    (env) => runOn(node22, OWN_SDK_APP, "own", { STAGETRACE_HEARTBEAT_INTERVAL_MS: "200", ...env }),
+    () => receiver!,
+    /^3\.1\./,
+    /^22\./,
   );
 });
 
 describe("stagetrace's own provider on the 3.x packages", () => {
   it("exports the stage span, its log records and heartbeats, and writes a complete manifest of 300 files", async () => {
-    const r = await runOnNode24(STAGE, "three", {
+    const r = await runOn(app.node, STAGE, "three", {
       OTEL_SERVICE_NAME: "media",
       FIXTURE_STAGE: "three",
       FIXTURE_FILES: "300",

@@ -39,5 +39,5 @@ async function app(env: Record<string, string> = {}) {
 }
 
 describe("an app with its own @opentelemetry/sdk-node 0.223", () => {
-  ownSdkCases(app, () => receiver!, /^2\./);
+  ownSdkCases(app, () => receiver!, /^2\./, new RegExp(`^${process.versions.node.replaceAll(".", "\\.")}$`));
 });
