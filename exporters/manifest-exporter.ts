@@ -95,13 +95,15 @@ export class ManifestExporter implements SpanExporter {
    * Writes the manifest of a stage span that is still open (`status:
    * "running"`), so a process killed later leaves one that parses. Throws
    * the write's StagetraceError (`IO_ERROR`) for the stage to report.
+   * True when it wrote one, false for a span that has no manifest.
    */
-  writeRunningManifest(open: ReadableSpan): void {
+  writeRunningManifest(open: ReadableSpan): boolean {
     const span = spanAsRecorded(open);
-    if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return;
+    if (!isStageSpan(span) || span.attributes[ATTR.manifestDisabled] === true) return false;
     const telemetry: Partial<ManifestTelemetry> =
       this.endpoint === null ? { endpoint: null, state: "local" } : { endpoint: this.endpoint, state: "pending" };
     writeManifestText(manifestPathIn(span.attributes[ATTR.stageDir] as string), manifestTextFromSpan(span, telemetry));
+    return true;
   }
 
   private telemetryFor(span: ReadableSpan): Partial<ManifestTelemetry> {

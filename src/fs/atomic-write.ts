@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "./errno-text.js";
@@ -24,10 +24,12 @@ export const FILE_MODE = 0o640;
 export function writeFileAtomic(path: string, text: string | Iterable<string>): void {
   const tmp = `${path}.${processTag}.${++counter}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    // "wx": a fresh file, never one (or a symlink) someone put at the temp name.
-    if (typeof text === "string") writeFileSync(tmp, text, { mode: FILE_MODE, flag: "wx" });
-    else writePieces(tmp, text);
+    const fd = openTemp(tmp);
+    try {
+      writeText(fd, text);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
     try {
@@ -43,18 +45,29 @@ export function writeFileAtomic(path: string, text: string | Iterable<string>): 
   }
 }
 
-function writePieces(path: string, pieces: Iterable<string>): void {
-  const fd = openSync(path, "wx", FILE_MODE);
+/**
+ * Creates the temp file. Its directory nearly always exists (a stage writes its manifests and its lease into
+ * the directory it made), so the file is opened first; only when that fails is the directory made, as every
+ * write once did before it opened, and the open tried again: a missing directory is made, and any other
+ * problem is met and reported as it was.
+ */
+function openTemp(tmp: string): number {
+  // "wx": a fresh file, never one (or a symlink) someone put at the temp name.
   try {
-    for (const piece of pieces) {
-      // A string is written without a Buffer made of it first; a short write (rare on a
-      // regular file) goes on from where it stopped, in bytes.
-      const written = writeSync(fd, piece);
-      if (written === Buffer.byteLength(piece)) continue;
-      const rest = Buffer.from(piece, "utf8").subarray(written);
-      for (let done = 0; done < rest.length;) done += writeSync(fd, rest, done);
-    }
-  } finally {
-    closeSync(fd);
+    return openSync(tmp, "wx", FILE_MODE);
+  } catch {
+    mkdirSync(dirname(tmp), { recursive: true });
+    return openSync(tmp, "wx", FILE_MODE);
+  }
+}
+
+function writeText(fd: number, text: string | Iterable<string>): void {
+  for (const piece of typeof text === "string" ? [text] : text) {
+    // A string is written without a Buffer made of it first; a short write (rare on a
+    // regular file) goes on from where it stopped, in bytes.
+    const written = writeSync(fd, piece);
+    if (written === Buffer.byteLength(piece)) continue;
+    const rest = Buffer.from(piece, "utf8").subarray(written);
+    for (let done = 0; done < rest.length;) done += writeSync(fd, rest, done);
   }
 }

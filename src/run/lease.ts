@@ -1,4 +1,4 @@
-import { readFileSync, readlinkSync, rmSync } from "node:fs";
+import { readFileSync, readlinkSync, unlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../fs/atomic-write.js";
@@ -106,9 +106,10 @@ export function holdLease(stageDir: string, timeoutS: number, warn: Warn): { sto
     stop() {
       clearInterval(timer);
       try {
-        rmSync(path, { force: true });
+        // One unlink, not rmSync's look at what is there first: the lease is a file this process wrote.
+        unlinkSync(path);
       } catch {
-        // The stage directory cannot be reached (the stage has said so): nothing to remove.
+        // Gone already, or the stage directory cannot be reached (the stage has said so): nothing to remove.
       }
     },
   };

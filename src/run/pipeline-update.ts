@@ -17,6 +17,15 @@ export function readPipeline(runDir: string): PipelineData | null {
   }
 }
 
+/** False when `pipeline.json` is surely absent (ENOENT); any other answer leaves it to the read. */
+function pipelineMayExist(runDir: string): boolean {
+  try {
+    return statSync(join(runDir, PIPELINE_FILE), { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
 export function notRunEntry(name: string, number: number | null): PipelineStageEntry {
   return { number, name, status: "not_run", started_at: null, ended_at: null, duration_ms: null, host: null, manifest: null };
 }
@@ -92,6 +101,8 @@ function withPipelineLock(runDir: string, fn: () => void): boolean {
  * running (its end writes the file) or when the file belongs to another run.
  */
 export function refreshPipelineAfterRerun(runDir: string, runId: string): "updated" | "unchanged" | "locked" {
+  // Most runs have none (no `stagetrace run`): a stat says so more cheaply than a failed open.
+  if (!pipelineMayExist(runDir)) return "unchanged";
   const current = readPipeline(runDir);
   if (!current || current.status === "running" || current.run_id !== runId) return "unchanged";
   let result: "updated" | "unchanged" | "locked" = "unchanged";

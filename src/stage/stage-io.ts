@@ -145,15 +145,17 @@ export class StageIO implements OpenStage {
 
     this.strict = settings.strict(options.strict);
     this.pipelineLogPath = pipelineLogPath(this.outputBase, runState, this.telemetry.warn);
+    // Made here, the directory holds no manifest of another process to check.
+    let madeStageDir = false;
     try {
-      mkdirSync(this.stageDir, { recursive: true });
+      madeStageDir = mkdirSync(this.stageDir, { recursive: true }) !== undefined;
     } catch (err) {
       setupProblems.push(this.ioProblem(`cannot create stage directory ${this.stageDir}`, err));
     }
     confineStageDir(this.outputBase, this.stageDir);
     // Two processes on one stage of one run would overwrite each other's record: the second refuses.
     // (A hosted stage's process checked before it handed the stage to the agent.)
-    const owner = this.manifestPath === null || client ? null : liveStageOwner(this.manifestPath);
+    const owner = this.manifestPath === null || client || madeStageDir ? null : liveStageOwner(this.manifestPath);
     if (owner !== null) {
       throw new StagetraceError(
         "STAGE_RUNNING",
@@ -246,10 +248,10 @@ export class StageIO implements OpenStage {
       hosted: client !== undefined,
     });
 
-    this.writeRunningManifest(setupProblems);
+    const wroteRunning = this.writeRunningManifest(setupProblems);
     // Readers on other hosts cannot see this process: the lease says it is still here.
     // Only a stage with a running manifest on disk has anything for a reader to judge.
-    if (this.manifestPath !== null && existsSync(this.manifestPath))
+    if (this.manifestPath !== null && (wroteRunning || existsSync(this.manifestPath)))
       this.lease = holdLease(this.stageDir, settings.leaseTimeoutS(), this.telemetry.warn);
     const stageLog = this.telemetry.logFiles.open(this.stageLogPath, this.outputBase);
     const pipelineLog = this.telemetry.logFiles.open(this.pipelineLogPath, this.outputBase);
@@ -303,15 +305,17 @@ export class StageIO implements OpenStage {
    * The manifest a stage has while it runs: `status: "running"`, no end, and
    * the pid, host, start time and trace ids, written atomically. If the
    * process is killed before it can finalize, this is what stays on disk.
+   * True when it was written.
    */
-  private writeRunningManifest(problems: string[]): void {
-    if (this.manifestPath === null || !isReadable(this.started)) return;
+  private writeRunningManifest(problems: string[]): boolean {
+    if (this.manifestPath === null || !isReadable(this.started)) return false;
     try {
-      this.telemetry.manifestExporter.writeRunningManifest(this.started);
+      return this.telemetry.manifestExporter.writeRunningManifest(this.started);
     } catch (err) {
       const problem = this.ioProblem(`cannot write the running manifest ${this.manifestPath}`, (err as Error).cause ?? err);
       problems.push(problem);
       if (!this.strict) this.telemetry.warn(problem);
+      return false;
     }
   }
 
