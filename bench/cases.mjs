@@ -751,17 +751,22 @@ const pythonStage = {
     for (let r = 0; r < ROUNDS; r++) {
       const runDir = tempDir("python");
       try {
-        const res = await runNode(CLI, [
-          "run",
-          "--run-dir",
-          runDir,
-          "--",
-          process.execPath,
-          child("python-driver.mjs"),
-          python,
-          String(PYTHON_STAGES),
-          child("python-stage.py"),
-        ]);
+        const res = await runNode(
+          CLI,
+          [
+            "run",
+            "--run-dir",
+            runDir,
+            "--",
+            process.execPath,
+            child("python-driver.mjs"),
+            python,
+            String(PYTHON_STAGES),
+            child("python-stage.py"),
+          ],
+          // The run's agent, which the Python package reports to directly, is opt-in for now.
+          { STAGETRACE_RUN_AGENT: "1" },
+        );
         bare.push(...res.result.bare);
         pkg.push(...res.result.package);
         for (let i = 0; i < PYTHON_STAGES; i++) {

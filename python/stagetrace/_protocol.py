@@ -36,10 +36,15 @@ class RecordWriter:
     """Appends records to the stage's records file. Safe to share between threads;
     a forked child writes through the same descriptor, whole lines still."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, fd: Optional[int] = None):
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)) if fd is None else fd
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_fd(cls, path: str, fd: int) -> "RecordWriter":
+        """A writer on a descriptor already open with O_APPEND (a stage's file in the agent's spool)."""
+        return cls(path, fd)
 
     @classmethod
     def from_env(cls) -> Optional["RecordWriter"]:
@@ -58,6 +63,8 @@ class RecordWriter:
                 }
             )
         with self._lock:
+            if self._fd < 0:
+                return
             view = memoryview(data)
             while view:
                 n = os.write(self._fd, view)

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from . import _agent
+from . import _agent, _agent_client
 from ._protocol import RecordWriter, jsonable
 from .logger import stage_logger
 from .stage_manifest import StageManifest, exception_fields
@@ -49,7 +49,9 @@ class StageIO:
     for exec, which writes manifest.json, stage.log and the pipeline log and
     ends the stage span. Started directly (``python stage.py``), the process
     first restarts itself under ``stagetrace exec --stage <stage_name>``
-    (the CLI from STAGETRACE_CLI, else PATH). ``enable_manifest=False`` runs
+    (the CLI from STAGETRACE_CLI, else PATH), unless ``stagetrace run``'s agent
+    is there (STAGETRACE_AGENT): then the records go to the stage's own file in
+    the agent's spool, with no exec process. ``enable_manifest=False`` runs
     without stagetrace: logs go to stderr, nothing is written.
     """
 
@@ -60,28 +62,41 @@ class StageIO:
         self.stage_name = stage_name
         self.enable_manifest = enable_manifest
         self._writer: Optional[RecordWriter] = RecordWriter.from_env() if enable_manifest else None
+        self._agent: Optional[_agent_client.AgentStage] = None
+        spool = _agent_client.agent_spool() if enable_manifest and self._writer is None else None
+        if spool is not None and _finalize_required:
+            # Under stagetrace run's agent: the stage's records go to a file of its own in the agent's spool.
+            self._agent = _agent_client.begin_stage(spool, stage_name, _run_dir(output_base), _agent.this_command())
+            if self._agent is not None:
+                self._writer = self._agent.writer
         if enable_manifest and self._writer is None:
             _agent.reexec_under_cli(stage_name, None if output_base is None else str(output_base))
         env = os.environ
-        under_exec = self._writer is not None
-        self.output_base = _run_dir(None if under_exec else output_base)
-        if under_exec and env.get("STAGE_DIR"):
-            self.stage_dir = Path(env["STAGE_DIR"])
+        under_exec = self._writer is not None and self._agent is None
+        if self._agent is not None:
+            self.output_base = self._agent.run_dir
+            self.stage_dir = self._agent.stage_dir
         else:
-            self.stage_dir = self.output_base / stage_name
+            self.output_base = _run_dir(None if under_exec else output_base)
+            if under_exec and env.get("STAGE_DIR"):
+                self.stage_dir = Path(env["STAGE_DIR"])
+            else:
+                self.stage_dir = self.output_base / stage_name
         m = _STAGE_DIR_NAME.match(self.stage_dir.name)
         self.stage_number: Optional[int] = int(m.group(1)) if m else None
         stages = [s.strip() for s in env.get("STAGETRACE_STAGES", "").split(",") if s.strip()]
-        self.stages: Optional[List[str]] = stages or None
+        self.stages: Optional[List[str]] = self._agent.stages if self._agent is not None else (stages or None)
         self.stage_dir.mkdir(parents=True, exist_ok=True)
         self.manifest = StageManifest(stage_name, self.stage_number, hash_files=False)
         self._finalized = False
+        self._status: Optional[str] = None
+        self._reason: Optional[str] = None
         self._logger: Optional[logging.Logger] = None
         exec_stage = env.get("STAGETRACE_STAGE")
         if under_exec and exec_stage and exec_stage != stage_name:
             self._send({"record": "warning",
                         "message": "StageIO(%r) runs as stage %r, the name stagetrace exec was given" % (stage_name, exec_stage)})
-        if under_exec:
+        if self._writer is not None:
             self._install_hooks(_finalize_required)
 
     # -- where files are ---------------------------------------------------
@@ -217,6 +232,7 @@ class StageIO:
         self._send(record)
         self.manifest.finalize(status, **kwargs)
         self._finalized = True
+        self._status, self._reason = status, (None if reason is None else str(reason))
 
     # -- files of the stage's own ---------------------------------------------
 
@@ -240,6 +256,10 @@ class StageIO:
     # -- the end of the process -----------------------------------------------
 
     def _install_hooks(self, finalize_required: bool) -> None:
+        if self._agent is not None:
+            # atexit runs its handlers last registered first: this one, the stage's end, after at_exit below.
+            agent = self._agent
+            atexit.register(lambda: agent.end(self._status, self._reason))
         previous = sys.excepthook
 
         def excepthook(cls, exception, tb):

@@ -1,0 +1,99 @@
+"""A Python stage under `stagetrace run` with the agent on writes its records to the agent's spool
+(no `stagetrace exec` process): its manifest and log lines are those of the same stage under exec."""
+
+import json
+import sys
+
+from conftest import CLI, STAGES, assert_valid, log_lines, manifest, run
+
+AGENT = {"STAGETRACE_RUN_AGENT": "1"}
+# What differs between two runs of one stage whatever path it takes.
+VARYING = {"started_at", "ended_at", "duration_ms", "timestamp", "modified", "pid", "trace_id", "span_id",
+           "parent_span_id", "run_id", "run_dir", "path", "stage_log", "pipeline_log", "resources",
+           "command", "command_args", "exit_code", "hostname"}
+
+
+def comparable(value):
+    if isinstance(value, dict):
+        return {k: comparable(v) for k, v in value.items() if k not in VARYING}
+    if isinstance(value, list):
+        return [comparable(v) for v in value]
+    return value
+
+
+def comparable_manifest(m):
+    m = comparable(m)
+    # The pipeline's name is the run's command's: `quick_start` in one run, `stagetrace` (exec) in the other.
+    m["pipeline"].pop("name")
+    return m
+
+
+def hosted(stage_dir):
+    """True when no `stagetrace exec` ran the stage: exec logs the command it runs, the agent's client does not."""
+    return not any(line["msg"].startswith("running ") for line in log_lines(stage_dir / "stage.log"))
+
+
+def messages(stage_dir):
+    run_dir = str(stage_dir.parent)
+    return [(line["level"], line["msg"].replace(run_dir, "RUN")) for line in log_lines(stage_dir / "stage.log") if not line["msg"].startswith("running ")]
+
+
+def test_a_stage_under_the_agent_matches_the_same_stage_under_exec(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        (tmp_path / d / "previous_stage").mkdir()
+        (tmp_path / d / "previous_stage" / "input.json").write_text('{"x": 1}')
+    a = run([CLI, "run", "--", sys.executable, STAGES / "quick_start.py"], tmp_path / "a", **AGENT)
+    b = run([CLI, "run", "--", CLI, "exec", "--stage", "example", "--", sys.executable, STAGES / "quick_start.py"], tmp_path / "b")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    ma, mb = manifest(tmp_path / "a" / "example"), manifest(tmp_path / "b" / "example")
+    assert comparable_manifest(ma) == comparable_manifest(mb)
+    assert hosted(tmp_path / "a" / "example") and not hosted(tmp_path / "b" / "example")
+    assert ma["status"] == "success" and len(ma["outputs"]) == 1
+    # No exec in between: the manifest's process is the Python interpreter itself, its parent span the run's.
+    assert ma["process"]["command_args"][0] == sys.executable
+    run_state = json.loads((tmp_path / "a" / ".stagetrace-run.json").read_text())
+    assert ma["trace"]["trace_id"] == run_state["trace"]["trace_id"]
+    assert ma["trace"]["parent_span_id"] == run_state["trace"]["span_id"]
+    assert messages(tmp_path / "a" / "example") == messages(tmp_path / "b" / "example")
+    assert not (tmp_path / "a" / ".stagetrace-agent").exists()
+    assert_valid(tmp_path / "a")
+
+
+def test_an_uncaught_exception_under_the_agent_fails_the_stage_with_its_traceback(run_dir):
+    r = run([CLI, "run", "--", sys.executable, STAGES / "crashing_stage.py"], run_dir, **AGENT)
+    assert r.returncode == 1
+    m = manifest(run_dir / "crashing")
+    assert m["status"] == "failed" and m["status_reason"] == "no model at /models/large-v2"
+    (err,) = m["errors"]
+    assert err["type"] == "FileNotFoundError" and "in load_model" in err["stack"]
+    assert hosted(run_dir / "crashing")
+
+
+def test_a_stage_that_never_finalizes_under_the_agent_fails(run_dir, tmp_path):
+    script = tmp_path / "no_finalize.py"
+    script.write_text("from stagetrace import StageIO\nio = StageIO('lazy')\nio.get_stage_logger().info('working')\n")
+    r = run([CLI, "run", "--", sys.executable, script], run_dir, **AGENT)
+    m = manifest(run_dir / "lazy")
+    assert m["status"] == "failed" and m["status_reason"] == "finalize() was not called", r.stderr
+    assert hosted(run_dir / "lazy")
+
+
+def test_a_killed_stage_under_the_agent_is_interrupted(run_dir, tmp_path):
+    script = tmp_path / "killed.py"
+    script.write_text("import os, signal\nfrom stagetrace import StageIO\nio = StageIO('victim')\n"
+                      "io.get_stage_logger().info('about to die')\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    run([CLI, "run", "--", sys.executable, script], run_dir, **AGENT)
+    m = manifest(run_dir / "victim")
+    assert m["status"] == "interrupted"
+    assert hosted(run_dir / "victim")
+
+
+def test_without_the_spool_the_stage_runs_under_exec(run_dir):
+    # STAGETRACE_AGENT naming a directory that is not there: the stage restarts itself under exec, as without an agent.
+    r = run([sys.executable, STAGES / "optional_stage.py"], run_dir, STAGETRACE_AGENT=str(run_dir / "gone"))
+    assert r.returncode == 0, r.stderr
+    m = manifest(run_dir / "optional_stage")
+    assert m["status"] == "skipped"
+    assert not hosted(run_dir / "optional_stage")
