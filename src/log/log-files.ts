@@ -93,7 +93,13 @@ function openLog(path: string, runDir: string | undefined): number {
   try {
     return openSync(path, APPEND_FLAGS, FILE_MODE);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ELOOP") throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      // Its directory is missing: made only now, since it is there for nearly every log and a mkdir is a system call.
+      mkdirSync(dirname(path), { recursive: true });
+      return openSync(path, APPEND_FLAGS, FILE_MODE);
+    }
+    if (code !== "ELOOP") throw err;
   }
   let real: string;
   try {
@@ -135,7 +141,6 @@ export class LogFiles {
 
   private create(path: string, runDir: string | undefined): LogFile {
     try {
-      mkdirSync(dirname(path), { recursive: true });
       return new AppendFile(path, openLog(path, runDir), this.warn);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -1,7 +1,9 @@
 // Runs after every test file: each manifest.json and pipeline.json that file's
 // tests wrote, anywhere in their temp directories, must be valid against the
-// shipped schemas.
-import { existsSync } from "node:fs";
+// shipped schemas. The temp directories are removed afterwards (a scale test
+// leaves hundreds of megabytes), unless a manifest was invalid: then they are
+// kept for a look at what the problems name.
+import { existsSync, rmSync } from "node:fs";
 import { basename } from "node:path";
 import { afterAll, expect } from "vitest";
 import { validateAgainstSchema } from "../../src/schema/validate.js";
@@ -21,4 +23,5 @@ afterAll(() => {
     }
   }
   expect(problems).toEqual([]);
+  for (const dir of createdTempDirs()) rmSync(dir, { recursive: true, force: true });
 });
