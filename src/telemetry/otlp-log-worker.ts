@@ -12,7 +12,6 @@ import type { ExportResult } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BatchLogRecordProcessor,
-  ConsoleLogRecordExporter,
   LoggerProvider,
   SimpleLogRecordProcessor,
   type LogRecordExporter,
@@ -25,6 +24,7 @@ import build from "pino-abstract-transport";
 import { ExportGate } from "../../exporters/export-gate.js";
 import { LOG_ATTR, LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE, SCHEMA_URL } from "../conventions.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
+import { StdoutLogRecordExporter } from "./stdout-log-exporter.js";
 import type { LogAttributes, LogAttributeValue, LogRecord } from "./otel-lines.js";
 import type { BatchSettings, OtlpProtocol, TlsFiles } from "../config/telemetry-config.js";
 
@@ -154,7 +154,7 @@ export default async function logWorker(options: LogWorkerOptions) {
     const exporter = new GatedLogExporter(await otlpExporter(options, options.url), gate);
     processors.push(new BatchLogRecordProcessor({ exporter, ...options.batch }));
   }
-  if (options.console) processors.push(new SimpleLogRecordProcessor({ exporter: new ConsoleLogRecordExporter() }));
+  if (options.console) processors.push(new SimpleLogRecordProcessor({ exporter: new StdoutLogRecordExporter() }));
   const provider = new LoggerProvider({ resource: resourceFromAttributes(options.resourceAttributes), processors });
   const logger = provider.getLogger("stagetrace", options.version, { schemaUrl: SCHEMA_URL });
 
