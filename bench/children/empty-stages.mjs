@@ -1,6 +1,7 @@
 // Many empty stages in one process: `node empty-stages.mjs <mode> <run dir> <count>`.
 // stagetrace: `runStage` with an empty body, local exporters only (manifest.json,
-// stage.log, pipeline log per stage). baseline: an empty async function.
+// stage.log, pipeline log per stage). baseline: an empty async function. floor: the
+// same file operations with node built-ins only, what this file system makes them cost.
 // Prints the median and p90 per stage in ms.
 const [mode, runDir, countArg] = process.argv.slice(2);
 const count = Number(countArg);
@@ -13,6 +14,33 @@ if (mode === "stagetrace") {
   for (let i = 0; i < count; i++) {
     const t0 = performance.now();
     await runStage(`stage_${i}`, body);
+    times.push(performance.now() - t0);
+  }
+} else if (mode === "floor") {
+  // The file operations an empty stage makes, with node built-ins and nothing else: its
+  // directory, the running and the final manifest and the lease (each a temp file renamed
+  // into place), the lease removed, a line appended to stage.log and two to the pipeline log.
+  const { appendFileSync, mkdirSync, renameSync, unlinkSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const text = "x".repeat(1200);
+  const replace = (path, body) => {
+    writeFileSync(`${path}.tmp`, body, { flag: "wx" });
+    renameSync(`${path}.tmp`, path);
+  };
+  mkdirSync(join(runDir, "logs"), { recursive: true });
+  const pipelineLog = join(runDir, "logs", "pipeline.log");
+  for (let i = 0; i < count; i++) {
+    const t0 = performance.now();
+    const dir = join(runDir, `stage_${i}`);
+    mkdirSync(dir);
+    replace(join(dir, "manifest.json"), text);
+    replace(join(dir, ".lease.json"), "{}");
+    appendFileSync(join(dir, "stage.log"), "started\n");
+    appendFileSync(pipelineLog, "started\n");
+    replace(join(dir, "manifest.json"), text);
+    unlinkSync(join(dir, ".lease.json"));
+    appendFileSync(pipelineLog, "finished\n");
+    await null;
     times.push(performance.now() - t0);
   }
 } else {
