@@ -6,7 +6,10 @@
  * `sdk-node` 0.30x, Node 22.15+). package.json gives every SDK package a
  * range of both lines (`^2.12.0 || ^3.1.0`, `^0.223.0 || ^0.301.0`) and
  * takes the API as a peer, so npm puts stagetrace on the app's own copies;
- * `scripts/check-install.mjs 2.x 3.x` checks that with `npm ls`.
+ * `scripts/check-install.mjs` checks that with `npm ls` for each install
+ * shape. The one shape no range can steer (a 2.x app without `sdk-node` on
+ * Node.js 22.15+, given 3.x exporters) is caught when stagetrace is loaded:
+ * src/otel-install-check.ts warns with the command that fixes it.
  *
  * What differs between the lines, and what stagetrace uses instead:
  *
