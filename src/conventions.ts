@@ -176,6 +176,15 @@ export const LOG_COUNTS_EVENT = "stagetrace:log-counts";
 export const LOG_DEADLINE_MESSAGE = "STAGETRACE_LOG_DEADLINE";
 
 /**
+ * The two fields by which the stage thread tells the OTLP log worker a
+ * hosted stage's resource: a line `{"<RESOURCE_DEF>": n, "attributes": {...}}`
+ * defines resource n, and a log line carrying `"<RESOURCE_REF>": n` is of a
+ * stage with that resource. Neither reaches the backend.
+ */
+export const LOG_RESOURCE_DEF = "stagetrace.internal.resource_def";
+export const LOG_RESOURCE_REF = "stagetrace.internal.resource";
+
+/**
  * The OTLP metrics a stage emits while it is open (only when an OTLP endpoint
  * is set). Spans exist only once a stage has ended, so these are what tells a
  * running stage from one that was killed or hangs. In Prometheus (through the

@@ -8,6 +8,7 @@ OpenTelemetry SDK loaded already, makes the manifest, the logs and the span."""
 
 import json
 import os
+import platform
 import re
 import secrets
 import socket
@@ -111,6 +112,29 @@ def _own_resources() -> Dict[str, int]:
             "peak_rss_mb": round(rss_mb, 1)}
 
 
+# platform.machine() as the semantic conventions' host.arch values name it.
+_HOST_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i386": "x86", "i686": "x86",
+              "armv7l": "arm32", "ppc64le": "ppc64", "ppc64": "ppc64", "s390x": "s390x"}
+
+
+def _process_resource(argv: List[str]) -> Dict[str, Any]:
+    """This process's host.* and process.* resource attributes, as OpenTelemetry's host and process
+    detectors name them; the agent gives them to the stage's span, log records and heartbeats, and
+    censors secrets in the command line as it does for its own."""
+    machine = platform.machine()
+    return {
+        "host.name": socket.gethostname(),
+        "host.arch": _HOST_ARCH.get(machine.lower(), machine.lower()),
+        "process.pid": os.getpid(),
+        "process.command_args": [str(a) for a in argv],
+        "process.executable.name": os.path.basename(sys.executable),
+        "process.executable.path": sys.executable,
+        "process.runtime.name": sys.implementation.name,
+        "process.runtime.version": platform.python_version(),
+        "process.runtime.description": sys.version,
+    }
+
+
 def begin_stage(spool: str, stage_name: str, run_dir: Path, argv: List[str]) -> Optional[AgentStage]:
     """Resolves the stage, creates its directory and its spool file and writes ``begin``;
     None when the stage cannot be handed over (no run state, the spool is gone): exec then runs it."""
@@ -152,8 +176,10 @@ def begin_stage(spool: str, stage_name: str, run_dir: Path, argv: List[str]) -> 
         "run_dir": str(run_dir),
         "stage_number": stage_number,
         "stages": stages,
-        "env": {k: v for k, v in os.environ.items() if k.startswith("STAGETRACE_") or k == "OUTPUT_DIR"},
+        "env": {k: v for k, v in os.environ.items()
+                if k.startswith("STAGETRACE_") or k in ("OUTPUT_DIR", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES")},
         "stderr_tty": bool(getattr(sys.stderr, "isatty", lambda: False)()),
+        "resource": _process_resource(argv),
     }
     if parent:
         begin["traceparent"] = "00-%s-%s-0%d" % (parent["trace_id"], parent["span_id"], parent["flags"] & 1)

@@ -1,6 +1,7 @@
 """Stages run as real processes, under the real stagetrace CLI (bin/stagetrace,
 built by `npm run build` or `npm test`), against real temporary run directories."""
 
+import gzip
 import json
 import os
 import subprocess
@@ -61,3 +62,89 @@ def run_dir(tmp_path):
     d = tmp_path / "run"
     d.mkdir()
     return d
+
+
+def _otlp_value(v):
+    """An OTLP/JSON AnyValue as a Python value."""
+    if "stringValue" in v:
+        return v["stringValue"]
+    if "intValue" in v:
+        return int(v["intValue"])
+    if "doubleValue" in v:
+        return float(v["doubleValue"])
+    if "boolValue" in v:
+        return v["boolValue"]
+    if "arrayValue" in v:
+        return [_otlp_value(x) for x in v["arrayValue"].get("values", [])]
+    return None
+
+
+def _otlp_attributes(attrs):
+    return {a["key"]: _otlp_value(a.get("value", {})) for a in attrs or []}
+
+
+class OtlpJsonReceiver:
+    """An OTLP/HTTP receiver on 127.0.0.1, port 0, that keeps every JSON export it is sent (200 to each)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        bodies = self.bodies = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = b""
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                        chunk = self.rfile.read(size + 2)[:size]
+                        if size == 0:
+                            break
+                        body += chunk
+                else:
+                    body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                if self.headers.get("Content-Encoding", "").lower() == "gzip":
+                    body = gzip.decompress(body)
+                if "json" in self.headers.get("Content-Type", ""):
+                    bodies.append((self.path, json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def spans_named(self, name):
+        """(resource attributes, span attributes) of every span called `name` that arrived."""
+        out = []
+        for path, body in self.bodies:
+            if path != "/v1/traces":
+                continue
+            for rs in body.get("resourceSpans", []):
+                resource = _otlp_attributes(rs.get("resource", {}).get("attributes"))
+                for ss in rs.get("scopeSpans", []):
+                    out += [(resource, _otlp_attributes(s.get("attributes"))) for s in ss.get("spans", []) if s["name"] == name]
+        return out
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class otlp_receiver:
+    """`with otlp_receiver() as r:` an OtlpJsonReceiver, closed at the end."""
+
+    def __enter__(self):
+        self.receiver = OtlpJsonReceiver()
+        return self.receiver
+
+    def __exit__(self, *exc):
+        self.receiver.close()

@@ -4,7 +4,7 @@
 import json
 import sys
 
-from conftest import CLI, STAGES, assert_valid, log_lines, manifest, run
+from conftest import CLI, STAGES, assert_valid, log_lines, manifest, otlp_receiver, run
 
 AGENT = {"STAGETRACE_RUN_AGENT": "1"}
 # What differs between two runs of one stage whatever path it takes.
@@ -59,6 +59,30 @@ def test_a_stage_under_the_agent_matches_the_same_stage_under_exec(tmp_path):
     assert messages(tmp_path / "a" / "example") == messages(tmp_path / "b" / "example")
     assert not (tmp_path / "a" / ".stagetrace-agent").exists()
     assert_valid(tmp_path / "a")
+
+
+def test_a_stage_under_the_agent_sends_its_span_on_its_own_resource(tmp_path):
+    """The span reaches an OTLP receiver with the Python process's resource and the stage's own
+    OTEL_SERVICE_NAME, not the resource of the run that hosts it."""
+    (tmp_path / "previous_stage").mkdir()
+    (tmp_path / "previous_stage" / "input.json").write_text('{"x": 1}')
+    with otlp_receiver() as receiver:
+        script = tmp_path / "pipeline.sh"
+        script.write_text('OTEL_SERVICE_NAME=py-stages OTEL_RESOURCE_ATTRIBUTES=team=media "%s" "%s"\n'
+                          % (sys.executable, STAGES / "quick_start.py"))
+        r = run([CLI, "run", "--", "sh", str(script)], tmp_path, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+                OTEL_EXPORTER_OTLP_PROTOCOL="http/json", **AGENT)
+        assert r.returncode == 0, r.stderr
+        m = manifest(tmp_path / "example")
+        assert hosted(tmp_path / "example")
+        spans = receiver.spans_named("stage example")
+    assert len(spans) == 1
+    resource, span = spans[0]
+    assert resource["service.name"] == "py-stages" and resource["team"] == "media"
+    assert resource["process.pid"] == m["process"]["pid"]
+    assert resource["process.runtime.name"] == sys.implementation.name
+    assert resource["process.executable.path"] == sys.executable
+    assert "process.pid" not in span
 
 
 def test_an_uncaught_exception_under_the_agent_fails_the_stage_with_its_traceback(run_dir):

@@ -31,7 +31,8 @@ import { confineStageDir, inputPath, loadJsonAt, outputPath, saveJsonAt } from "
 import { ProcessLifecycle } from "../telemetry/process-lifecycle.js";
 import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 import { fromOption } from "../config/env-rules.js";
-import { logLevelOf, stagetraceSettings, stagetraceVariables } from "../config/stagetrace-settings.js";
+import { logLevelOf, resourceVariables, stagetraceSettings, stagetraceVariables } from "../config/stagetrace-settings.js";
+import { processResourceAttributes } from "../telemetry/process-resource.js";
 import { warnOnce } from "../telemetry/warn-once.js";
 import { SecretValues } from "../values/redaction.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TelemetryReport, TrackOptions } from "../types.js";
@@ -232,9 +233,10 @@ export class AgentStage {
       ...(options.enableManifest === false ? { enable_manifest: false } : {}),
       strict: this.strict,
       ...(options.hashAlgorithm !== undefined ? { hash_algorithm: options.hashAlgorithm } : {}),
-      // The variables that shape its stage; the agent's own environment shapes its telemetry.
-      env: stagetraceVariables(env),
+      // The variables that shape its stage and its resource; the agent's own environment shapes the rest of its telemetry.
+      env: { ...stagetraceVariables(env), ...resourceVariables(env) },
       stderr_tty: process.stderr.isTTY === true,
+      resource: processResourceAttributes() as NonNullable<BeginRecord["resource"]>,
     };
     this.send(begin);
     processLifecycle(settings.handleSignals()).claimStageDir(this.stageDir, this);

@@ -118,6 +118,7 @@ class HostedStage {
       spanId: b.span_id,
       parent: parentOf(b),
       stderrTTY: b.stderr_tty ?? false,
+      ...(b.resource ? { resource: b.resource } : {}),
     };
     try {
       this.io = new StageIO(b.stage, optionsOf(b), client);

@@ -222,6 +222,13 @@ export function stagetraceSettings(env: Env = process.env, warn: Warn = () => {}
 /** Every variable the settings read, in the order of the table. */
 export const SETTING_VARIABLES: readonly string[] = Object.values(SETTINGS).flatMap((s) => s.variables);
 
+/** The variables that shape a process's resource besides its host and process: `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`. */
+export function resourceVariables(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ["OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES"]) if (env[k] !== undefined) out[k] = env[k];
+  return out;
+}
+
 /**
  * The `STAGETRACE_*` variables (and `OUTPUT_DIR`) of `env`, as given: what a
  * stage process hands the run's agent, whose StageIO resolves its settings

@@ -251,19 +251,40 @@ function attributeValueLengthLimit(env: Env, warn: Warn): number {
   return Math.floor(fromEnv(env, name, Infinity, numberAtLeast(0, { above: true }), warn));
 }
 
-/** `service.name` in `OTEL_RESOURCE_ATTRIBUTES` (`key=value,...`, values percent-encoded), as the specification reads it. */
-function serviceNameFromResourceAttributes(raw: string | undefined): string | undefined {
-  for (const pair of raw?.split(",") ?? []) {
-    const i = pair.indexOf("=");
-    if (i > 0 && pair.slice(0, i).trim() === "service.name") {
-      try {
-        return decodeURIComponent(pair.slice(i + 1).trim()) || undefined;
-      } catch {
-        return pair.slice(i + 1).trim() || undefined;
-      }
+/** Longest key or value `OTEL_RESOURCE_ATTRIBUTES` may hold (the specification's limit, as the SDK's environment detector applies it). */
+const MAX_RESOURCE_ATTRIBUTE_LENGTH = 255;
+
+/**
+ * The attributes of `OTEL_RESOURCE_ATTRIBUTES` (`key=value,...`, keys and
+ * values percent-encoded), read as the specification and OpenTelemetry's
+ * environment detector read them: a value that cannot be read (an
+ * unencoded `=`, an empty key, a bad escape, a key or value over 255
+ * characters) discards the whole variable. Used for this process and for a
+ * stage process whose records the run's agent exports, so both get the same.
+ */
+export function resourceAttributesFromEnv(env: Env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of (env.OTEL_RESOURCE_ATTRIBUTES ?? "").split(",")) {
+    if (pair.trim() === "") continue;
+    const parts = pair.split("=");
+    if (parts.length !== 2 || parts[0]!.trim() === "") return {};
+    let key: string;
+    let value: string;
+    try {
+      key = decodeURIComponent(parts[0]!.trim());
+      value = decodeURIComponent(parts[1]!.trim());
+    } catch {
+      return {};
     }
+    if (key.length > MAX_RESOURCE_ATTRIBUTE_LENGTH || value.length > MAX_RESOURCE_ATTRIBUTE_LENGTH) return {};
+    out[key] = value;
   }
-  return undefined;
+  return out;
+}
+
+/** The service name of a process with this environment: `OTEL_SERVICE_NAME`, then `service.name` in `OTEL_RESOURCE_ATTRIBUTES`, then `stagetrace`. */
+export function serviceNameFromEnv(env: Env): string {
+  return env.OTEL_SERVICE_NAME?.trim() || resourceAttributesFromEnv(env)["service.name"] || DEFAULT_SERVICE_NAME;
 }
 
 /** `OTEL_EXPORTER_OTLP_HEADERS` with `OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS` on top: for a key in both, the per-signal value wins. */
@@ -375,9 +396,7 @@ export function resolveTelemetryConfig(options: TelemetryOptions, env: Env, warn
     tracesHeaders: options.otlpHeaders ?? signalHeaders(env, "TRACES"),
     metricsHeaders: options.otlpHeaders ?? signalHeaders(env, "METRICS"),
     logsHeaders: options.otlpHeaders ?? signalHeaders(env, "LOGS"),
-    serviceName:
-      options.serviceName ??
-      (env.OTEL_SERVICE_NAME?.trim() || serviceNameFromResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES) || DEFAULT_SERVICE_NAME),
+    serviceName: options.serviceName ?? serviceNameFromEnv(env),
     exitTimeoutMs,
     exportTimeoutMs: timeout("TRACES"),
     metricsTimeoutMs: timeout("METRICS"),

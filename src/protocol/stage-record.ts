@@ -68,6 +68,13 @@ export interface BeginRecord {
   env?: Record<string, string>;
   /** Whether the client's stderr is a terminal (the console default). */
   stderr_tty?: boolean;
+  /**
+   * The client process's `host.*` and `process.*` resource attributes
+   * (strings, numbers, booleans, lists of strings): the stage's span, log
+   * records and heartbeats get the resource the client would have given
+   * them, with `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` from `env`.
+   */
+  resource?: Record<string, string | number | boolean | string[]>;
 }
 
 /** The last record of a stage's file in the agent's spool: how and when it ended, and what it used. */
@@ -105,6 +112,15 @@ const LEVELS: Record<string, LogLevel> = {
 const TRACE_ID = /^(?!0{32})[0-9a-f]{32}$/;
 const SPAN_ID = /^(?!0{16})[0-9a-f]{16}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+function isResourceValue(v: unknown): boolean {
+  return (
+    typeof v === "string" ||
+    typeof v === "boolean" ||
+    (typeof v === "number" && Number.isFinite(v)) ||
+    (Array.isArray(v) && v.every((x) => typeof x === "string"))
+  );
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -214,6 +230,9 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
         o.env === undefined || (isObject(o.env) && Object.values(o.env).every((x) => typeof x === "string"))
           ? null
           : `"env" must be an object of strings`,
+        o.resource === undefined || (isObject(o.resource) && Object.values(o.resource).every(isResourceValue))
+          ? null
+          : `"resource" must be an object of strings, numbers, booleans or lists of strings`,
       );
       break;
     case "end":

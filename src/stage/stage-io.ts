@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import type { Logger } from "pino";
-import { ATTR, MANIFEST_SCHEMA_VERSION, STAGE_SPAN_PREFIX } from "../conventions.js";
+import { ATTR, MANIFEST_SCHEMA_VERSION, PROCESS_RESOURCE_ATTR, STAGE_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { createStageLogger, writeRoutedLine } from "../log/stage-logger.js";
 import {
@@ -33,6 +33,7 @@ import {
   type Telemetry,
 } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
+import { plainAttributes } from "../telemetry/stage-resource.js";
 import { fromOption } from "../config/env-rules.js";
 import { logLevelOf, stagetraceSettings } from "../config/stagetrace-settings.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
@@ -72,6 +73,21 @@ export interface StageClient {
   parent: Context | null;
   /** Whether the stage process's stderr is a terminal. */
   stderrTTY: boolean;
+  /**
+   * The stage process's `host.*` and `process.*` resource attributes. With
+   * them (and `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_SERVICE_NAME` in `env`),
+   * the stage's span, log records and heartbeats have the resource the
+   * process would have given them; without, the agent's, with the process
+   * named on the span.
+   */
+  resource?: Attributes;
+}
+
+/** A client's resource attributes with the secrets in its command line censored, as this process's own are (`redactArgv`). */
+function censoredArgs(resource: Attributes): Attributes {
+  const args = resource[PROCESS_RESOURCE_ATTR.processCommandArgs];
+  if (!Array.isArray(args) || !args.every((a) => typeof a === "string")) return resource;
+  return { ...resource, [PROCESS_RESOURCE_ATTR.processCommandArgs]: redactArgv(args) };
 }
 
 /**
@@ -180,8 +196,10 @@ export class StageIO implements OpenStage {
       [ATTR.pipelineRunId]: runState.run_id,
       [ATTR.schemaVersion]: MANIFEST_SCHEMA_VERSION,
     };
-    // The process is the resource's, which in the agent is the agent's: a hosted stage names its own on the span.
-    if (client) {
+    // The process is the resource's: a hosted stage's, made from what its process sent. A client
+    // that sent none names its process on the span (the resource is then the agent's).
+    const resource = client?.resource ? this.telemetry.resourceOfStageProcess(censoredArgs(client.resource), client.env) : undefined;
+    if (client && !resource) {
       attributes[ATTR.processPid] = client.pid;
       attributes[ATTR.processArgs] = redactArgv(client.argv);
       attributes[ATTR.hostName] = client.host;
@@ -208,12 +226,9 @@ export class StageIO implements OpenStage {
       parent = trace.getSpan(context.active()) ? context.active() : contextFromEnv(context.active());
       if (!trace.getSpanContext(parent) && runState.trace) parent = runParentContext(runState.trace, parent);
     }
+    const tracer = resource ? this.telemetry.tracerOf(resource) : this.telemetry.tracer;
     const startSpan = () =>
-      this.telemetry.tracer.startSpan(
-        STAGE_SPAN_PREFIX + this.stageName,
-        { kind: SpanKind.INTERNAL, attributes, startTime: start },
-        parent,
-      );
+      tracer.startSpan(STAGE_SPAN_PREFIX + this.stageName, { kind: SpanKind.INTERNAL, attributes, startTime: start }, parent);
     this.started = client ? withChosenIds(client, startSpan) : startSpan();
     this.telemetry.adoptAppResource(this.started);
     this.span = this.recordedSpan(attributes);
@@ -268,14 +283,14 @@ export class StageIO implements OpenStage {
       level: settings.logLevel(),
       stageLog,
       pipelineLog,
-      otlp: this.telemetry.logDestination(),
+      otlp: resource ? (this.telemetry.logDestination()?.sinkFor(plainAttributes(resource)) ?? null) : this.telemetry.logDestination(),
       console: settings.console(),
       pid: client?.pid ?? process.pid,
       secrets: this.secrets,
       onLine: () => this.heartbeat?.progress(),
     });
     this.logger.info({ stage_dir: this.stageDir }, `stage ${this.stageName} started`);
-    this.heartbeat = this.telemetry.heartbeat?.start(attributes, this.span.spanContext().traceId);
+    this.heartbeat = this.telemetry.heartbeat?.start(attributes, this.span.spanContext().traceId, resource);
   }
 
   /**

@@ -13,7 +13,7 @@
 import type { Attributes, BatchObservableResult } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { Resource } from "@opentelemetry/resources";
-import type { MetricReader, PushMetricExporter } from "@opentelemetry/sdk-metrics";
+import type { MetricData, MetricReader, PushMetricExporter, ResourceMetrics, ScopeMetrics } from "@opentelemetry/sdk-metrics";
 import { ATTR, METRIC, METRIC_ATTR, PROCESS_RESOURCE_ATTR, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { processResourceAttributes } from "./process-resource.js";
 import type { TelemetryOptions } from "../types.js";
@@ -99,6 +99,40 @@ interface Beat {
   endedAt: number | null;
 }
 
+/** Attributes as a key that does not depend on their order. */
+const attributesKey = (a: Attributes): string => JSON.stringify(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+
+/**
+ * `rm` split by the resource of the stage each data point is of: one
+ * ResourceMetrics per resource, in first-seen order, with the scopes and
+ * metrics the points were under. Points of no hosted stage keep `rm`'s resource.
+ */
+export function splitByResource(rm: ResourceMetrics, resourceOf: (attributes: Attributes) => Resource | undefined): ResourceMetrics[] {
+  const groups = new Map<Resource, { scopes: Map<ScopeMetrics, Map<MetricData, unknown[]>> }>();
+  for (const scope of rm.scopeMetrics) {
+    for (const metric of scope.metrics) {
+      for (const point of metric.dataPoints as { attributes: Attributes }[]) {
+        const resource = resourceOf(point.attributes) ?? rm.resource;
+        let group = groups.get(resource);
+        if (group === undefined) groups.set(resource, (group = { scopes: new Map() }));
+        let metrics = group.scopes.get(scope);
+        if (metrics === undefined) group.scopes.set(scope, (metrics = new Map<MetricData, unknown[]>()));
+        let points = metrics.get(metric);
+        if (points === undefined) metrics.set(metric, (points = []));
+        points.push(point);
+      }
+    }
+  }
+  if (groups.size === 0 || (groups.size === 1 && groups.has(rm.resource))) return [rm];
+  return [...groups].map(([resource, { scopes }]) => ({
+    resource,
+    scopeMetrics: [...scopes].map(([scope, metrics]) => ({
+      scope: scope.scope,
+      metrics: [...metrics].map(([metric, points]) => ({ ...metric, dataPoints: points }) as MetricData),
+    })),
+  }));
+}
+
 /** What a stage holds on to: call `end()` when the stage ends. */
 export interface StageHeartbeat {
   /** The stage made progress (a log line, a tracked file): cheap, nothing is sent. */
@@ -158,6 +192,12 @@ function allOf(exporters: PushMetricExporter[]): PushMetricExporter {
  */
 export class Heartbeat {
   private readonly beats = new Set<Beat>();
+  /**
+   * The resource of each hosted stage's beats, by their attributes. Kept
+   * after the stage ends: the metrics SDK goes on reporting the last value
+   * of a gauge's attribute set (cumulative), which must stay on its stage's resource.
+   */
+  private readonly hostedResources = new Map<string, Resource>();
   private sdk: Promise<Sdk | null> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
@@ -175,19 +215,23 @@ export class Heartbeat {
     private readonly warn: Warn,
   ) {}
 
-  /** Starts beating for a stage whose span carries `spanAttributes`. */
-  start(spanAttributes: Attributes, traceId: string): StageHeartbeat {
+  /**
+   * Starts beating for a stage whose span carries `spanAttributes`; a stage
+   * the run's agent hosts beats with its own process's `resource`.
+   */
+  start(spanAttributes: Attributes, traceId: string, resource?: Resource): StageHeartbeat {
     const attributes: Attributes = {};
     for (const key of COPIED_ATTRIBUTES) if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
     if (this.config.runLabels) {
       for (const key of RUN_ATTRIBUTES) if (spanAttributes[key] !== undefined) attributes[key] = spanAttributes[key];
-      const proc = processResourceAttributes();
+      const proc = resource?.attributes ?? processResourceAttributes();
       attributes[METRIC_ATTR.traceId] = traceId;
       attributes[ATTR.hostName] = proc[PROCESS_RESOURCE_ATTR.hostName];
       attributes[ATTR.processPid] = proc[PROCESS_RESOURCE_ATTR.processPid];
     }
     const startedAt = nowSeconds();
     const beat: Beat = { attributes, startedAt, progressAt: startedAt, endedAt: null };
+    if (resource !== undefined) this.hostedResources.set(attributesKey(attributes), resource);
     if (this.closed) return { progress() {}, end() {} };
     this.beats.add(beat);
     if (!this.timer) {
@@ -231,7 +275,13 @@ export class Heartbeat {
     let result: ExportResult;
     try {
       const { resourceMetrics } = await sdk.reader.collect({ timeoutMillis: this.config.timeoutMs });
-      result = await new Promise<ExportResult>((resolve) => sdk.exporter.export(resourceMetrics, resolve));
+      const hosted = this.hostedResources;
+      const parts = hosted.size === 0 ? [resourceMetrics] : splitByResource(resourceMetrics, (a) => hosted.get(attributesKey(a)));
+      result = { code: ExportResultCode.SUCCESS };
+      for (const part of parts) {
+        const one = await new Promise<ExportResult>((resolve) => sdk.exporter.export(part, resolve));
+        if (one.code !== ExportResultCode.SUCCESS) result = one;
+      }
     } catch (err) {
       result = { code: ExportResultCode.FAILED, error: err as Error };
     }

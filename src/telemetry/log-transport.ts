@@ -1,7 +1,7 @@
 import type { Attributes } from "@opentelemetry/api";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
-import { LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE } from "../conventions.js";
+import { LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE, LOG_RESOURCE_DEF, LOG_RESOURCE_REF } from "../conventions.js";
 import { threadStreamWorker } from "../package-internals.js";
 import type { LogWorkerOptions } from "./otlp-log-worker.js";
 import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
@@ -53,6 +53,8 @@ export class LogTransport {
   /** True while the worker's buffer is full: batches are then dropped (and counted), not queued in memory. */
   private behind = false;
   private droppedBehind = 0;
+  /** The resources of hosted stages the worker has been told of, by their attributes' JSON. */
+  private readonly resources = new Map<string, number>();
 
   private constructor(private readonly stream: ThreadStream) {
     stream.on(LOG_COUNTS_EVENT, (c: { exported: number; lastError: string | null }) => {
@@ -79,6 +81,24 @@ export class LogTransport {
     };
     const stream = pino.transport({ target: workerPath(), options }) as unknown as ThreadStream;
     return new LogTransport(stream);
+  }
+
+  /**
+   * Where the lines of a stage the run's agent hosts go: to the same
+   * worker, each marked with the stage's resource (its process's), which
+   * the worker is told of before the first of them (LOG_RESOURCE_DEF).
+   */
+  sinkFor(resourceAttributes: Attributes): { write(line: string): void } {
+    const key = JSON.stringify(resourceAttributes);
+    let id = this.resources.get(key);
+    if (id === undefined) {
+      id = this.resources.size + 1;
+      this.resources.set(key, id);
+      this.pending += JSON.stringify({ [LOG_RESOURCE_DEF]: id, attributes: resourceAttributes }) + "\n";
+    }
+    const mark = `{${JSON.stringify(LOG_RESOURCE_REF)}:${id},`;
+    // A pino line is a JSON object with fields (its level first): the mark goes in as its first field.
+    return { write: (line) => this.write(line.startsWith("{") ? mark + line.slice(1) : line) };
   }
 
   write(line: string): void {

@@ -25,6 +25,7 @@ import { ExportGate } from "../../exporters/export-gate.js";
 import { LOG_ATTR, LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE, SCHEMA_URL } from "../conventions.js";
 import { otlpAgentFactory } from "./otlp-agent.js";
 import { StdoutLogRecordExporter } from "./stdout-log-exporter.js";
+import { HostedResources } from "./hosted-log-resource.js";
 import type { LogAttributes, LogAttributeValue, LogRecord } from "./otel-lines.js";
 import type { BatchSettings, OtlpProtocol, TlsFiles } from "../config/telemetry-config.js";
 
@@ -149,18 +150,22 @@ export default async function logWorker(options: LogWorkerOptions) {
     if (m?.code === LOG_DEADLINE_MESSAGE && typeof m.deadline === "number") deadline = m.deadline;
   });
   const gate = new ExportGate();
+  const hosted = new HostedResources();
   const processors: LogRecordProcessor[] = [];
   if (options.url !== null) {
-    const exporter = new GatedLogExporter(await otlpExporter(options, options.url), gate);
+    const exporter = hosted.exporter(new GatedLogExporter(await otlpExporter(options, options.url), gate));
     processors.push(new BatchLogRecordProcessor({ exporter, ...options.batch }));
   }
-  if (options.console) processors.push(new SimpleLogRecordProcessor({ exporter: new StdoutLogRecordExporter() }));
+  if (options.console) processors.push(new SimpleLogRecordProcessor({ exporter: hosted.exporter(new StdoutLogRecordExporter()) }));
   const provider = new LoggerProvider({ resource: resourceFromAttributes(options.resourceAttributes), processors });
   const logger = provider.getLogger("stagetrace", options.version, { schemaUrl: SCHEMA_URL });
 
   return build(
     async (source) => {
-      for await (const line of source) logger.emit(recordFromLine(line as Record<string, unknown>, options.severityNumberMap));
+      for await (const line of source) {
+        if (hosted.define(line as Record<string, unknown>)) continue;
+        logger.emit(recordFromLine(line as Record<string, unknown>, options.severityNumberMap));
+      }
     },
     {
       async close() {

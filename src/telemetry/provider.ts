@@ -99,6 +99,12 @@ export interface StageTracing {
   provider: SdkTracerProvider | null;
   tracer: Tracer;
   processors: SpanProcessor[];
+  /**
+   * A tracer whose spans have `resource` and go to the same processors:
+   * the run's agent starts a hosted stage's span with it, so the span has
+   * its stage process's resource. On an app's provider, the app's tracer.
+   */
+  tracerFor(resource: Resource): Tracer;
 }
 
 /**
@@ -117,24 +123,35 @@ export function stageTracing(
 ): StageTracing {
   if (options.tracerProvider !== undefined) {
     const app = options.tracerProvider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL });
-    return { provider: null, tracer: new AppStageTracer(app, droppedStageRecorder(resource, warn)), processors: [] };
+    const tracer = new AppStageTracer(app, droppedStageRecorder(resource, warn));
+    return { provider: null, tracer, processors: [], tracerFor: () => tracer };
   }
   const processors: SpanProcessor[] = [new ManifestSpanProcessor(manifests)];
   if (config.tracesUrl) processors.push(otlpSpanProcessor(config.tracesUrl, config, account, warn));
   if (config.tracesConsole) processors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
   processors.push(...(options.spanProcessors ?? []));
-  const provider = new SdkTracerProvider({
-    resource,
-    sampler: new StageSampler(config.sampler),
-    spanProcessors: processors,
-    idGenerator,
-    // The manifest is built from the span, so the span must keep every file
-    // event and config attribute; what goes over OTLP is trimmed separately.
-    // No OTEL_*_LIMIT variable may shorten it either: those limits apply on the wire only.
-    spanLimits: UNLIMITED,
-  });
+  const sampler = new StageSampler(config.sampler);
+  const providerFor = (resource: Resource) =>
+    new SdkTracerProvider({
+      resource,
+      sampler,
+      spanProcessors: processors,
+      idGenerator,
+      // The manifest is built from the span, so the span must keep every file
+      // event and config attribute; what goes over OTLP is trimmed separately.
+      // No OTEL_*_LIMIT variable may shorten it either: those limits apply on the wire only.
+      spanLimits: UNLIMITED,
+    });
+  const provider = providerFor(resource);
   if (config.registerGlobal) registerTracing(provider, propagatorFor(config.propagators));
-  return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors };
+  // The others share this provider's processors, which its shutdown flushes and ends; they are never shut down themselves.
+  const tracers = new Map<Resource, Tracer>();
+  const tracerFor = (r: Resource): Tracer => {
+    let tracer = tracers.get(r);
+    if (tracer === undefined) tracers.set(r, (tracer = providerFor(r).getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL })));
+    return tracer;
+  };
+  return { provider, tracer: provider.getTracer(TRACER_NAME, VERSION, { schemaUrl: SCHEMA_URL }), processors, tracerFor };
 }
 
 const UNLIMITED = {

@@ -1,5 +1,5 @@
 import type { Attributes, Tracer } from "@opentelemetry/api";
-import { defaultResource, detectResources, envDetector, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
+import type { Resource } from "@opentelemetry/resources";
 import type { ReadableSpan, TracerProvider as SdkTracerProvider, SpanProcessor } from "@opentelemetry/sdk-trace";
 import { ManifestExporter } from "../../exporters/manifest-exporter.js";
 import { ExportAccount } from "../../exporters/otlp-span-export.js";
@@ -10,12 +10,14 @@ import { FingerprintIndex } from "../fs/file-fingerprint.js";
 import { LogFiles } from "../log/log-files.js";
 import { Heartbeat, resolveHeartbeatConfig } from "./heartbeat.js";
 import { processResourceAttributes } from "./process-resource.js";
+import { plainAttributes, stageResource } from "./stage-resource.js";
 import { LogTransport } from "./log-transport.js";
 import { ProcessLifecycle, type OpenStage } from "./process-lifecycle.js";
 import { stageTracing } from "./provider.js";
 import { isRecordedLocally } from "./app-stage-tracer.js";
 import { shutdownWithin } from "./shutdown.js";
-import { resolveTelemetryConfig, type ResolvedTelemetryConfig } from "../config/telemetry-config.js";
+import { resolveTelemetryConfig, serviceNameFromEnv, type ResolvedTelemetryConfig } from "../config/telemetry-config.js";
+import type { Env } from "../config/env-rules.js";
 
 export type { OpenStage } from "./process-lifecycle.js";
 export { contextFromEnv, envPropagator, propagatorFor, stageSpanProcessors, withChosenIds } from "./provider.js";
@@ -58,6 +60,8 @@ export class Telemetry {
   readonly heartbeat: Heartbeat | null;
   private readonly lifecycle: ProcessLifecycle;
   private logTransport: LogTransport | null | undefined;
+  private readonly tracerFor: (resource: Resource) => Tracer;
+  private readonly stageResources = new Map<string, Resource>();
   private shutdownPromise: Promise<TelemetryReport> | undefined;
 
   constructor(
@@ -75,15 +79,13 @@ export class Telemetry {
         this.warn(`could not write ${path}: ${(err as Error).message}. The stage goes on; its manifest is missing.`),
     });
     // The host and the process are the resource's, not each span's; OTEL_RESOURCE_ATTRIBUTES beats them.
-    this.resource = defaultResource()
-      .merge(resourceFromAttributes(processResourceAttributes()))
-      .merge(detectResources({ detectors: [envDetector] }))
-      .merge(resourceFromAttributes({ "service.name": this.config.serviceName }));
+    this.resource = stageResource(processResourceAttributes(), env, this.config.serviceName);
     const beats = resolveHeartbeatConfig(options, env, this.config, this.warn);
     this.heartbeat = beats ? new Heartbeat(beats, () => this.resource, VERSION, this.warn) : null;
     const tracing = stageTracing(this.config, this.resource, this.manifestExporter, this.account, options, this.warn);
     this.provider = tracing.provider;
     this.tracer = tracing.tracer;
+    this.tracerFor = (resource) => tracing.tracerFor(resource);
     this.processors = tracing.processors;
     this.lifecycle = new ProcessLifecycle({
       config: this.config,
@@ -93,6 +95,26 @@ export class Telemetry {
       shutdown: () => this.shutdown(),
       atExit: () => this.reportUnfinished(),
     });
+  }
+
+  /**
+   * The resource of another stage process (the run's agent hosts its
+   * stage): its host and process attributes, its `OTEL_RESOURCE_ATTRIBUTES`
+   * and `OTEL_SERVICE_NAME`, made as this process's own resource is. The
+   * same attributes give the same object, so its spans share one
+   * resource in the export.
+   */
+  resourceOfStageProcess(processAttributes: Attributes, env: Env): Resource {
+    const resource = stageResource(processAttributes, env, serviceNameFromEnv(env));
+    const key = JSON.stringify(resource.attributes);
+    let known = this.stageResources.get(key);
+    if (known === undefined) this.stageResources.set(key, (known = resource));
+    return known;
+  }
+
+  /** A tracer whose spans have `resource` (resourceOfStageProcess) and go to this process's processors. */
+  tracerOf(resource: Resource): Tracer {
+    return this.tracerFor(resource);
   }
 
   /**
@@ -138,9 +160,7 @@ export class Telemetry {
     if (this.logTransport === undefined) {
       this.logTransport = null;
       if (this.config.logsUrl || this.config.logsConsole) {
-        const attributes: Attributes = {};
-        for (const [k, v] of Object.entries(this.resource.attributes)) if (v !== undefined) attributes[k] = v;
-        this.logTransport = LogTransport.start(this.config, VERSION, attributes);
+        this.logTransport = LogTransport.start(this.config, VERSION, plainAttributes(this.resource));
       }
     }
     return this.logTransport;

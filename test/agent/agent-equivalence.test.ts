@@ -38,8 +38,9 @@ async function pipeline(inProcess: boolean): Promise<Run> {
     script,
     [
       inProcess ? "unset STAGETRACE_AGENT" : 'test -d "$STAGETRACE_AGENT"',
-      `FIXTURE_STAGE=good node "${STAGE}"`,
-      `FIXTURE_STAGE=bad FIXTURE_FAIL=1 node "${STAGE}" || true`,
+      // The stages' own service and resource attributes, which the run (the agent) does not have.
+      `FIXTURE_STAGE=good OTEL_SERVICE_NAME=subtitles OTEL_RESOURCE_ATTRIBUTES=team=media node "${STAGE}"`,
+      `FIXTURE_STAGE=bad FIXTURE_FAIL=1 OTEL_RESOURCE_ATTRIBUTES=service.name=subtitles,team=media node "${STAGE}" || true`,
     ].join("\n") + "\n",
   );
   const run = join(dir, "run");
@@ -119,9 +120,6 @@ function maskedLines(path: string, run: string): string[] {
     .split("\n");
 }
 
-// A hosted stage's span names its process (pid, command line, host) as attributes, the resource being the agent's.
-const HOSTED_ONLY = new Set(["process.pid", "process.command_args", "host.name"]);
-
 const SPAN_VARYING = new Set([
   "process.pid",
   "stagetrace.resource.cpu_user_ms",
@@ -143,17 +141,34 @@ function spansOf(traceId: string, run: string): unknown[] {
       kind: s.kind,
       parentIsRun: s.parentSpanContext?.spanId === runSpan.spanContext().spanId,
       status: s.status,
-      attributes: masked(
-        Object.fromEntries(
-          Object.entries(s.attributes)
-            .filter(([k]) => !HOSTED_ONLY.has(k))
-            .map(([k, v]) => [k, SPAN_VARYING.has(k) ? "<varies>" : v]),
-        ),
-        run,
-      ),
+      attributes: masked(Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, SPAN_VARYING.has(k) ? "<varies>" : v])), run),
       events: s.events.map((e) => ({ name: e.name, attributes: masked(e.attributes, run) })),
-      resource: masked(Object.fromEntries(Object.entries(s.resource.attributes).filter(([k]) => !k.startsWith("process."))), run),
+      resource: maskedResource(s.resource.attributes),
     }));
+}
+
+/** A resource's attributes with the pid masked: the stage process's, which differs between runs. */
+function maskedResource(attributes: Record<string, unknown>): Record<string, unknown> {
+  return { ...attributes, "process.pid": typeof attributes["process.pid"] === "number" ? "<pid>" : attributes["process.pid"] };
+}
+
+/** The resources the backend got a run's stage log records and heartbeats on, by stage, masked. */
+function signalResources(traceId: string, manifests: Record<string, { process: { pid: number } }>) {
+  const byPid = new Map(Object.entries(manifests).map(([stage, m]) => [m.process.pid, stage]));
+  const logs = receiver.logRecords().filter((l) => l.traceId === traceId && l.attributes["cicd.pipeline.task.name"] !== undefined);
+  const beats = receiver.metricPoints().filter((p) => p.name === "stagetrace.stage.active");
+  const of = (resources: Record<string, unknown>[]) => {
+    const out: Record<string, unknown[]> = {};
+    for (const r of resources) {
+      const stage = byPid.get(r["process.pid"] as number);
+      if (stage === undefined) continue;
+      const list = (out[stage] ??= []);
+      const m = JSON.stringify(maskedResource(r));
+      if (!list.includes(m)) list.push(m);
+    }
+    return out;
+  };
+  return { logs: of(logs.map((l) => l.resourceAttributes)), beats: of(beats.map((b) => b.resourceAttributes)) };
 }
 
 describe("a stage through the run's agent and the same stage in-process", () => {
@@ -217,5 +232,40 @@ describe("a stage through the run's agent and the same stage in-process", () => 
     expect(span?.name).toBe("stage good");
     const line = JSON.parse(readFileSync(join(agent.dir, "01_good", "stage.log"), "utf8").split("\n")[1]!) as { span_id: string };
     expect(line.span_id).toBe(m.trace.span_id);
+  });
+
+  it("name the stage's own process and service on its spans, log records and heartbeats, not the agent's", async () => {
+    const manifests = (r: Run) => ({
+      good: readJson(join(r.dir, "01_good", "manifest.json")),
+      bad: readJson(join(r.dir, "02_bad", "manifest.json")),
+    });
+    await receiver.waitFor(() => {
+      const got = (r: Run) => signalResources(r.traceId, manifests(r));
+      return [agent, alone].every((r) => Object.keys(got(r).logs).length === 2 && Object.keys(got(r).beats).length === 2);
+    }, 20_000);
+    const agentSide = signalResources(agent.traceId, manifests(agent));
+    expect(agentSide).toEqual(signalResources(alone.traceId, manifests(alone)));
+    for (const signal of [agentSide.logs, agentSide.beats]) {
+      for (const stage of ["good", "bad"]) {
+        expect(signal[stage]).toHaveLength(1);
+        const r = JSON.parse(signal[stage]![0] as string) as Record<string, unknown>;
+        expect(r).toMatchObject({ "service.name": "subtitles", team: "media", "process.pid": "<pid>" });
+        expect(r["process.command_args"]).toEqual([process.execPath, STAGE]);
+      }
+    }
+    // No heartbeat of these stages went out on another process's resource (the agent's), however late.
+    const stagePids = new Set([agent, alone].flatMap((r) => Object.values(manifests(r)).map((m) => m.process.pid)));
+    const strays = receiver
+      .metricPoints()
+      .filter((p) => ["good", "bad"].includes(p.attributes["cicd.pipeline.task.name"] as string))
+      .filter((p) => !stagePids.has(p.resourceAttributes["process.pid"] as number));
+    expect(strays).toEqual([]);
+    const span = receiver.spans().find((s) => s.spanContext().spanId === manifests(agent).good.trace.span_id)!;
+    expect(span.resource.attributes).toMatchObject({
+      "service.name": "subtitles",
+      team: "media",
+      "process.pid": manifests(agent).good.process.pid,
+    });
+    expect(span.attributes["process.pid"]).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveRunDir, resolveStageNumber } from "../../src/run/run-directory.js";
-import { resolveTelemetryConfig } from "../../src/config/telemetry-config.js";
+import { resolveTelemetryConfig, resourceAttributesFromEnv } from "../../src/config/telemetry-config.js";
+import { envDetector } from "@opentelemetry/resources";
 import { DEFAULT_STALL_AFTER_S } from "../../src/config/stagetrace-settings.js";
 import { resolveHeartbeatConfig } from "../../src/telemetry/heartbeat.js";
 
@@ -108,6 +109,27 @@ describe("service name: option, then OTEL_SERVICE_NAME, then service.name in OTE
     ["the default", {}, { OTEL_RESOURCE_ATTRIBUTES: "team=media" }, "stagetrace"],
   ])("%s wins", (_n, options, env, expected) => {
     expect(resolveTelemetryConfig(options, env, noWarn).serviceName).toBe(expected);
+  });
+});
+
+describe("OTEL_RESOURCE_ATTRIBUTES, read as the specification and the SDK's environment detector read it", () => {
+  it.each([
+    ["pairs, trimmed and percent-decoded", " team = media ,note=a%2Cb%3Dc,,", { team: "media", note: "a,b=c" }],
+    ["an unencoded = discards the whole variable", "team=media,bad=a=b", {}],
+    ["an empty key discards it", "team=media,=x", {}],
+    ["a bad escape discards it", "team=media,x=%zz", {}],
+    ["a value over 255 characters discards it", `team=media,x=${"v".repeat(256)}`, {}],
+  ])("%s", (_n, raw, expected) => {
+    expect(resourceAttributesFromEnv({ OTEL_RESOURCE_ATTRIBUTES: raw })).toEqual(expected);
+    // The envDetector of @opentelemetry/resources reads the same value the same way.
+    const saved = process.env.OTEL_RESOURCE_ATTRIBUTES;
+    process.env.OTEL_RESOURCE_ATTRIBUTES = raw;
+    try {
+      expect(envDetector.detect().attributes).toEqual(expected);
+    } finally {
+      if (saved === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES;
+      else process.env.OTEL_RESOURCE_ATTRIBUTES = saved;
+    }
   });
 });
 
