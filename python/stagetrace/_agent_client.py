@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from ._protocol import RecordWriter
+from ._stdio_tee import StdioTee
 
 AGENT_ENV = "STAGETRACE_AGENT"
 RUN_STATE_FILE = ".stagetrace-run.json"
@@ -83,12 +84,16 @@ class AgentStage:
         self.pid = os.getpid()
         self.start = int(time.time() * 1000)
         self._ended = False
+        # The process's own stdout and stderr go to stage.log too, as under exec.
+        self._tee = StdioTee.start(writer.path)
 
     def end(self, status: Optional[str], reason: Optional[str]) -> None:
         """The ``end`` record, with this process's resources: the stage is the agent's from here on."""
         if self._ended or os.getpid() != self.pid:  # a forked child does not end its parent's stage
             return
         self._ended = True
+        if self._tee is not None:
+            self._tee.stop()
         end = int(time.time() * 1000)
         resources: Dict[str, Any] = dict(_own_resources(), wall_time_ms=end - self.start)
         record: Dict[str, Any] = {"record": "end", "end": end, "resources": resources}

@@ -121,3 +121,54 @@ def test_without_the_spool_the_stage_runs_under_exec(run_dir):
     m = manifest(run_dir / "optional_stage")
     assert m["status"] == "skipped"
     assert not hosted(run_dir / "optional_stage")
+
+
+PRINTING = """import os, sys
+from stagetrace import StageIO
+io = StageIO('talker')
+print('plain line on stdout')
+print('WARNING: a warning on stderr', file=sys.stderr)
+sys.stdout.write('caf\\u00e9 split ')
+sys.stdout.flush()
+os.write(1, b'across writes\\n')
+os.system('echo from a child process')
+io.get_stage_logger().info('a logger line')
+%s
+"""
+
+
+def stdio_lines(stage_dir):
+    return [(line["level"], line.get("stream"), line["msg"]) for line in log_lines(stage_dir / "stage.log") if line.get("stream")]
+
+
+def test_a_stage_under_the_agent_captures_its_stdout_and_stderr_as_exec_does(tmp_path):
+    """What the process writes on stdout and stderr (its children's too) reaches the terminal byte for
+    byte and stage.log line by line, the same lines exec would log."""
+    script = tmp_path / "talker.py"
+    script.write_text(PRINTING % "io.finalize()")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = run([CLI, "run", "--", sys.executable, script], tmp_path / "a", **AGENT)
+    b = run([CLI, "run", "--", CLI, "exec", "--stage", "talker", "--", sys.executable, script], tmp_path / "b")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert hosted(tmp_path / "a" / "talker")
+    expected_out = "plain line on stdout\ncafé split across writes\nfrom a child process\n"
+    assert a.stdout == expected_out == b.stdout
+    assert "WARNING: a warning on stderr\n" in a.stderr
+    # Each stream's lines in order; how the two streams interleave depends on which pipe is read first, under exec too.
+    for stream, lines in (("stdout", [("INFO", "stdout", "plain line on stdout"), ("INFO", "stdout", "café split across writes"),
+                                      ("INFO", "stdout", "from a child process")]),
+                          ("stderr", [("WARN", "stderr", "WARNING: a warning on stderr")])):
+        of = lambda d: [x for x in stdio_lines(tmp_path / d / "talker") if x[1] == stream]
+        assert of("a") == of("b") == lines
+    assert manifest(tmp_path / "a" / "talker")["status"] == "success"
+
+
+def test_a_killed_stage_under_the_agent_keeps_what_it_wrote_before(tmp_path):
+    script = tmp_path / "talker.py"
+    script.write_text(PRINTING % "sys.stdout.flush(); os.kill(os.getpid(), 9)")
+    r = run([CLI, "run", "--", sys.executable, script], tmp_path, **AGENT)
+    assert r.returncode != 0
+    assert r.stdout == "plain line on stdout\ncafé split across writes\nfrom a child process\n"
+    assert ("INFO", "stdout", "from a child process") in stdio_lines(tmp_path / "talker")
+    assert manifest(tmp_path / "talker")["status"] == "interrupted"

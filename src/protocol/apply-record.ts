@@ -1,6 +1,7 @@
 import { isAbsolute, join } from "node:path";
 import type { Logger } from "pino";
 import { isUri } from "../fs/file-fingerprint.js";
+import { CommandOutputLogger, OutputFailure } from "../log/command-output.js";
 import type { StageIO } from "../stage/stage-io.js";
 import { parseStageRecord, type StageRecord } from "./stage-record.js";
 
@@ -39,6 +40,9 @@ export class RecordSink {
   errors = 0;
   /** The first line of the last log record at ERROR or above: a reason for a stage that failed without giving one. */
   lastErrorLog: string | undefined;
+  /** What the client's output (`stdio` records) says of how it failed, as exec reads a command's. */
+  readonly outputFailure = new OutputFailure();
+  private readonly stdio: Partial<Record<"stdout" | "stderr", CommandOutputLogger>> = {};
   private spanRecords = 0;
   private droppedRecords = 0;
   private problems = 0;
@@ -76,6 +80,11 @@ export class RecordSink {
     }
     if (r.record === "secret") {
       this.io.rememberSecret(r.value);
+      return;
+    }
+    if (r.record === "stdio") {
+      // The client's own stdout and stderr, logged line by line as exec logs a command's.
+      (this.stdio[r.stream] ??= new CommandOutputLogger(this.log, r.stream, this.outputFailure)).write(r.text);
       return;
     }
     if (r.record === "begin" || r.record === "end") {
@@ -125,8 +134,10 @@ export class RecordSink {
     }
   }
 
-  /** Before the stage is finalized: says what was counted instead of kept. */
+  /** Before the stage is finalized: logs what is left of the client's output, and says what was counted instead of kept. */
   end(): void {
+    this.stdio.stdout?.end();
+    this.stdio.stderr?.end();
     if (this.problems > MAX_PROBLEMS)
       this.io.addWarning(`stage protocol: ${this.problems - MAX_PROBLEMS} more problems with records not listed`);
     if (this.droppedRecords > 0) {

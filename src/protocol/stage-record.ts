@@ -37,6 +37,7 @@ export type StageRecord =
   | { record: "log"; level: LogLevel; message: string; logger?: string; console?: boolean }
   | { record: "line"; level: number; line: string }
   | { record: "secret"; value: string }
+  | { record: "stdio"; stream: "stdout" | "stderr"; text: string }
   | BeginRecord
   | EndRecord;
 
@@ -199,6 +200,12 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
       break;
     case "secret":
       problem = typeof o.value === "string" ? null : `"value" must be a string`;
+      break;
+    case "stdio":
+      problem = check(
+        o.stream === "stdout" || o.stream === "stderr" ? null : `"stream" must be stdout or stderr`,
+        typeof o.text === "string" ? null : `"text" must be a string`,
+      );
       break;
     case "begin":
       problem = check(
