@@ -782,8 +782,7 @@ const pythonStage = {
             String(PYTHON_STAGES),
             child("python-stage.py"),
           ],
-          // The run's agent, which the Python package reports to directly, is opt-in for now.
-          { STAGETRACE_RUN_AGENT: "1" },
+          {},
         );
         bare.push(...res.result.bare);
         pkg.push(...res.result.package);

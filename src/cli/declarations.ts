@@ -38,9 +38,9 @@ stages) as one trace and one run directory. It starts the run span
   OUTPUT_DIR, STAGETRACE_RUN_DIR  the run directory
   STAGETRACE_RUN_ID               the run's id
   STAGETRACE_PIPELINE_LOG         the run's pipeline log
-  STAGETRACE_AGENT                with STAGETRACE_RUN_AGENT=1 in run's own
-                                  environment: the spool where stage processes
-                                  hand their stages to run
+  STAGETRACE_AGENT                the spool where stage processes hand their
+                                  stages to run (empty when run's own
+                                  environment has STAGETRACE_RUN_AGENT=0)
   STAGETRACE_PIPELINE             the pipeline's name
   STAGETRACE_STAGES               the stage list (with --stages)
   PATH                            with this package's "stagetrace" first

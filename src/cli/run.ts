@@ -185,7 +185,7 @@ export const command: Command = {
     delete vars.TRACEPARENT;
     delete vars.TRACESTATE;
     // The agent of the run's stages (docs/protocol.md, "The agent channel"); an outer run's is not this run's.
-    // Opt-in (STAGETRACE_RUN_AGENT=1, src/config) while a hosted stage's span carries the agent's resource, not its process's.
+    // On unless STAGETRACE_RUN_AGENT=0 (src/config): the stages then run their telemetry themselves.
     const agent = !stagetraceSettings(io.env, (m) => io.stderr.write(`${tool}: ${m}\n`)).runAgent()
       ? null
       : StageAgent.create(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));

@@ -187,14 +187,15 @@ export const CONFIGURATION_ROWS: readonly ConfigurationRow[] = [
     default: "set by `exec`; `stagetrace track` and the Python package need it",
   },
   {
-    option: "— (`stagetrace run` hosts its stages' records in its own process, the [agent channel](protocol.md#the-agent-channel); opt-in)",
+    option:
+      "— (`stagetrace run` hosts its stages' records in its own process, the [agent channel](protocol.md#the-agent-channel); `0`: each stage runs its telemetry itself)",
     variables: "`STAGETRACE_RUN_AGENT` (`1`, `0`)",
-    default: "`0` (off)",
+    default: "`1` (on)",
   },
   {
     option: "— (the spool directory of the run's agent, for the stage processes of `stagetrace run` with the agent on)",
     variables: "`STAGETRACE_AGENT`",
-    default: "set by `run` when `STAGETRACE_RUN_AGENT` is on; empty otherwise",
+    default: "set by `run` unless `STAGETRACE_RUN_AGENT=0`; empty otherwise",
   },
   {
     option:

@@ -90,8 +90,8 @@ const SETTINGS = {
   records: setting<string | undefined>({ variables: [RECORDS_ENV], fallback: () => undefined, parse: asText }),
   /** The spool directory of the run's agent (set by `stagetrace run` when `runAgent` is on). */
   agent: setting<string | undefined>({ variables: [AGENT_ENV], fallback: () => undefined, parse: asText }),
-  /** Whether `stagetrace run` hosts its stages' StageIOs (the agent channel of docs/protocol.md): opt-in. */
-  runAgent: setting<boolean>({ variables: ["STAGETRACE_RUN_AGENT"], fallback: () => false, fallbackText: () => "0", parse: yesNo }),
+  /** Whether `stagetrace run` hosts its stages' StageIOs (the agent channel of docs/protocol.md): on unless `0`. */
+  runAgent: setting<boolean>({ variables: ["STAGETRACE_RUN_AGENT"], fallback: () => true, fallbackText: () => "1", parse: yesNo }),
   hashAlgorithm: setting<string, string>({
     variables: ["STAGETRACE_HASH"],
     fallback: () => "sha256",

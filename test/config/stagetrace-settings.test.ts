@@ -96,8 +96,8 @@ const BAD: Record<string, { variable: string; value: string; warning: string; fa
   runAgent: {
     variable: "STAGETRACE_RUN_AGENT",
     value: "maybe",
-    warning: 'STAGETRACE_RUN_AGENT="maybe" is not 1 or 0; using 0',
-    fallback: false,
+    warning: 'STAGETRACE_RUN_AGENT="maybe" is not 1 or 0; using 1',
+    fallback: true,
   },
 };
 
