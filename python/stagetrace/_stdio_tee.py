@@ -81,9 +81,11 @@ def _tee(pipes: Dict[int, int], spool_path: str) -> None:
 class StdioTee:
     """The stage process's side: its descriptors 1 and 2 on the pipes, and the tee's pid."""
 
-    def __init__(self, pid: int, saved: Dict[int, int]):
+    def __init__(self, pid: int, saved: Dict[int, int], done: int):
         self.pid = pid
         self._saved = saved
+        # Readable (at its end) once the tee has exited: the tee holds the other end.
+        self._done = done
 
     @classmethod
     def start(cls, spool_path: str) -> Optional["StdioTee"]:
@@ -105,16 +107,18 @@ class StdioTee:
             except Exception:  # a closed or replaced stream
                 pass
         pipes = {fd: os.pipe() for fd in streams}
+        done_r, done_w = os.pipe()
         try:
             pid = os.fork()
         except OSError:
-            for r, w in pipes.values():
+            for r, w in list(pipes.values()) + [(done_r, done_w)]:
                 os.close(r)
                 os.close(w)
             return None
         if pid == 0:  # the tee
             code = 0
             try:
+                os.close(done_r)
                 for r, w in pipes.values():
                     os.close(w)
                 _tee({fd: r for fd, (r, _w) in pipes.items()}, spool_path)
@@ -128,7 +132,9 @@ class StdioTee:
             os.dup2(w, fd)
             os.close(w)
             os.close(r)
-        return cls(pid, saved)
+        os.close(done_w)
+        os.set_inheritable(done_r, False)
+        return cls(pid, saved, done_r)
 
     def stop(self) -> None:
         """Puts descriptors 1 and 2 back and waits (briefly) for the tee to record what is left."""
@@ -142,11 +148,15 @@ class StdioTee:
             os.close(saved)
         self._saved = {}
         deadline = time.monotonic() + _STOP_WAIT_S
-        while True:
-            try:
-                done, _ = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if done or time.monotonic() >= deadline:
-                return
-            time.sleep(0.002)
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([self._done], [], [], max(0.0, deadline - time.monotonic()))
+                if ready and os.read(self._done, 1) == b"":
+                    break
+        except (InterruptedError, OSError):
+            pass
+        os.close(self._done)
+        try:
+            os.waitpid(self.pid, os.WNOHANG)  # reaped now if it has exited; else when this process exits
+        except ChildProcessError:
+            pass
