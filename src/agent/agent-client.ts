@@ -40,6 +40,10 @@ import { agentSpool } from "./agent-env.js";
 
 const load = createRequire(import.meta.url);
 
+/** Log lines are written to the spool in batches of this many bytes at most, or after this long (LogFiles' figures). */
+const LINE_BATCH_BYTES = 64 * 1024;
+const LINE_BATCH_MS = 100;
+
 /** The in-process StageIO, loaded when a stage cannot be handed to the agent (`require` of an ES module: synchronous). */
 function inProcessStageIO(): typeof StageIO {
   return (load("../stage/stage-io.js") as typeof StageIOModule).StageIO;
@@ -152,6 +156,9 @@ export class AgentStage {
   readonly manifestPath!: string | null;
   readonly strict!: boolean;
   private fd!: number | null;
+  /** `line` records not written yet (sendLine). */
+  private pendingLines = "";
+  private lineTimer: NodeJS.Timeout | undefined;
   private readonly spoolPath!: string;
   private readonly traceId!: string;
   private readonly spanId!: string;
@@ -244,7 +251,39 @@ export class AgentStage {
 
   private send(record: StageRecord): void {
     if (this.fd === null) return;
-    const bytes = Buffer.from(recordText({ v: PROTOCOL_VERSION, ...record }) + "\n");
+    // Every other record keeps its place after the log lines before it.
+    this.writeOut(recordText({ v: PROTOCOL_VERSION, ...record }) + "\n");
+  }
+
+  /**
+   * A log line, buffered as an in-process stage buffers its log files
+   * (LogFiles: up to 64 KiB or 100 ms, and at exit), so a stage that logs
+   * a lot makes one write per batch, not one per line.
+   */
+  private sendLine(level: number, line: string): void {
+    if (this.fd === null) return;
+    // recordText's JSON, without the object: a line is a string and a level a number.
+    this.pendingLines += `{"v":${PROTOCOL_VERSION},"record":"line","level":${level},"line":${JSON.stringify(line)}}\n`;
+    if (this.pendingLines.length >= LINE_BATCH_BYTES) this.writeOut("");
+    else if (this.lineTimer === undefined) {
+      this.lineTimer = setTimeout(() => this.writeOut(""), LINE_BATCH_MS).unref();
+      process.once("exit", this.flushAtExit);
+    }
+  }
+
+  private readonly flushAtExit = (): void => {
+    if (this.fd !== null) this.writeOut("");
+  };
+
+  /** Writes the buffered lines, then `text`, in one `write(2)` on the O_APPEND descriptor when they fit. */
+  private writeOut(text: string): void {
+    const data = this.pendingLines + text;
+    this.pendingLines = "";
+    clearTimeout(this.lineTimer);
+    if (this.lineTimer !== undefined) process.removeListener("exit", this.flushAtExit);
+    this.lineTimer = undefined;
+    if (data === "" || this.fd === null) return;
+    const bytes = Buffer.from(data);
     try {
       for (let written = 0; written < bytes.length;) written += writeSync(this.fd, bytes, written);
     } catch (err) {
@@ -283,7 +322,7 @@ export class AgentStage {
       otlp: null,
       console: "off",
       secrets: new SecretValues(),
-      forward: (line, lvl) => this.send({ record: "line", level: lvl, line }),
+      forward: (line, lvl) => this.sendLine(lvl, line),
     });
     if (level !== undefined) this.logger.level = fromOption(level, "getStageLogger(level)", logLevelOf)!;
     return this.logger;
