@@ -66,4 +66,26 @@ describe("the stage process's side of the agent", () => {
     expect(inProcess).toContain("runStage");
     expect(names({ STAGETRACE_AGENT: tempDir() })).toEqual(inProcess);
   });
+
+  it("is one bundled module (scripts/build-entry-bundle.mjs) whose error class is the in-process entry's", () => {
+    expect(readFileSync(join(ROOT, "dist/src/entry/package-entry.js"), "utf8")).toMatch(
+      /^\/\/ bundled by scripts\/build-entry-bundle\.mjs/,
+    );
+    // Under an agent the names come from the bundle; what the in-process entry throws must still be `instanceof` them.
+    const script = [
+      `const thin = await import("stagetrace");`,
+      `const { createRequire } = await import("node:module");`,
+      `const full = createRequire(import.meta.url)("./dist/src/index.js");`,
+      `const e = new full.StagetraceError("NOT_FOUND", "x");`,
+      `process.stdout.write(JSON.stringify([e instanceof thin.StagetraceError, thin.StageManifest === full.StageManifest, thin.StageIO === full.StageIO]));`,
+    ].join("\n");
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", STAGETRACE_AGENT: tempDir() },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    // StageIO is the agent's client there, not the in-process class: the one name that differs, by design.
+    expect(JSON.parse(r.stdout)).toEqual([true, true, false]);
+  });
 });
