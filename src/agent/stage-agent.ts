@@ -2,7 +2,7 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rm
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoText } from "../fs/errno-text.js";
-import { lastSignOfLife, pidAlive } from "../run/load-run.js";
+import { pidAlive } from "../run/load-run.js";
 import { runParentContext } from "../run/run-parent.js";
 import { RecordSink } from "../protocol/apply-record.js";
 import { RecordsFile } from "../protocol/records-file.js";
@@ -177,8 +177,9 @@ class HostedStage {
     abandoned.stack = "";
     this.io.addError(reason, abandoned);
     this.io.markKilled();
-    // It ended when it last showed a sign of life (its last record, its files' newest write), not when the agent noticed.
-    let last = Math.max(b.start, lastSignOfLife(this.io.stageDir) ?? 0);
+    // It ended when it last showed a sign of life, its last record, not when the agent noticed. The stage
+    // directory's files are no sign: the agent writes stage.log, the manifest and the lease for it, later.
+    let last = b.start;
     try {
       last = Math.max(last, statSync(this.path).mtimeMs);
     } catch {

@@ -1,6 +1,6 @@
 // Run-level faults: a stage killed with kill -9 under `stagetrace run`, two
 // processes on one stage of one run, a run directory that cannot be made.
-import { statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../support/cli.js";
@@ -14,7 +14,8 @@ describe("a stage killed with kill -9 under stagetrace run", () => {
     const runDir = join(dir, "run");
     // The stage kills itself; the script then goes on for a second before it returns.
     const script = `"${process.execPath}" "${fixture("killed-stage.mjs")}"; sleep 1`;
-    const r = await runCli(["run", "--", "sh", "-c", script], { env: { OUTPUT_DIR: runDir } });
+    // In-process: the stage writes its own files (the agent's case is the next test).
+    const r = await runCli(["run", "--", "sh", "-c", script], { env: { OUTPUT_DIR: runDir, STAGETRACE_RUN_AGENT: "0" } });
     expect(r.stderr).toContain("stage victim was left running by a process that is gone; marked interrupted");
     const stageDir = join(runDir, "victim");
     // stage.log was last written by the stage; the manifest has since been rewritten by run.
@@ -25,6 +26,23 @@ describe("a stage killed with kill -9 under stagetrace run", () => {
     expect(Date.parse(m.ended_at)).toBeGreaterThanOrEqual(logWritten);
     expect(m.duration_ms).toBe(Date.parse(m.ended_at) - Date.parse(m.started_at));
     // The run itself ended after the script's second of sleep: later than the stage.
+    const pipeline = readJson(join(runDir, "pipeline.json"));
+    expect(Date.parse(pipeline.ended_at) - Date.parse(m.ended_at)).toBeGreaterThanOrEqual(1000);
+  });
+
+  it("under the run's agent, ends at its last record, not when the agent wrote its files or the script returned", async () => {
+    const dir = tempDir();
+    const runDir = join(dir, "run");
+    const script = `"${process.execPath}" "${fixture("killed-stage.mjs")}"; sleep 1`;
+    const r = await runCli(["run", "--", "sh", "-c", script], { env: { OUTPUT_DIR: runDir, STAGETRACE_RUN_AGENT: "1" } });
+    expect(r.stderr).toContain("stage victim was left running by a process that is gone; marked interrupted");
+    const m = readJson(join(runDir, "victim", "manifest.json"));
+    assertValidManifest(m);
+    expect(m.status).toBe("interrupted");
+    expect(m.duration_ms).toBe(Date.parse(m.ended_at) - Date.parse(m.started_at));
+    // What the stage logged before it died is in stage.log, written by the agent after the stage's last record.
+    expect(readFileSync(join(runDir, "victim", "stage.log"), "utf8")).toContain('"msg":"working"');
+    expect(Math.floor(statSync(join(runDir, "victim", "stage.log")).mtimeMs)).toBeGreaterThanOrEqual(Date.parse(m.ended_at));
     const pipeline = readJson(join(runDir, "pipeline.json"));
     expect(Date.parse(pipeline.ended_at) - Date.parse(m.ended_at)).toBeGreaterThanOrEqual(1000);
   });
