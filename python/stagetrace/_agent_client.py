@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
-from ._protocol import RecordWriter
+from ._protocol import RecordWriter, above_stdio
 from ._stdio_tee import StdioTee
 
 AGENT_ENV = "STAGETRACE_AGENT"
@@ -157,7 +157,7 @@ def begin_stage(spool: str, stage_name: str, run_dir: Path, argv: List[str]) -> 
         return None
     path = os.path.join(spool, "%d-%s.jsonl" % (os.getpid(), secrets.token_hex(6)))
     try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = above_stdio(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), 0o600))
     except OSError:
         return None
     writer = RecordWriter.from_fd(path, fd)

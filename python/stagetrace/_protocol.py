@@ -32,13 +32,25 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     return str(value)
 
 
+def above_stdio(fd: int) -> int:
+    """`fd` moved to 3 or above (close-on-exec): a process started with stdout or stderr closed would
+    otherwise get 1 or 2 for a file it opens, and its output would be written into that file."""
+    if fd > 2:
+        return fd
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    os.close(fd)
+    return moved
+
+
 class RecordWriter:
     """Appends records to the stage's records file. Safe to share between threads;
     a forked child writes through the same descriptor, whole lines still."""
 
     def __init__(self, path: str, fd: Optional[int] = None):
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)) if fd is None else fd
+        self._fd = above_stdio(os.open(path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))) if fd is None else fd
         self._lock = threading.Lock()
 
     @classmethod

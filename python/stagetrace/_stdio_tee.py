@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Dict, Optional
 
-from ._protocol import PROTOCOL_VERSION
+from ._protocol import PROTOCOL_VERSION, above_stdio
 
 # Read at most this much at a time: one chunk, escaped as JSON, stays well under a record's limit.
 _CHUNK = 16 * 1024
@@ -43,7 +43,7 @@ def _tee(pipes: Dict[int, int], spool_path: str) -> None:
     # Ctrl-C and a polite kill are for the stage; the tee ends when the stage's end of the pipes closes.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    spool = os.open(spool_path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0))
+    spool = above_stdio(os.open(spool_path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)))
     names = {1: "stdout", 2: "stderr"}
     decoders = {fd: codecs.getincrementaldecoder("utf-8")(errors="replace") for fd in pipes}
     open_pipes = {r: fd for fd, r in pipes.items()}
@@ -82,6 +82,7 @@ class StdioTee:
     """The stage process's side: its descriptors 1 and 2 on the pipes, and the tee's pid."""
 
     def __init__(self, pid: int, saved: Dict[int, int], done: int):
+        # The intermediate process (already reaped); the tee itself is no child of this process.
         self.pid = pid
         self._saved = saved
         # Readable (at its end) once the tee has exited: the tee holds the other end.
@@ -115,13 +116,19 @@ class StdioTee:
                 os.close(r)
                 os.close(w)
             return None
-        if pid == 0:  # the tee
+        if pid == 0:
+            # Forked once more and left at once, so the tee is not the stage's child: a stage that
+            # waits for all its children (os.wait() until ChildProcessError) must not wait for it.
             code = 0
             try:
-                os.close(done_r)
-                for r, w in pipes.values():
-                    os.close(w)
-                _tee({fd: r for fd, (r, _w) in pipes.items()}, spool_path)
+                if os.fork() == 0:  # the tee
+                    try:
+                        os.close(done_r)
+                        for r, w in pipes.values():
+                            os.close(w)
+                        _tee({fd: r for fd, (r, _w) in pipes.items()}, spool_path)
+                    except BaseException:
+                        code = 1
             except BaseException:
                 code = 1
             os._exit(code)
@@ -134,6 +141,11 @@ class StdioTee:
             os.close(r)
         os.close(done_w)
         os.set_inheritable(done_r, False)
+        # The intermediate process exits right after forking the tee.
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
         return cls(pid, saved, done_r)
 
     def stop(self) -> None:
@@ -156,7 +168,3 @@ class StdioTee:
         except (InterruptedError, OSError):
             pass
         os.close(self._done)
-        try:
-            os.waitpid(self.pid, os.WNOHANG)  # reaped now if it has exited; else when this process exits
-        except ChildProcessError:
-            pass

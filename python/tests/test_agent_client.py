@@ -172,3 +172,34 @@ def test_a_killed_stage_under_the_agent_keeps_what_it_wrote_before(tmp_path):
     assert r.stdout == "plain line on stdout\ncafé split across writes\nfrom a child process\n"
     assert ("INFO", "stdout", "from a child process") in stdio_lines(tmp_path / "talker")
     assert manifest(tmp_path / "talker")["status"] == "interrupted"
+
+
+def test_a_stage_that_waits_for_all_its_children_is_not_kept_waiting_by_the_tee(tmp_path):
+    """The tee is no child of the stage: `os.wait()` until ChildProcessError returns once the
+    stage's own children are reaped (it hung on the tee when the tee was one)."""
+    script = tmp_path / "waits.py"
+    script.write_text("import os\nfrom stagetrace import StageIO\nio = StageIO('waiter')\n"
+                      "if os.fork() == 0:\n    os._exit(5)\n"
+                      "codes = []\ntry:\n    while True:\n        codes.append(os.wait()[1] >> 8)\n"
+                      "except ChildProcessError:\n    pass\nprint('reaped', codes)\nio.finalize()\n")
+    r = run([CLI, "run", "--", sys.executable, script], tmp_path, **AGENT)  # a hang fails by run()'s timeout
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "reaped [5]\n"
+    assert hosted(tmp_path / "waiter") and manifest(tmp_path / "waiter")["status"] == "success"
+
+
+def test_a_stage_started_with_stdout_closed_keeps_its_records_apart_from_its_output(tmp_path):
+    """With descriptor 1 closed, the spool file must not become descriptor 1: a child's output
+    would then be written into it and read as records."""
+    script = tmp_path / "closed.py"
+    script.write_text("import subprocess\nfrom stagetrace import StageIO\nio = StageIO('closed')\n"
+                      "subprocess.run(['sh', '-c', 'echo plain; echo \\'{\"v\":1,\"record\":\"warning\",\"message\":\"injected\"}\\''])\n"
+                      "io.finalize()\n")
+    for agent in ("1", "0"):
+        d = tmp_path / agent
+        d.mkdir()
+        r = run([CLI, "run", "--", "sh", "-c", 'exec "%s" "%s" >&-' % (sys.executable, script)], d, STAGETRACE_RUN_AGENT=agent)
+        assert r.returncode == 0, r.stderr
+        m = manifest(d / "closed")
+        assert m["status"] == "success", m
+        assert not any("injected" in w["message"] for w in m["warnings"]), (agent, m["warnings"])

@@ -43,7 +43,13 @@ const URL_USERINFO = /\b([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^\s/@"'\\?#<>]+)@/g;
 // at whitespace, quotes, a backslash (a JSON escape) and `&`, `;`, `,`.
 const KEY_VALUE = /(^|[^\w.])([A-Za-z_][\w.-]*)=([^\s&;,"'\\<>]*)/g;
 const PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----(?:[^"\\]|\\[\s\S])*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|(?="|$))/g;
-const AUTH_SCHEME = /\b(Bearer|Basic|Token|Digest)(\s+)[A-Za-z0-9._~+/=-]{6,}/gi;
+const AUTH_SCHEME = /\b(Bearer|Basic|Token|Digest)(\s+)([A-Za-z0-9._~+/=-]{6,})/gi;
+/**
+ * A credential after an auth scheme has a digit, a symbol or both cases in
+ * it (base64, a JWT, a random token); a plain word does not: `stage basic
+ * started` is prose, `Basic dXNlcjpwYXNz` is a credential.
+ */
+const looksLikeCredential = (value: string): boolean => /[0-9._~+/=-]/.test(value) || (/[a-z]/.test(value) && /[A-Z]/.test(value));
 
 /**
  * `text` with whatever looks like a credential replaced by `[REDACTED]`:
@@ -65,7 +71,9 @@ export function scrubText(text: string): string {
       const inQuery = pre === "?" || pre === "&";
       return (inQuery ? isCredentialParam(name) : isSecretKey(name)) ? `${pre}${name}=${REDACTED}` : m;
     })
-    .replace(AUTH_SCHEME, (m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`);
+    .replace(AUTH_SCHEME, (m, scheme: string, space: string, value: string) =>
+      looksLikeCredential(value) ? `${scheme}${space}${REDACTED}` : m,
+    );
 }
 
 /** A URL (an OTLP endpoint, a tracked URI) without its userinfo password or credential query parameters. */
