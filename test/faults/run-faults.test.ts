@@ -8,43 +8,39 @@ import { assertValidManifest } from "../support/schema.js";
 import { readJson, tempDir } from "../support/tmp.js";
 import { fixture, start } from "./harness.js";
 
+/**
+ * `stagetrace run` over a stage that kills itself (SIGKILL), after which the
+ * script goes on for a second; the stage's manifest, its stage.log's last
+ * write and the run's end, once `run` has marked the stage interrupted.
+ */
+async function killedStageRun(agent: "0" | "1") {
+  const runDir = join(tempDir(), "run");
+  const script = `"${process.execPath}" "${fixture("killed-stage.mjs")}"; sleep 1`;
+  const r = await runCli(["run", "--", "sh", "-c", script], { env: { OUTPUT_DIR: runDir, STAGETRACE_RUN_AGENT: agent } });
+  expect(r.stderr).toContain("stage victim was left running by a process that is gone; marked interrupted");
+  const stageLog = join(runDir, "victim", "stage.log");
+  const m = readJson(join(runDir, "victim", "manifest.json"));
+  assertValidManifest(m);
+  expect(m.status).toBe("interrupted");
+  expect(m.duration_ms).toBe(Date.parse(m.ended_at) - Date.parse(m.started_at));
+  // The run itself ended after the script's second of sleep: later than the stage.
+  const pipeline = readJson(join(runDir, "pipeline.json"));
+  expect(Date.parse(pipeline.ended_at) - Date.parse(m.ended_at)).toBeGreaterThanOrEqual(1000);
+  return { endedAt: Date.parse(m.ended_at), logWritten: Math.floor(statSync(stageLog).mtimeMs), log: readFileSync(stageLog, "utf8") };
+}
+
 describe("a stage killed with kill -9 under stagetrace run", () => {
   it("ends at its last sign of life (the newest write of its files), not when the script returned", async () => {
-    const dir = tempDir();
-    const runDir = join(dir, "run");
-    // The stage kills itself; the script then goes on for a second before it returns.
-    const script = `"${process.execPath}" "${fixture("killed-stage.mjs")}"; sleep 1`;
-    // In-process: the stage writes its own files (the agent's case is the next test).
-    const r = await runCli(["run", "--", "sh", "-c", script], { env: { OUTPUT_DIR: runDir, STAGETRACE_RUN_AGENT: "0" } });
-    expect(r.stderr).toContain("stage victim was left running by a process that is gone; marked interrupted");
-    const stageDir = join(runDir, "victim");
-    // stage.log was last written by the stage; the manifest has since been rewritten by run.
-    const logWritten = Math.floor(statSync(join(stageDir, "stage.log")).mtimeMs);
-    const m = readJson(join(stageDir, "manifest.json"));
-    assertValidManifest(m);
-    expect(m.status).toBe("interrupted");
-    expect(Date.parse(m.ended_at)).toBeGreaterThanOrEqual(logWritten);
-    expect(m.duration_ms).toBe(Date.parse(m.ended_at) - Date.parse(m.started_at));
-    // The run itself ended after the script's second of sleep: later than the stage.
-    const pipeline = readJson(join(runDir, "pipeline.json"));
-    expect(Date.parse(pipeline.ended_at) - Date.parse(m.ended_at)).toBeGreaterThanOrEqual(1000);
+    // In-process: stage.log was last written by the stage; the manifest has since been rewritten by run.
+    const { endedAt, logWritten } = await killedStageRun("0");
+    expect(endedAt).toBeGreaterThanOrEqual(logWritten);
   });
 
   it("under the run's agent, ends at its last record, not when the agent wrote its files or the script returned", async () => {
-    const dir = tempDir();
-    const runDir = join(dir, "run");
-    const script = `"${process.execPath}" "${fixture("killed-stage.mjs")}"; sleep 1`;
-    const r = await runCli(["run", "--", "sh", "-c", script], { env: { OUTPUT_DIR: runDir, STAGETRACE_RUN_AGENT: "1" } });
-    expect(r.stderr).toContain("stage victim was left running by a process that is gone; marked interrupted");
-    const m = readJson(join(runDir, "victim", "manifest.json"));
-    assertValidManifest(m);
-    expect(m.status).toBe("interrupted");
-    expect(m.duration_ms).toBe(Date.parse(m.ended_at) - Date.parse(m.started_at));
+    const { endedAt, logWritten, log } = await killedStageRun("1");
     // What the stage logged before it died is in stage.log, written by the agent after the stage's last record.
-    expect(readFileSync(join(runDir, "victim", "stage.log"), "utf8")).toContain('"msg":"working"');
-    expect(Math.floor(statSync(join(runDir, "victim", "stage.log")).mtimeMs)).toBeGreaterThanOrEqual(Date.parse(m.ended_at));
-    const pipeline = readJson(join(runDir, "pipeline.json"));
-    expect(Date.parse(pipeline.ended_at) - Date.parse(m.ended_at)).toBeGreaterThanOrEqual(1000);
+    expect(log).toContain('"msg":"working"');
+    expect(logWritten).toBeGreaterThanOrEqual(endedAt);
   });
 });
 
