@@ -8,7 +8,6 @@ SIGKILL) the pipe closes, and the tee still copies and records what was written 
 
 import codecs
 import errno
-import json
 import os
 import select
 import signal
@@ -16,7 +15,7 @@ import sys
 import time
 from typing import Dict, Optional
 
-from ._protocol import PROTOCOL_VERSION, above_stdio
+from ._protocol import RecordWriter
 
 # Read at most this much at a time: one chunk, escaped as JSON, stays well under a record's limit.
 _CHUNK = 16 * 1024
@@ -43,16 +42,14 @@ def _tee(pipes: Dict[int, int], spool_path: str) -> None:
     # Ctrl-C and a polite kill are for the stage; the tee ends when the stage's end of the pipes closes.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
-    spool = above_stdio(os.open(spool_path, os.O_WRONLY | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)))
+    writer = RecordWriter(spool_path)
     names = {1: "stdout", 2: "stderr"}
     decoders = {fd: codecs.getincrementaldecoder("utf-8")(errors="replace") for fd in pipes}
     open_pipes = {r: fd for fd, r in pipes.items()}
 
     def record(fd: int, text: str) -> None:
         if text:
-            line = json.dumps({"v": PROTOCOL_VERSION, "record": "stdio", "stream": names[fd], "text": text},
-                              ensure_ascii=False, separators=(",", ":"))
-            _write_all(spool, (line + "\n").encode("utf-8"))
+            writer.send({"record": "stdio", "stream": names[fd], "text": text})
 
     while open_pipes:
         try:
@@ -79,11 +76,9 @@ def _tee(pipes: Dict[int, int], spool_path: str) -> None:
 
 
 class StdioTee:
-    """The stage process's side: its descriptors 1 and 2 on the pipes, and the tee's pid."""
+    """The stage process's side: its descriptors 1 and 2 on the pipes, and the end of a pipe the tee holds."""
 
-    def __init__(self, pid: int, saved: Dict[int, int], done: int):
-        # The intermediate process (already reaped); the tee itself is no child of this process.
-        self.pid = pid
+    def __init__(self, saved: Dict[int, int], done: int):
         self._saved = saved
         # Readable (at its end) once the tee has exited: the tee holds the other end.
         self._done = done
@@ -146,7 +141,7 @@ class StdioTee:
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
-        return cls(pid, saved, done_r)
+        return cls(saved, done_r)
 
     def stop(self) -> None:
         """Puts descriptors 1 and 2 back and waits (briefly) for the tee to record what is left."""

@@ -40,8 +40,8 @@ export class RecordSink {
   errors = 0;
   /** The first line of the last log record at ERROR or above: a reason for a stage that failed without giving one. */
   lastErrorLog: string | undefined;
-  /** What the client's output (`stdio` records) says of how it failed, as exec reads a command's. */
-  readonly outputFailure = new OutputFailure();
+  /** Where the loggers of `stdio` records note how the output says the client failed; the client reports its own errors, so nothing reads it. */
+  private readonly outputFailure = new OutputFailure();
   private readonly stdio: Partial<Record<"stdout" | "stderr", CommandOutputLogger>> = {};
   private spanRecords = 0;
   private droppedRecords = 0;

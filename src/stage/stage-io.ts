@@ -33,7 +33,6 @@ import {
   type Telemetry,
 } from "../telemetry/telemetry.js";
 import type { StageHeartbeat } from "../telemetry/heartbeat.js";
-import { plainAttributes } from "../telemetry/stage-resource.js";
 import { fromOption } from "../config/env-rules.js";
 import { logLevelOf, stagetraceSettings } from "../config/stagetrace-settings.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TrackOptions } from "../types.js";
@@ -283,7 +282,7 @@ export class StageIO implements OpenStage {
       level: settings.logLevel(),
       stageLog,
       pipelineLog,
-      otlp: resource ? (this.telemetry.logDestination()?.sinkFor(plainAttributes(resource)) ?? null) : this.telemetry.logDestination(),
+      otlp: resource ? (this.telemetry.logDestination()?.sinkFor(resource) ?? null) : this.telemetry.logDestination(),
       console: settings.console(),
       pid: client?.pid ?? process.pid,
       secrets: this.secrets,

@@ -1,9 +1,11 @@
 import type { Attributes } from "@opentelemetry/api";
+import type { Resource } from "@opentelemetry/resources";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { LOG_COUNTS_EVENT, LOG_DEADLINE_MESSAGE, LOG_RESOURCE_DEF, LOG_RESOURCE_REF } from "../conventions.js";
 import { threadStreamWorker } from "../package-internals.js";
 import type { LogWorkerOptions } from "./otlp-log-worker.js";
+import { plainAttributes } from "./stage-resource.js";
 import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
 
 /** pino's worker-thread stream (thread-stream), as far as stagetrace uses it. */
@@ -53,8 +55,8 @@ export class LogTransport {
   /** True while the worker's buffer is full: batches are then dropped (and counted), not queued in memory. */
   private behind = false;
   private droppedBehind = 0;
-  /** The resources of hosted stages the worker has been told of, by their attributes' JSON. */
-  private readonly resources = new Map<string, number>();
+  /** The resources of hosted stages the worker has been told of (one object per resource: Telemetry.resourceOfStageProcess). */
+  private readonly resources = new Map<Resource, number>();
 
   private constructor(private readonly stream: ThreadStream) {
     stream.on(LOG_COUNTS_EVENT, (c: { exported: number; lastError: string | null }) => {
@@ -88,13 +90,12 @@ export class LogTransport {
    * worker, each marked with the stage's resource (its process's), which
    * the worker is told of before the first of them (LOG_RESOURCE_DEF).
    */
-  sinkFor(resourceAttributes: Attributes): { write(line: string): void } {
-    const key = JSON.stringify(resourceAttributes);
-    let id = this.resources.get(key);
+  sinkFor(resource: Resource): { write(line: string): void } {
+    let id = this.resources.get(resource);
     if (id === undefined) {
       id = this.resources.size + 1;
-      this.resources.set(key, id);
-      this.pending += JSON.stringify({ [LOG_RESOURCE_DEF]: id, attributes: resourceAttributes }) + "\n";
+      this.resources.set(resource, id);
+      this.pending += JSON.stringify({ [LOG_RESOURCE_DEF]: id, attributes: plainAttributes(resource) }) + "\n";
     }
     const mark = `{${JSON.stringify(LOG_RESOURCE_REF)}:${id},`;
     // A pino line is a JSON object with fields (its level first): the mark goes in as its first field.

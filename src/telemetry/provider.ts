@@ -104,7 +104,7 @@ export interface StageTracing {
    * the run's agent starts a hosted stage's span with it, so the span has
    * its stage process's resource. On an app's provider, the app's tracer.
    */
-  tracerFor(resource: Resource): Tracer;
+  tracerFor: (resource: Resource) => Tracer;
 }
 
 /**

@@ -60,7 +60,8 @@ export class Telemetry {
   readonly heartbeat: Heartbeat | null;
   private readonly lifecycle: ProcessLifecycle;
   private logTransport: LogTransport | null | undefined;
-  private readonly tracerFor: (resource: Resource) => Tracer;
+  /** A tracer whose spans have `resource` (resourceOfStageProcess) and go to this process's processors. */
+  readonly tracerOf: (resource: Resource) => Tracer;
   private readonly stageResources = new Map<string, Resource>();
   private shutdownPromise: Promise<TelemetryReport> | undefined;
 
@@ -85,7 +86,7 @@ export class Telemetry {
     const tracing = stageTracing(this.config, this.resource, this.manifestExporter, this.account, options, this.warn);
     this.provider = tracing.provider;
     this.tracer = tracing.tracer;
-    this.tracerFor = (resource) => tracing.tracerFor(resource);
+    this.tracerOf = tracing.tracerFor;
     this.processors = tracing.processors;
     this.lifecycle = new ProcessLifecycle({
       config: this.config,
@@ -110,11 +111,6 @@ export class Telemetry {
     let known = this.stageResources.get(key);
     if (known === undefined) this.stageResources.set(key, (known = resource));
     return known;
-  }
-
-  /** A tracer whose spans have `resource` (resourceOfStageProcess) and go to this process's processors. */
-  tracerOf(resource: Resource): Tracer {
-    return this.tracerFor(resource);
   }
 
   /**
