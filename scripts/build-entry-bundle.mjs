@@ -16,11 +16,7 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const entryDir = join(root, "dist", "src", "entry");
 const entry = join(entryDir, "package-entry.js");
-const SHARED = [
-  join(root, "dist", "src", "index.js"),
-  join(root, "dist", "src", "errors.js"),
-  join(root, "dist", "src", "manifest", "stage-manifest.js"),
-];
+const SHARED = [join(root, "dist", "src", "index.js")];
 
 // tsc rewrites the file on every build; one that starts with the banner is this script's own output, already up to date.
 const BANNER = "// bundled by scripts/build-entry-bundle.mjs from tsc's output";

@@ -25,10 +25,18 @@ export type StagetraceErrorCode =
   /** The stage is already running in another live process. */
   | "STAGE_RUNNING";
 
+/** Marks an error made by any copy of this class (see `Symbol.hasInstance` below). */
+const BRAND = Symbol.for("stagetrace.StagetraceError");
+
 /**
  * The one error class stagetrace throws. `code` is stable for programs,
  * `message` names the path or option at fault for people, `cause` keeps the
  * underlying error (an errno from `fs`, a JSON parse error, ...).
+ *
+ * A stage process under `stagetrace run` loads this class twice: once in the
+ * thin client's bundle (scripts/build-entry-bundle.mjs) and once in the
+ * in-process modules it falls back to. `instanceof StagetraceError` is true
+ * for an error of either copy.
  */
 export class StagetraceError extends Error {
   /** Always `"StagetraceError"`. */
@@ -39,5 +47,12 @@ export class StagetraceError extends Error {
   constructor(code: StagetraceErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /** An error of any copy of this class is `instanceof` it; for a subclass, the usual prototype check. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== StagetraceError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }
 }

@@ -1,4 +1,7 @@
+import { chmodSync, lstatSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { stagetraceSettings } from "../config/stagetrace-settings.js";
+import { errnoText } from "../fs/errno-text.js";
 
 /** The spool directory `stagetrace run` creates in the run directory for its stages' files. */
 export const SPOOL_DIR = ".stagetrace-agent";
@@ -16,5 +19,29 @@ export function agentSpool(env: NodeJS.ProcessEnv = process.env): string | null 
   const dir = settings.agent();
   if (dir === undefined || settings.records() !== undefined) return null;
   if ((process.features as { require_module?: boolean }).require_module !== true) return null;
+  return dir;
+}
+
+/**
+ * Creates the spool directory (mode 0700) of a run's agent in `runDir` and
+ * returns its path; null, with a warning, when it cannot (the stages then run
+ * in-process). One left by an earlier run of the directory is used as it is:
+ * its files are read like new ones.
+ */
+export function createSpool(runDir: string, warn: (message: string) => void): string | null {
+  const dir = join(runDir, SPOOL_DIR);
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+      warn(`cannot create the agent's spool ${dir} (${errnoText(err)}); the stages run their telemetry themselves`);
+      return null;
+    }
+    if (!lstatSync(dir).isDirectory()) {
+      warn(`${dir} is not a directory; the stages run their telemetry themselves`);
+      return null;
+    }
+    chmodSync(dir, 0o700);
+  }
   return dir;
 }

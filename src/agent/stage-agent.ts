@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, watch, type FSWatcher } from "node:fs";
+import { existsSync, readdirSync, rmdirSync, rmSync, statSync, watch, type FSWatcher } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errnoText } from "../fs/errno-text.js";
@@ -9,12 +9,21 @@ import { RecordsFile } from "../protocol/records-file.js";
 import { MAX_AGENT_RECORD_BYTES, parseStageRecord, type BeginRecord, type EndRecord } from "../protocol/stage-record.js";
 import { StageIO, type StageClient } from "../stage/stage-io.js";
 import type { StageOptions } from "../types.js";
-import { SPOOL_DIR } from "./agent-env.js";
+import { createSpool, SPOOL_DIR } from "./agent-env.js";
 
 /** How often the spool is looked at besides the directory's change notifications (which may be missed). */
 const POLL_MS = 50;
 /** Most bytes read from one file per look, so one flooding stage cannot starve the others. */
 const MAX_BYTES_PER_POLL = 4 * 1024 * 1024;
+
+/** When a spool file was last written; 0 when it is gone. */
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
 
 /** The parent span of a `begin` record as a context, or null for a root span. */
 function parentOf(b: BeginRecord): StageClient["parent"] {
@@ -57,6 +66,8 @@ class HostedStage {
   ended = false;
   /** finalize() under way. */
   finalizing: Promise<void> = Promise.resolve();
+  /** Until `finalizing` settles: the stage's last lines (its finish line among them) are not written yet. */
+  finishing = false;
 
   constructor(
     readonly path: string,
@@ -145,13 +156,17 @@ class HostedStage {
       });
       return;
     }
+    this.finishing = true;
     this.finalizing = io
       .finalize(status, {
         ...(e.extra ?? {}),
         ...(reason !== undefined ? { reason } : {}),
         ...(e.save_manifest === false ? { saveManifest: false } : {}),
       })
-      .catch((err: unknown) => this.warn(`stage ${io.stageName}: ${(err as Error).message}`));
+      .catch((err: unknown) => this.warn(`stage ${io.stageName}: ${(err as Error).message}`))
+      .finally(() => {
+        this.finishing = false;
+      });
   }
 
   /**
@@ -203,6 +218,8 @@ export class StageAgent {
   private readonly stages = new Map<string, HostedStage>();
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Set by drain(): the spool is no longer followed. */
+  private draining = false;
 
   private constructor(
     /** The spool directory, `<run dir>/.stagetrace-agent`. */
@@ -212,23 +229,14 @@ export class StageAgent {
     private readonly tool: string,
   ) {}
 
-  /** Creates the spool directory (mode 0700) in `runDir`; null, with a warning, when it cannot (the stages then run in-process). */
+  /** The agent of the spool `createSpool` (agent-env.ts) made in `runDir`; null, with a warning, when it cannot make one. */
   static create(runDir: string, tool: string, warn: (message: string) => void): StageAgent | null {
-    const dir = join(runDir, SPOOL_DIR);
-    try {
-      mkdirSync(dir, { mode: 0o700 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-        warn(`cannot create the agent's spool ${dir} (${errnoText(err)}); the stages run their telemetry themselves`);
-        return null;
-      }
-      // Left by an earlier run of this directory (its files are read like new ones), unless it is not a directory.
-      if (!lstatSync(dir).isDirectory()) {
-        warn(`${dir} is not a directory; the stages run their telemetry themselves`);
-        return null;
-      }
-      chmodSync(dir, 0o700);
-    }
+    const dir = createSpool(runDir, warn);
+    return dir === null ? null : StageAgent.of(dir, tool, warn);
+  }
+
+  /** The agent of the spool directory `dir`, already made. */
+  static of(dir: string, tool: string, warn: (message: string) => void): StageAgent {
     return new StageAgent(dir, warn, tool);
   }
 
@@ -244,33 +252,58 @@ export class StageAgent {
 
   /** Reads the files already there and follows the directory from now on. */
   start(): void {
-    this.poll();
+    this.look();
     try {
-      this.watcher = watch(this.dir, () => this.poll());
+      this.watcher = watch(this.dir, this.look);
       this.watcher.on("error", () => this.watcher?.close());
     } catch {
       // No notifications here (some network file systems): the poll alone finds the files.
     }
-    this.timer = setInterval(() => this.poll(), POLL_MS);
+    this.timer = setInterval(this.look, POLL_MS);
     this.timer.unref();
   }
 
-  private poll(): void {
+  /** A poll while the agent follows the spool (one that stopped at a finalize goes on by itself). */
+  private readonly look = (): void => {
+    if (!this.draining) void this.poll();
+  };
+
+  /**
+   * Reads what the spool's files hold, oldest file first. At a stage whose
+   * finalize() is under way it stops, and goes on once that has written the
+   * stage's last lines: a backlog (records that waited while the agent
+   * started, or while it was slow) goes into the pipeline log in the order
+   * in-process stages would have written it. Returns that finalize, if any.
+   */
+  private poll(): Promise<void> | null {
     let names: string[];
     try {
       names = readdirSync(this.dir);
     } catch {
       names = [];
     }
-    for (const name of names) {
-      if (!name.endsWith(".jsonl") || this.stages.has(name)) continue;
+    const added = names
+      .filter((name) => name.endsWith(".jsonl") && !this.stages.has(name))
+      .map((name) => ({ name, mtime: mtimeOf(join(this.dir, name)) }))
+      .sort((x, y) => x.mtime - y.mtime || (x.name < y.name ? -1 : 1));
+    for (const { name } of added) {
       try {
         this.stages.set(name, new HostedStage(join(this.dir, name), this.warn));
       } catch (err) {
         this.warn(`cannot read ${join(this.dir, name)} (${errnoText(err)})`);
       }
     }
-    for (const stage of this.stages.values()) stage.read(MAX_BYTES_PER_POLL);
+    for (const stage of this.stages.values()) {
+      if (!stage.finishing) stage.read(MAX_BYTES_PER_POLL);
+      if (stage.finishing) return this.after(stage.finalizing);
+    }
+    return null;
+  }
+
+  /** `finalizing`, and a look at the spool once it settles, while the agent follows the spool. */
+  private after(finalizing: Promise<void>): Promise<void> {
+    if (!this.draining) void finalizing.then(this.look);
+    return finalizing;
   }
 
   /**
@@ -281,7 +314,8 @@ export class StageAgent {
   async drain(): Promise<void> {
     clearInterval(this.timer);
     this.watcher?.close();
-    this.poll();
+    this.draining = true;
+    for (let waiting = this.poll(); waiting !== null; waiting = this.poll()) await waiting;
     const done: string[] = [];
     for (const [name, stage] of this.stages) if (stage.close(this.tool)) done.push(name);
     await Promise.all([...this.stages.values()].map((s) => s.finalizing));

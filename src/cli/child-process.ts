@@ -1,11 +1,11 @@
-import { context, trace, type Span } from "@opentelemetry/api";
-import { EnvironmentSetter } from "@opentelemetry/propagator-env-carrier";
 import { spawn, type ChildProcess, type StdioOptions } from "node:child_process";
 import type { Readable } from "node:stream";
 import { signalExitCode } from "../process-exit.js";
-import { contextFromEnv, envPropagator } from "../telemetry/telemetry.js";
 import type { Env } from "../config/env-rules.js";
 import { stagetraceSettings } from "../config/stagetrace-settings.js";
+
+// Running the command of `stagetrace run` and `exec`. No OpenTelemetry package is loaded here:
+// `run` spawns its pipeline before it loads the SDK (child-env.ts has the propagation).
 
 /** How a command run by `stagetrace run` or `exec` ended. */
 export interface ChildOutcome {
@@ -18,20 +18,16 @@ export interface ChildOutcome {
 }
 
 /**
- * This process's environment for a child, with `span` as the child's parent
- * (TRACEPARENT/TRACESTATE/BAGGAGE through the W3C env carrier; the inherited
- * TRACEPARENT is replaced, the inherited BAGGAGE passed on) and `vars` on top.
+ * This process's environment for a child, as childEnv (child-env.ts) makes it, without the SDK: for a process whose environment holds no
+ * `TRACESTATE` or `BAGGAGE` and propagates `tracecontext` (startWithoutSdk,
+ * src/run/run-begin.ts): the carrier then holds `TRACEPARENT` alone.
  */
-export function childEnv(span: Span, vars: Record<string, string>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function childEnvWithTraceparent(traceparent: string, vars: Record<string, string>, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
-  // The baggage this process was given travels on to its child.
-  const inherited = contextFromEnv(context.active());
   delete env.TRACEPARENT;
   delete env.TRACESTATE;
   delete env.BAGGAGE;
-  const carrier: Record<string, string> = {};
-  envPropagator.inject(trace.setSpan(inherited, span), undefined, new EnvironmentSetter(carrier));
-  return Object.assign(env, carrier, vars);
+  return Object.assign(env, { TRACEPARENT: traceparent }, vars);
 }
 
 /**

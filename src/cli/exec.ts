@@ -13,7 +13,8 @@ import { argvSecrets, redactArgv } from "../values/redaction.js";
 import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { requireCommand, UsageError } from "./args.js";
 import type { CliStream, Command } from "./command.js";
-import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
+import { exitCodeOf, killGraceMs, runChild } from "./child-process.js";
+import { childEnv } from "./child-env.js";
 import { dieBy } from "../process-exit.js";
 import { ResourceMonitor } from "./child-resources.js";
 

@@ -1,183 +1,78 @@
-import { context, SpanKind, SpanStatusCode, trace, TraceFlags, type Attributes, type Context } from "@opentelemetry/api";
+import {
+  context,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  TraceFlags,
+  type Attributes,
+  type Context,
+} from "@opentelemetry/api";
 import { hrTimeDuration, TraceState } from "@opentelemetry/core";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
-import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ATTR, RUN_SPAN_PREFIX, SCHEMA_URL, TRACER_NAME } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { resourceOfProcess, spanFromManifest, timestampToHrTime } from "../manifest/span-from-manifest.js";
-import { writeFileAtomic } from "../fs/atomic-write.js";
 import { contextFromEnv, type Telemetry } from "../telemetry/telemetry.js";
 import type { ManifestData } from "../types.js";
 import { readLease, sameProcessTable } from "../run/lease.js";
 import { lastSignOfLife, loadRun, type LoadedRun } from "../run/load-run.js";
-import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData, type RunStatus } from "../run/pipeline-summary.js";
-import { fileTimestamp, pipelineLogPath, readRunStateOf, RUN_STATE_FILE, writeRunState, type RunState } from "../run/run-directory.js";
+import { PIPELINE_SCHEMA_VERSION, type PipelineData, type RunStatus } from "../run/pipeline-summary.js";
+import { pipelineLogPath, readRunStateOf, RUN_STATE_FILE, writeRunState, type RunState } from "../run/run-directory.js";
+import {
+  announceRun,
+  prepareRun,
+  runLogLine,
+  writePipelineSummary,
+  type NoteStream,
+  type PrepareRunOptions,
+  type PreparedRun,
+  type RunParentIds,
+} from "../run/run-begin.js";
 import { runParentContext } from "../run/run-parent.js";
-import { BAD, notRunEntry, ofRun, readPipeline, stageEntries } from "../run/pipeline-update.js";
+import { BAD, ofRun, readPipeline, stageEntries } from "../run/pipeline-update.js";
 
-/** Where a run's notes (a stage left running, a file it could not write) are written: the command's stderr. */
-export interface NoteStream {
-  write(text: string): unknown;
-}
-
-export interface BeginRunOptions {
-  runDir: string;
-  name: string;
-  stages: string[] | null;
-  /** The command line recorded in pipeline.json. */
-  command: string[];
-  /** Continue the run the directory holds (same run id, same trace) instead of starting a new one. */
-  resume: boolean;
-  /** The run id to use for a new run (default: start time plus random hex). */
-  runId?: string;
-  start: Date;
+export interface BeginRunOptions extends Omit<PrepareRunOptions, "parentFromEnv" | "startSpan"> {
   telemetry: Telemetry;
-  /** Prefix of the notes written on stderr, e.g. `stagetrace run begin`. */
-  tool: string;
-  /** Where the notes go: the command's stderr. */
-  stderr: NoteStream;
 }
 
-/** A run as begun: its state (also in the run directory), its pipeline.json so far, and what a stage needs to join it. */
-export interface BegunRun {
-  state: RunState & { trace: NonNullable<RunState["trace"]> };
-  summary: PipelineData;
-  pipelineLog: string;
-  /** The run span as the parent context of the stages. */
+/** A run as begun, with the run span as the parent context of the stages. */
+export interface BegunRun extends PreparedRun {
   parent: Context;
 }
 
-function traceparentOf(t: NonNullable<RunState["trace"]>): string {
-  return `00-${t.trace_id}-${t.span_id}-${(t.trace_flags & 0xff).toString(16).padStart(2, "0")}`;
-}
-
 /**
- * What each task of the run needs in its environment to join it: the run
- * span's context, the run directory, run id, pipeline name and stage list.
- * The pipeline log is left out on purpose: it is in the run state, relative
- * to the run directory, which another host may mount at another path.
- */
-export function runEnvironment(begun: Pick<BegunRun, "state">, runDir: string): Record<string, string> {
-  const { state } = begun;
-  const env: Record<string, string> = { TRACEPARENT: traceparentOf(state.trace) };
-  if (state.trace.tracestate) env.TRACESTATE = state.trace.tracestate;
-  env.OUTPUT_DIR = runDir;
-  env.STAGETRACE_RUN_DIR = runDir;
-  env.STAGETRACE_RUN_ID = state.run_id;
-  if (state.pipeline) env.STAGETRACE_PIPELINE = state.pipeline;
-  if (state.stages && state.stages.length > 0) env.STAGETRACE_STAGES = state.stages.join(",");
-  return env;
-}
-
-/** A line of the run's own in the pipeline log, in the stages' format. */
-export function runLogLine(
-  telemetry: Telemetry,
-  state: BegunRun["state"],
-  runDir: string,
-  level: "INFO" | "WARN" | "ERROR",
-  msg: string,
-  extra: Record<string, unknown> = {},
-): void {
-  const file = telemetry.logFiles.open(pipelineLogPath(runDir, state), runDir);
-  const line = {
-    level,
-    time: Date.now(),
-    pid: process.pid,
-    hostname: hostname(),
-    pipeline: state.pipeline ?? undefined,
-    run_id: state.run_id,
-    trace_id: state.trace.trace_id,
-    span_id: state.trace.span_id,
-    trace_flags: state.trace.trace_flags,
-    ...extra,
-    msg,
-  };
-  file.write(JSON.stringify(line) + "\n");
-  file.flush();
-}
-
-/**
- * Begins a run in `runDir`: a new run id and run span (or, with `resume`, the
- * run the directory holds, under a new run span that is a child of the old
- * one), the run state file every stage reads, and pipeline.json with status
- * `running`. The run span is not ended here: `endRun`, in this process or any
- * other, ends it under the ids recorded in the state.
+ * Begins a run (prepareRun, src/run/run-begin.ts) with the run span started
+ * by the tracer, so that the configured sampler decides, and writes the
+ * run's first line in the pipeline log.
  */
 export function beginRun(o: BeginRunOptions): BegunRun {
-  mkdirSync(o.runDir, { recursive: true });
-  const previous = readRunStateOf(o.runDir);
-  if (o.resume && (!previous || !previous.trace)) {
-    throw new StagetraceError("NOT_FOUND", `--resume: ${o.runDir} holds no run to resume (no ${RUN_STATE_FILE} with a run span)`);
-  }
-  if (previous && !o.resume) {
-    o.stderr.write(
-      `${o.tool}: ${o.runDir} already holds run ${previous.run_id}; starting a new run (pass --resume to continue that one)\n`,
-    );
-  }
-  const resumed = o.resume ? previous! : null;
-  // Whatever started the run (a CI job, say) may pass its own TRACEPARENT; a resumed run hangs under the run it resumes.
-  const parent = resumed?.trace ? runParentContext(resumed.trace) : contextFromEnv(context.active());
-  const runId = resumed?.run_id ?? o.runId ?? `${fileTimestamp(o.start)}-${randomBytes(3).toString("hex")}`;
-  const pipelineLog = resumed?.pipeline_log ?? join("logs", `99_pipeline_${fileTimestamp(o.start)}.log`);
-  // A span from the tracer, so that the configured sampler decides; it is never ended here (see endRun).
-  const probe = o.telemetry.tracer.startSpan(RUN_SPAN_PREFIX + o.name, { kind: SpanKind.SERVER, startTime: o.start }, parent);
-  const ctx = probe.spanContext();
-  const parentCtx = trace.getSpanContext(parent);
-  const stages = o.stages ?? resumed?.stages ?? null;
-  const state: BegunRun["state"] = {
-    run_id: runId,
-    started_at: o.start.toISOString(),
-    pipeline_log: pipelineLog,
-    host: hostname(),
-    pipeline: o.name,
-    stages,
-    trace: {
-      trace_id: ctx.traceId,
-      span_id: ctx.spanId,
-      parent_span_id: parentCtx?.spanId ?? null,
-      trace_flags: ctx.traceFlags,
-      tracestate: ctx.traceState?.serialize() || parentCtx?.traceState?.serialize() || null,
+  const prepared = prepareRun({
+    ...o,
+    parentFromEnv: parentIdsOf(contextFromEnv(context.active())),
+    // A span from the tracer, so that the configured sampler decides; it is never ended here (see endRun).
+    startSpan(name, startTime, parent) {
+      const ctx = o.telemetry.tracer
+        .startSpan(name, { kind: SpanKind.SERVER, startTime }, parent ? runParentContext(parentState(parent)) : ROOT_CONTEXT)
+        .spanContext();
+      return { traceId: ctx.traceId, spanId: ctx.spanId, traceFlags: ctx.traceFlags, traceState: ctx.traceState?.serialize() || null };
     },
-    begun_by: { host: hostname(), pid: process.pid, command: o.command },
-    ended_at: null,
-  };
-  writeRunState(o.runDir, state);
-  const summary: PipelineData = {
-    schema_version: PIPELINE_SCHEMA_VERSION,
-    pipeline: o.name,
-    run_id: runId,
-    run_dir: o.runDir,
-    status: "running",
-    trace: { trace_id: ctx.traceId, span_id: ctx.spanId, parent_span_id: state.trace.parent_span_id },
-    started_at: state.started_at,
-    ended_at: null,
-    duration_ms: null,
-    command: o.command,
-    exit_code: null,
-    signal: null,
-    host: hostname(),
-    pid: process.pid,
-    stages: (stages ?? []).map((s, i) => notRunEntry(s, i + 1)),
-  };
-  writePipelineSummary(o.runDir, summary, o.tool, o.stderr);
-  const begun: BegunRun = { state, summary, pipelineLog: pipelineLogPath(o.runDir, state), parent: runParentContext(state.trace) };
-  runLogLine(o.telemetry, state, o.runDir, "INFO", `pipeline ${o.name} ${resumed ? "resumed" : "started"}: ${o.command.join(" ")}`, {
-    run_dir: o.runDir,
   });
-  return begun;
+  announceRun(o.telemetry.logFiles, prepared, o.runDir, o.command);
+  return { ...prepared, parent: runParentContext(prepared.state.trace) };
 }
 
-/** Writes pipeline.json; a failure is a note on `stderr`, never the run's end. */
-export function writePipelineSummary(runDir: string, summary: PipelineData, tool: string, stderr: NoteStream): void {
-  const path = join(runDir, PIPELINE_FILE);
-  try {
-    writeFileAtomic(path, JSON.stringify(summary, null, 2) + "\n");
-  } catch (err) {
-    stderr.write(`${tool}: could not write ${path}: ${(err as Error).message}\n`);
-  }
+function parentIdsOf(ctx: Context): RunParentIds | null {
+  const p = trace.getSpanContext(ctx);
+  if (!p || !isSpanContextValid(p)) return null;
+  return { traceId: p.traceId, spanId: p.spanId, traceFlags: p.traceFlags, traceState: p.traceState?.serialize() || null };
+}
+
+function parentState(p: RunParentIds): NonNullable<RunState["trace"]> {
+  return { trace_id: p.traceId, span_id: p.spanId, parent_span_id: null, trace_flags: p.traceFlags, tracestate: p.traceState };
 }
 
 /**
@@ -316,7 +211,7 @@ export function endRun(o: EndRunOptions): EndedRun {
   }
   const how = o.exitCode === null ? "" : ` (exit code ${o.exitCode})`;
   runLogLine(
-    o.telemetry,
+    o.telemetry.logFiles,
     state,
     o.runDir,
     status === "success" ? "INFO" : "ERROR",

@@ -1,22 +1,26 @@
-import { trace } from "@opentelemetry/api";
 import { appendFileSync, mkdirSync } from "node:fs";
 import { basename, delimiter, join } from "node:path";
 import { packageRoot } from "../package-root.js";
 import type { RunStatus } from "../run/pipeline-summary.js";
 import { resolveRunDir, validateStageName } from "../run/run-directory.js";
-import { beginRun, endRun, runEnvironment, type BegunRun } from "./run-session.js";
+import { LogFiles } from "../log/log-files.js";
+import { announceRun, prepareRun, runEnvironment, startWithoutSdk, traceparentOf, type PreparedRun } from "../run/run-begin.js";
 import { colourFor, runOutcomeText } from "../run/run-outcome.js";
-import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { requireCommand, UsageError, type ParsedArgs } from "./args.js";
 import type { CliIO, Command } from "./command.js";
-import { childEnv, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
+import { childEnvWithTraceparent, exitCodeOf, killGraceMs, runChild, type ChildOutcome } from "./child-process.js";
 import { dieBy } from "../process-exit.js";
 import { redactArgv } from "../values/redaction.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
-import { StageAgent } from "../agent/stage-agent.js";
+import { createSpool } from "../agent/agent-env.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import { AGENT_ENV } from "../protocol/stage-record.js";
 import { stagetraceSettings } from "../config/stagetrace-settings.js";
+
+/** The OpenTelemetry side of run (src/cli/run-sdk.ts), loaded when it is needed: for `run`, once its pipeline runs where it can. */
+type RunSdk = typeof import("./run-sdk.js");
+const loadSdk = (): Promise<RunSdk> => import("./run-sdk.js");
 
 const INTERPRETERS = new Set(["sh", "bash", "zsh", "dash", "node", "python", "python3", "npx", "tsx", "deno", "bun"]);
 
@@ -53,9 +57,9 @@ function quoteSh(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-async function shutdown(tool: string, io: CliIO): Promise<void> {
+async function shutdown(sdk: RunSdk, tool: string, io: CliIO): Promise<void> {
   try {
-    await shutdownTelemetry();
+    await sdk.shutdownTelemetry();
   } catch (err) {
     io.stderr.write(`${tool}: telemetry shutdown failed: ${(err as Error).message}\n`);
   }
@@ -74,8 +78,9 @@ async function begin(parsed: ParsedArgs, io: CliIO): Promise<number> {
   const start = new Date();
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, start);
   const name = parsed.strings.get("name") ?? (stagetraceSettings(io.env).pipeline() || basename(runDir));
-  const telemetry = initTelemetry({ handleSignals: false });
-  const begun = beginRun({
+  const sdk = await loadSdk();
+  const telemetry = sdk.initTelemetry({ handleSignals: false });
+  const begun = sdk.beginRun({
     runDir,
     name,
     stages,
@@ -101,7 +106,7 @@ async function begin(parsed: ParsedArgs, io: CliIO): Promise<number> {
         .join("\n") + "\n",
     );
   else io.stdout.write(lines.join("\n") + "\n");
-  await shutdown(tool, io);
+  await shutdown(sdk, tool, io);
   return 0;
 }
 
@@ -118,10 +123,11 @@ async function end(parsed: ParsedArgs, io: CliIO): Promise<number> {
   if (exitText !== undefined && !/^\d{1,3}$/.test(exitText))
     throw new UsageError(`--exit-code must be a whole number 0-255, got ${JSON.stringify(exitText)}`);
   const runDir = resolveRunDir(parsed.strings.get("run-dir"), io.env, new Date());
-  const telemetry = initTelemetry({ handleSignals: false });
+  const sdk = await loadSdk();
+  const telemetry = sdk.initTelemetry({ handleSignals: false });
   // Stages whose agent died (kill -9 of stagetrace run) left their records in its spool.
-  await StageAgent.pickUp(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
-  const ended = endRun({
+  await sdk.StageAgent.pickUp(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
+  const ended = sdk.endRun({
     runDir,
     telemetry,
     end: new Date(),
@@ -131,7 +137,7 @@ async function end(parsed: ParsedArgs, io: CliIO): Promise<number> {
     tool,
     stderr: io.stderr,
   });
-  await shutdown(tool, io);
+  await shutdown(sdk, tool, io);
   io.stderr.write(
     runOutcomeText(tool, ended.summary, ended.run, {
       colour: colourFor(io.stderr, io.env),
@@ -163,59 +169,81 @@ export const command: Command = {
       });
     }
 
-    const telemetry = initTelemetry({ handleSignals: false });
-    // The command line as it is recorded and logged: secrets in it censored.
-    const begun: BegunRun = beginRun({
-      runDir,
-      name,
-      stages,
-      command: redactArgv(argv),
-      resume: parsed.booleans.has("resume"),
-      start,
-      telemetry,
-      tool,
-      stderr: io.stderr,
-    });
-    const runCtx = trace.getSpan(begun.parent)!;
-    const vars: Record<string, string> = {
-      ...runEnvironment(begun, runDir),
-      STAGETRACE_PIPELINE_LOG: begun.pipelineLog,
-      PATH: [join(packageRoot(), "bin"), io.env.PATH ?? ""].join(delimiter),
-    };
-    delete vars.TRACEPARENT;
-    delete vars.TRACESTATE;
+    const note = (m: string): void => void io.stderr.write(`${tool}: ${m}\n`);
+    const settings = stagetraceSettings(io.env, note);
+    const command = redactArgv(argv);
+    const resume = parsed.booleans.has("resume");
+    const runOptions = { runDir, name, stages, command, resume, start, tool, stderr: io.stderr };
     // The agent of the run's stages (docs/protocol.md, "The agent channel"); an outer run's is not this run's.
     // On unless STAGETRACE_RUN_AGENT=0 (src/config): the stages then run their telemetry themselves.
-    const agent = !stagetraceSettings(io.env, (m) => io.stderr.write(`${tool}: ${m}\n`)).runAgent()
-      ? null
-      : StageAgent.create(runDir, tool, (m) => io.stderr.write(`${tool}: ${m}\n`));
-    vars[AGENT_ENV] = agent?.dir ?? "";
-    agent?.start();
-    const env = childEnv(runCtx, vars, io.env);
-
+    const spool = settings.runAgent() ? createSpool(runDir, note) : null;
+    const vars = (begun: PreparedRun): Record<string, string> => {
+      const v: Record<string, string> = {
+        ...runEnvironment(begun, runDir),
+        STAGETRACE_PIPELINE_LOG: begun.pipelineLog,
+        PATH: [join(packageRoot(), "bin"), io.env.PATH ?? ""].join(delimiter),
+        [AGENT_ENV]: spool ?? "",
+      };
+      delete v.TRACEPARENT;
+      delete v.TRACESTATE;
+      return v;
+    };
     // The pipeline leads a process group of its own: a SIGTERM or SIGINT sent to run alone
     // (Kubernetes, systemd, a CI runner) reaches every stage, and SIGKILL follows after the grace period.
-    const outcome = await runChild(argv, {
-      env,
-      stdio: "inherit",
-      group: true,
-      // Killed itself (even by SIGKILL), run takes the pipeline's process group with it.
-      watchdog: true,
-      graceMs: killGraceMs(io.env, (m) => io.stderr.write(`${tool}: ${m}\n`)),
-      onSignal: (signal) => io.stderr.write(`${tool}: ${signal}: stopping the pipeline\n`),
-    });
+    const spawnPipeline = (env: NodeJS.ProcessEnv): Promise<ChildOutcome> =>
+      runChild(argv, {
+        env,
+        stdio: "inherit",
+        group: true,
+        // Killed itself (even by SIGKILL), run takes the pipeline's process group with it.
+        watchdog: true,
+        graceMs: killGraceMs(io.env, note),
+        onSignal: (signal) => io.stderr.write(`${tool}: ${signal}: stopping the pipeline\n`),
+      });
+
+    // With the agent, and where the run span's sampling follows from the configuration alone, the
+    // pipeline starts first and the SDK loads while it runs: the stages' records wait in the spool.
+    const early = spool === null ? null : startWithoutSdk(io.env, resume);
+    let sdk: RunSdk | null = null;
+    let telemetry: Telemetry | null = null;
+    let running: Promise<ChildOutcome>;
+    if (early) {
+      const begun = prepareRun({ ...runOptions, parentFromEnv: early.parent, startSpan: early.startSpan });
+      // The run's first line, before any stage's: a stage that runs in-process writes the pipeline log itself.
+      const logFiles = new LogFiles(note);
+      announceRun(logFiles, begun, runDir, command);
+      logFiles.close();
+      running = spawnPipeline(childEnvWithTraceparent(traceparentOf(begun.state.trace), vars(begun), io.env));
+      try {
+        sdk = await loadSdk();
+        telemetry = sdk.initTelemetry({ handleSignals: false });
+      } catch (err) {
+        // The pipeline runs on: its stages' records stay in the spool for `stagetrace run end` to apply.
+        note(`cannot start the run's telemetry (${(err as Error).message}); the pipeline runs on, its records stay in ${spool}`);
+        sdk = null;
+      }
+    } else {
+      sdk = await loadSdk();
+      telemetry = sdk.initTelemetry({ handleSignals: false });
+      const begun = sdk.beginRun({ ...runOptions, telemetry });
+      running = spawnPipeline(sdk.childEnv(sdk.trace.getSpan(begun.parent)!, vars(begun), io.env));
+    }
+    const agent = spool !== null && sdk !== null ? sdk.StageAgent.of(spool, tool, note) : null;
+    agent?.start();
+    const outcome = await running;
     const exitCode = exitCodeOf(outcome);
     if (outcome.spawnError) io.stderr.write(`${tool}: cannot run ${argv[0]}: ${outcome.spawnError.message}\n`);
     await agent?.drain();
-
-    const ended = endRun({ runDir, telemetry, end: new Date(), exitCode, signal: outcome.signal, tool, stderr: io.stderr });
-    await shutdown(tool, io);
-    io.stderr.write(
-      runOutcomeText(tool, ended.summary, ended.run, {
-        colour: colourFor(io.stderr, io.env),
-        always: parsed.booleans.has("summary"),
-      }),
-    );
+    if (sdk !== null && telemetry !== null) {
+      const ended = sdk.endRun({ runDir, telemetry, end: new Date(), exitCode, signal: outcome.signal, tool, stderr: io.stderr });
+      await shutdown(sdk, tool, io);
+      io.stderr.write(
+        runOutcomeText(tool, ended.summary, ended.run, {
+          colour: colourFor(io.stderr, io.env),
+          always: parsed.booleans.has("summary"),
+        }),
+      );
+    }
     // Die as the pipeline died, so the calling shell stops as it would without run.
     // A command that needed SIGKILL after a forwarded signal ends us by the signal we were sent.
     if (outcome.signal) dieBy(outcome.forwarded && outcome.signal === "SIGKILL" ? outcome.forwarded : outcome.signal);

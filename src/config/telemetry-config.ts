@@ -163,7 +163,7 @@ const SAMPLERS = [
 ] as const;
 
 /** `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`, as the specification reads them. */
-function resolveSampler(env: Env, warn: Warn): SamplerSetting {
+export function resolveSampler(env: Env, warn: Warn): SamplerSetting {
   const fallback: SamplerSetting["name"] = "parentbased_always_on";
   const name = fromEnv(env, "OTEL_TRACES_SAMPLER", fallback, oneOf(SAMPLERS), warn);
   let ratio = 1;

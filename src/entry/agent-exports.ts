@@ -6,8 +6,6 @@ import type * as Full from "../index.js";
 // same names as src/index.ts, but StageIO and runStage hand the stage to the run's agent,
 // and what needs the OpenTelemetry SDK is loaded when it is first used, not at import.
 
-export { StageManifest } from "../manifest/stage-manifest.js";
-export { loadRun, stageState } from "../run/load-run.js";
 export { StagetraceError } from "../errors.js";
 export { ATTR, FILE_ATTR, FILE_EVENT, WARNING_EVENT, EXCEPTION_EVENT, STAGE_STATUSES, MANIFEST_FILE } from "../conventions.js";
 
@@ -31,6 +29,8 @@ function lazyClass<C extends object>(get: () => C): C {
 
 export const StageIO = AgentStage as unknown as typeof Full.StageIO;
 export const runStage = agentRunStage;
+export const loadRun: typeof Full.loadRun = (...a) => full().loadRun(...a);
+export const stageState: typeof Full.stageState = (...a) => full().stageState(...a);
 export const manifestFromSpan: typeof Full.manifestFromSpan = (...a) => full().manifestFromSpan(...a);
 export const isStageSpan: typeof Full.isStageSpan = (...a) => full().isStageSpan(...a);
 export const spanFromManifest: typeof Full.spanFromManifest = (...a) => full().spanFromManifest(...a);
@@ -48,5 +48,6 @@ export const Telemetry = lazyClass(() => {
   stayInProcess();
   return full().Telemetry;
 });
+export const StageManifest = lazyClass(() => full().StageManifest);
 export const ManifestExporter = lazyClass(() => full().ManifestExporter);
 export const ManifestSpanProcessor = lazyClass(() => full().ManifestSpanProcessor);

@@ -67,7 +67,7 @@ describe("the stage process's side of the agent", () => {
     expect(names({ STAGETRACE_AGENT: tempDir() })).toEqual(inProcess);
   });
 
-  it("is one bundled module (scripts/build-entry-bundle.mjs) whose error class is the in-process entry's", () => {
+  it("is one bundled module (scripts/build-entry-bundle.mjs) whose classes are the in-process entry's", () => {
     expect(readFileSync(join(ROOT, "dist/src/entry/package-entry.js"), "utf8")).toMatch(
       /^\/\/ bundled by scripts\/build-entry-bundle\.mjs/,
     );
@@ -77,7 +77,13 @@ describe("the stage process's side of the agent", () => {
       `const { createRequire } = await import("node:module");`,
       `const full = createRequire(import.meta.url)("./dist/src/index.js");`,
       `const e = new full.StagetraceError("NOT_FOUND", "x");`,
-      `process.stdout.write(JSON.stringify([e instanceof thin.StagetraceError, thin.StageManifest === full.StageManifest, thin.StageIO === full.StageIO]));`,
+      `const t = new thin.StagetraceError("NOT_FOUND", "y");`,
+      `class Own extends thin.StagetraceError {}`,
+      `process.stdout.write(JSON.stringify([`,
+      `  e instanceof thin.StagetraceError, t instanceof full.StagetraceError, new Error("z") instanceof thin.StagetraceError,`,
+      `  new Own("NOT_FOUND", "o") instanceof Own, t instanceof Own,`,
+      `  thin.StageManifest.prototype === full.StageManifest.prototype, thin.StageIO === full.StageIO,`,
+      `]));`,
     ].join("\n");
     const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
       cwd: ROOT,
@@ -85,7 +91,8 @@ describe("the stage process's side of the agent", () => {
       encoding: "utf8",
     });
     expect(r.stderr).toBe("");
-    // StageIO is the agent's client there, not the in-process class: the one name that differs, by design.
-    expect(JSON.parse(r.stdout)).toEqual([true, true, false]);
+    // The bundle's StagetraceError is a copy: an error of either copy is instanceof both, a subclass checks its prototype.
+    // StageManifest is the in-process class, loaded on first use. StageIO is the agent's client there, by design.
+    expect(JSON.parse(r.stdout)).toEqual([true, true, false, true, false, true, false]);
   });
 });
