@@ -1,5 +1,4 @@
 import type { Span } from "@opentelemetry/api";
-import { randomBytes } from "node:crypto";
 import { closeSync, constants as fsConstants, mkdirSync, openSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { hostname } from "node:os";
@@ -81,6 +80,23 @@ function recordText(record: object): string {
   }
 }
 
+/**
+ * `bytes` random bytes as hex, never all zeros (an invalid id), from
+ * Math.random as the SDK's own id generator makes its ids: node:crypto costs
+ * a stage process about 10 ms to load, and these ids need no more.
+ */
+function randomHex(bytes: number): string {
+  let hex = "";
+  while (hex === "" || /^0+$/.test(hex)) {
+    hex = "";
+    for (let i = 0; i < bytes; i++)
+      hex += Math.floor(Math.random() * 256)
+        .toString(16)
+        .padStart(2, "0");
+  }
+  return hex;
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -122,7 +138,7 @@ function processLifecycle(handleSignals: boolean): ProcessLifecycle {
 
 /** The stage's file in the agent's spool, or null when it cannot be created there (no agent: in-process). */
 function openSpoolFile(dir: string): { fd: number; path: string } | null {
-  const path = join(dir, `${process.pid}-${randomBytes(6).toString("hex")}.jsonl`);
+  const path = join(dir, `${process.pid}-${randomHex(6)}.jsonl`);
   try {
     const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_APPEND;
     return { fd: openSync(path, flags, 0o600), path };
@@ -218,8 +234,8 @@ export class AgentStage {
     const fromEnv = parentFromEnv(env);
     const t = runState.trace;
     const parent = fromEnv ?? (t ? { traceId: t.trace_id, spanId: t.span_id, flags: t.trace_flags } : null);
-    this.traceId = parent?.traceId ?? randomBytes(16).toString("hex");
-    this.spanId = randomBytes(8).toString("hex");
+    this.traceId = parent?.traceId ?? randomHex(16);
+    this.spanId = randomHex(8);
     this.traceFlags = parent ? parent.flags & 1 : 1;
     const tracestate = fromEnv ? env.TRACESTATE?.trim() : t?.tracestate;
     const begin: BeginRecord = {

@@ -197,7 +197,12 @@ export interface SettingsProcess {
  * when it is not this one.
  */
 export function stagetraceSettings(env: Env = process.env, warn: Warn = () => {}, of: SettingsProcess = {}): StagetraceSettings {
-  const proc: SettingsProcess = { stderrTTY: of.stderrTTY ?? process.stderr.isTTY };
+  // Read when a setting needs it: the first look at process.stderr creates its stream (about a millisecond).
+  const proc: SettingsProcess = {
+    get stderrTTY() {
+      return of.stderrTTY ?? process.stderr.isTTY;
+    },
+  };
   const out: Record<string, (option?: unknown) => unknown> = {};
   for (const [key, s] of Object.entries(SETTINGS) as [string, Setting<unknown, unknown>][]) {
     out[key] = (option?: unknown) => {

@@ -6,7 +6,8 @@ import { errnoText } from "./errno-text.js";
 
 let counter = 0;
 // Processes on other hosts (or in other pid namespaces) that share a run directory can have the same pid.
-const processTag = `${process.pid}.${randomBytes(3).toString("hex")}`;
+// Made on first use: a stage process under the run's agent writes no file this way, and need not load node:crypto.
+let processTag: string | undefined;
 
 /**
  * The mode of every file stagetrace creates (manifests, logs, pipeline.json,
@@ -22,6 +23,7 @@ export const FILE_MODE = 0o640;
  * may come in pieces, written one after another as they are produced.
  */
 export function writeFileAtomic(path: string, text: string | Iterable<string>): void {
+  processTag ??= `${process.pid}.${randomBytes(3).toString("hex")}`;
   const tmp = `${path}.${processTag}.${++counter}.tmp`;
   try {
     const fd = openTemp(tmp);
