@@ -36,6 +36,7 @@ import { warnOnce } from "../telemetry/warn-once.js";
 import { SecretValues } from "../values/redaction.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TelemetryReport, TrackOptions } from "../types.js";
 import { agentSpool } from "./agent-env.js";
+import { traceparentFromEnv } from "../run/traceparent.js";
 
 const load = createRequire(import.meta.url);
 
@@ -50,18 +51,6 @@ function inProcessStageIO(): typeof StageIO {
 
 /** Where OpenTelemetry's API keeps what a process registered (a provider, a context manager): one key for every copy of API 1.x. */
 const OTEL_API_GLOBAL = Symbol.for("opentelemetry.js.api.1");
-
-const W3C_TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-
-/** `TRACEPARENT` as the W3C propagator reads it, or null when it is missing or invalid. */
-function parentFromEnv(env: NodeJS.ProcessEnv): { traceId: string; spanId: string; flags: number } | null {
-  const m = W3C_TRACEPARENT.exec((env.TRACEPARENT ?? "").trim());
-  if (!m) return null;
-  const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
-  if (version === "ff" || (version === "00" && rest !== undefined)) return null;
-  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return null;
-  return { traceId, spanId, flags: parseInt(flags, 16) };
-}
 
 /** JSON of a record, whatever the stage put in it: a bigint as a string, a cycle as "[Circular]". */
 function recordText(record: object): string {
@@ -231,12 +220,12 @@ export class AgentStage {
     this.spoolPath = file.path;
 
     // The parent StageIO would take: TRACEPARENT, else the run span in the run state. Parent-based sampling: its flag.
-    const fromEnv = parentFromEnv(env);
+    const fromEnv = traceparentFromEnv(env);
     const t = runState.trace;
-    const parent = fromEnv ?? (t ? { traceId: t.trace_id, spanId: t.span_id, flags: t.trace_flags } : null);
+    const parent = fromEnv ?? (t ? { traceId: t.trace_id, spanId: t.span_id, traceFlags: t.trace_flags } : null);
     this.traceId = parent?.traceId ?? randomHex(16);
     this.spanId = randomHex(8);
-    this.traceFlags = parent ? parent.flags & 1 : 1;
+    this.traceFlags = parent ? parent.traceFlags & 1 : 1;
     const tracestate = fromEnv ? env.TRACESTATE?.trim() : t?.tracestate;
     const begin: BeginRecord = {
       record: "begin",
@@ -247,7 +236,7 @@ export class AgentStage {
       start: start.getTime(),
       trace_id: this.traceId,
       span_id: this.spanId,
-      ...(parent ? { traceparent: `00-${parent.traceId}-${parent.spanId}-0${parent.flags & 1}` } : {}),
+      ...(parent ? { traceparent: `00-${parent.traceId}-${parent.spanId}-0${parent.traceFlags & 1}` } : {}),
       ...(parent && tracestate ? { tracestate } : {}),
       run_dir: this.outputBase,
       stage_number: this.stageNumber,

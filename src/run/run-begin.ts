@@ -9,6 +9,7 @@ import { resolvePropagators, resolveSampler } from "../config/telemetry-config.j
 import type { Env } from "../config/env-rules.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData } from "./pipeline-summary.js";
 import { notRunEntry } from "./pipeline-update.js";
+import { traceparentFromEnv } from "./traceparent.js";
 import { fileTimestamp, pipelineLogPath, readRunStateOf, RUN_STATE_FILE, writeRunState, type RunState } from "./run-directory.js";
 
 // Beginning a run without the OpenTelemetry SDK: the run state every stage
@@ -206,18 +207,6 @@ export function prepareRun(o: PrepareRunOptions): PreparedRun {
 
 function resumedParent(t: NonNullable<RunState["trace"]>): RunParentIds {
   return { traceId: t.trace_id, spanId: t.span_id, traceFlags: t.trace_flags, traceState: t.tracestate ?? null };
-}
-
-const W3C_TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/;
-
-/** `TRACEPARENT` as the W3C trace-context propagator reads it, or null when it is missing or invalid. */
-export function traceparentFromEnv(env: Env): { traceId: string; spanId: string; traceFlags: number } | null {
-  const m = W3C_TRACEPARENT.exec((env.TRACEPARENT ?? "").trim());
-  if (!m) return null;
-  const [, version, traceId, spanId, flags, rest] = m as unknown as [string, string, string, string, string, string | undefined];
-  if (version === "ff" || (version === "00" && rest !== undefined)) return null;
-  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return null;
-  return { traceId, spanId, traceFlags: parseInt(flags, 16) };
 }
 
 /**

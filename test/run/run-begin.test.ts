@@ -7,7 +7,8 @@ import { context, propagation, ROOT_CONTEXT, trace, TraceFlags } from "@opentele
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { BasicTracerProvider } from "@opentelemetry/sdk-trace-base";
 import { afterEach, describe, expect, it } from "vitest";
-import { sampledWithoutSdk, startWithoutSdk, traceparentFromEnv } from "../../src/run/run-begin.js";
+import { sampledWithoutSdk, startWithoutSdk } from "../../src/run/run-begin.js";
+import { traceparentFromEnv } from "../../src/run/traceparent.js";
 
 const SAMPLERS = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"];
 const PARENTS: Record<string, string | undefined> = {
