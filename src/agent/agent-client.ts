@@ -8,7 +8,7 @@ import { NOT_FINALIZED_REASON, assertStageStatus } from "../conventions.js";
 import { manifestPathIn } from "../manifest/manifest-file.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
-import { isUri } from "../fs/file-fingerprint.js";
+import { isUri } from "../fs/uri.js";
 import type { LogFiles } from "../log/log-files.js";
 import type * as StageLoggerModule from "../log/stage-logger.js";
 import { liveStageOwner } from "../run/load-run.js";
@@ -22,7 +22,8 @@ import {
   validateStageName,
   type RunState,
 } from "../run/run-directory.js";
-import { PROTOCOL_VERSION, type BeginRecord, type EndRecord, type StageRecord } from "../protocol/stage-record.js";
+import { PROTOCOL_VERSION, type BeginRecord, type EndRecord, type LogLevel, type StageRecord } from "../protocol/stage-record.js";
+import type { LineLogger } from "../log/command-output.js";
 import { runBody } from "../stage/stage-body.js";
 import type * as StageIOModule from "../stage/stage-io.js";
 import type { StageIO } from "../stage/stage-io.js";
@@ -108,6 +109,26 @@ export function stayInProcess(): void {
 const NO_FILE = { write(): void {} };
 
 /**
+ * @internal How `stagetrace exec` hands its stage to the run's agent
+ * (src/cli/exec.ts): exec is the stage's process, its command the stage.
+ */
+export interface ExecHost {
+  /** The command's line (secrets censored), recorded as the stage's `process.command_args` instead of exec's. */
+  argv: string[];
+  /** Whether SIGINT and SIGTERM end the stage: exec forwards them to its command instead. */
+  handleSignals: boolean;
+}
+
+/** Thrown by the constructor, for AgentStage.hosted(), where another process would fall back to an in-process StageIO. */
+const NOT_HOSTED = new Error("stage not hosted by the agent");
+
+/** The in-process StageIO the constructor returns when the stage cannot be handed over; for exec, NOT_HOSTED. */
+function inProcess(stageName: string, options: StageOptions, host: ExecHost | undefined): AgentStage {
+  if (host) throw NOT_HOSTED;
+  return new (inProcessStageIO())(stageName, options) as unknown as AgentStage;
+}
+
+/**
  * The process's side of the end of its stages, by the same rules as
  * in-process (beforeExit, exit, SIGINT/SIGTERM, uncaught exceptions), with
  * nothing to export: the agent does that.
@@ -174,15 +195,30 @@ export class AgentStage {
   private finalizing: Promise<void> | undefined;
   private finalStatus: StageStatus | undefined;
   private commandResources: Record<string, number | null> | undefined;
+  private commandExit: { code: number; signal: string | null } | undefined;
 
-  constructor(stageName: string, options: StageOptions = {}) {
+  /**
+   * @internal For `stagetrace exec`: its stage as a client of the run's
+   * agent, or null where a stage process would run in-process instead (exec
+   * then sets up its own telemetry).
+   */
+  static hosted(stageName: string, options: StageOptions, host: ExecHost): AgentStage | null {
+    try {
+      return new AgentStage(stageName, options, host);
+    } catch (err) {
+      if (err === NOT_HOSTED) return null;
+      throw err;
+    }
+  }
+
+  constructor(stageName: string, options: StageOptions = {}, host?: ExecHost) {
     const env = process.env;
     const settings = stagetraceSettings(env, warn);
     const start = new Date();
     const spool = agentSpool(env);
     const otelGlobals = (globalThis as Record<symbol, unknown>)[OTEL_API_GLOBAL];
     if (spool === null || options.telemetry !== undefined || otelGlobals !== undefined || inProcessTelemetry) {
-      return new (inProcessStageIO())(stageName, options) as unknown as AgentStage;
+      return inProcess(stageName, options, host);
     }
     this.stageName = validateStageName(stageName);
     this.outputBase = resolveRunDir(options.outputBase, env, start);
@@ -192,7 +228,7 @@ export class AgentStage {
       mkdirSync(this.outputBase, { recursive: true });
     } catch {
       // What StageIO says (and does, in strict mode) of a run it cannot record.
-      return new (inProcessStageIO())(stageName, options) as unknown as AgentStage;
+      return inProcess(stageName, options, host);
     }
     this.stages = resolveStages(options.stages, env, this.outputBase, runState, warn);
     this.stageNumber = resolveStageNumber(this.stageName, options.stageNumber, this.stages);
@@ -204,7 +240,7 @@ export class AgentStage {
     try {
       mkdirSync(this.stageDir, { recursive: true });
     } catch {
-      return new (inProcessStageIO())(stageName, options) as unknown as AgentStage;
+      return inProcess(stageName, options, host);
     }
     confineStageDir(this.outputBase, this.stageDir);
     const owner = this.manifestPath === null ? null : liveStageOwner(this.manifestPath);
@@ -215,7 +251,7 @@ export class AgentStage {
       );
     }
     const file = openSpoolFile(spool);
-    if (file === null) return new (inProcessStageIO())(stageName, options) as unknown as AgentStage;
+    if (file === null) return inProcess(stageName, options, host);
     this.fd = file.fd;
     this.spoolPath = file.path;
 
@@ -233,6 +269,7 @@ export class AgentStage {
       pid: process.pid,
       host: hostname(),
       argv: process.argv,
+      ...(host ? { command: host.argv } : {}),
       start: start.getTime(),
       trace_id: this.traceId,
       span_id: this.spanId,
@@ -251,7 +288,7 @@ export class AgentStage {
       resource: processResourceAttributes() as NonNullable<BeginRecord["resource"]>,
     };
     this.send(begin);
-    processLifecycle(settings.handleSignals()).claimStageDir(this.stageDir, this);
+    processLifecycle(host ? host.handleSignals : settings.handleSignals()).claimStageDir(this.stageDir, this);
   }
 
   private send(record: StageRecord): void {
@@ -266,9 +303,13 @@ export class AgentStage {
    * a lot makes one write per batch, not one per line.
    */
   private sendLine(level: number, line: string): void {
-    if (this.fd === null) return;
     // recordText's JSON, without the object: a line is a string and a level a number.
-    this.pendingLines += `{"v":${PROTOCOL_VERSION},"record":"line","level":${level},"line":${JSON.stringify(line)}}\n`;
+    this.batch(`{"v":${PROTOCOL_VERSION},"record":"line","level":${level},"line":${JSON.stringify(line)}}\n`);
+  }
+
+  private batch(text: string): void {
+    if (this.fd === null) return;
+    this.pendingLines += text;
     if (this.pendingLines.length >= LINE_BATCH_BYTES) this.writeOut("");
     else if (this.lineTimer === undefined) {
       this.lineTimer = setTimeout(() => this.writeOut(""), LINE_BATCH_MS).unref();
@@ -294,6 +335,34 @@ export class AgentStage {
     } catch (err) {
       warn(`cannot write to ${this.spoolPath} (${errnoText(err)}); stage ${this.stageName} loses the records it makes from here on`);
     }
+  }
+
+  /** @internal The stage span as a W3C `traceparent`: the parent of what exec runs. */
+  get traceparent(): string {
+    return `00-${this.traceId}-${this.spanId}-0${this.traceFlags}`;
+  }
+
+  /** @internal A line another process's stage logger formatted (a record applied by exec): passed on as it is. */
+  writeClientLine(line: string, level: number): void {
+    this.sendLine(level, line);
+  }
+
+  /**
+   * @internal For `stagetrace exec`: a logger without pino whose every call
+   * becomes a `log` record, batched with the `line` records; the agent's
+   * logger, made with the same options, writes the line an in-process exec writes.
+   */
+  recordLogger(): LineLogger {
+    const send = (level: LogLevel) => (fields: Record<string, unknown>, message: string) =>
+      this.batch(
+        recordText({ v: PROTOCOL_VERSION, record: "log", level, message, ...(Object.keys(fields).length > 0 ? { fields } : {}) }) + "\n",
+      );
+    return { debug: send("debug"), info: send("info"), warn: send("warn"), error: send("error"), fatal: send("fatal") };
+  }
+
+  /** @internal For `stagetrace exec`: how its command ended, sent with `end` as `exit_code` and `signal`. */
+  setCommandExit(code: number, signal: string | null): void {
+    this.commandExit = { code, signal };
   }
 
   /** The stage's span: a span context with the ids the agent's span has (non-recording here; child spans made with it nest under the stage). */
@@ -490,7 +559,14 @@ export class AgentStage {
     };
     const resources: Record<string, number> = {};
     for (const [k, v] of Object.entries(this.commandResources ?? own)) if (v !== null) resources[k] = v;
-    this.send({ record: "end", end: Date.now(), resources, ...fields });
+    const exit = this.commandExit;
+    this.send({
+      record: "end",
+      end: Date.now(),
+      resources,
+      ...(exit ? { exit_code: exit.code, ...(exit.signal !== null ? { signal: exit.signal } : {}) } : {}),
+      ...fields,
+    });
     try {
       closeSync(this.fd!);
     } catch {

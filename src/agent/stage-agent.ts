@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync, watch, type FSWatcher } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { ATTR } from "../conventions.js";
 import { errnoText } from "../fs/errno-text.js";
 import { pidAlive } from "../run/load-run.js";
 import { runParentContext } from "../run/run-parent.js";
@@ -137,6 +138,7 @@ class HostedStage {
       this.refuse(`stage ${b.stage} of process ${b.pid} could not start: ${(err as Error).message}`);
       return;
     }
+    if (b.command) this.io.recordCommandLine(b.command);
     this.sink = new RecordSink(this.io, this.io.getStageLogger(), (line) => process.stderr.write(line));
   }
 
@@ -149,6 +151,7 @@ class HostedStage {
     io.setEndTime(e.end);
     const status = e.status ?? sink.reported?.status ?? "success";
     const reason = e.reason ?? (e.status === undefined ? sink.reported?.reason : undefined);
+    if (e.signal !== undefined) io.span.setAttribute(ATTR.processSignal, e.signal);
     if (e.at_once) {
       io.finalizeNow(status, reason ?? status, {
         ...(e.when !== undefined ? { when: e.when } : {}),
@@ -156,6 +159,8 @@ class HostedStage {
       });
       return;
     }
+    // How the command of a `stagetrace exec` ended (a stage ended at once has its exit code from finalizeNow).
+    if (e.exit_code !== undefined) io.span.setAttribute(ATTR.processExitCode, e.exit_code);
     this.finishing = true;
     this.finalizing = io
       .finalize(status, {

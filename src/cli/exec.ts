@@ -2,19 +2,20 @@ import { existsSync, rmSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { agentSpool } from "../agent/agent-env.js";
+import { resolvePropagators } from "../config/telemetry-config.js";
 import { ATTR } from "../conventions.js";
-import { CommandOutputLogger, OutputFailure } from "../log/command-output.js";
-import { RecordSink } from "../protocol/apply-record.js";
+import { isUri } from "../fs/uri.js";
+import { CommandOutputLogger, OutputFailure, type LineLogger } from "../log/command-output.js";
+import { RecordSink, type RecordTarget } from "../protocol/apply-record.js";
 import { RecordsFile } from "../protocol/records-file.js";
 import { RECORDS_ENV } from "../protocol/stage-record.js";
-import { StageIO } from "../stage/stage-io.js";
-import { isUri } from "../fs/file-fingerprint.js";
+import type { StageIO } from "../stage/stage-io.js";
+import type { StageOptions } from "../types.js";
 import { argvSecrets, redactArgv } from "../values/redaction.js";
-import { initTelemetry, shutdownTelemetry } from "../telemetry/telemetry.js";
 import { requireCommand, UsageError } from "./args.js";
 import type { CliStream, Command } from "./command.js";
-import { exitCodeOf, killGraceMs, runChild } from "./child-process.js";
-import { childEnv } from "./child-env.js";
+import { childEnvWithTraceparent, exitCodeOf, killGraceMs, runChild } from "./child-process.js";
 import { dieBy } from "../process-exit.js";
 import { ResourceMonitor } from "./child-resources.js";
 
@@ -78,6 +79,82 @@ function typedValue(value: string): string | number | boolean {
   return value;
 }
 
+/** What exec does with its stage, in-process (StageIO) or as a client of the run's agent (AgentStage). */
+type ExecIO = RecordTarget &
+  Pick<
+    StageIO,
+    | "stageName"
+    | "outputBase"
+    | "pipelineLogPath"
+    | "stages"
+    | "getOutputPath"
+    | "filesFingerprinted"
+    | "recordCommandResources"
+    | "finalize"
+  >;
+
+interface ExecStage {
+  io: ExecIO;
+  log: LineLogger;
+  /** This process's environment for the command: the stage span its parent, `vars` on top. */
+  childEnv(vars: Record<string, string>): NodeJS.ProcessEnv;
+  /** How the command ended: the span's `process.exit_code` and `process.signal`. */
+  commandEnded(code: number, signal: NodeJS.Signals | null): void;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Whether exec's stage can go to the run's agent: there is one (and exec is
+ * not inside another exec), the command's `TRACEPARENT` alone carries its
+ * context (no `TRACESTATE` or `BAGGAGE` for the propagators to rewrite, and
+ * `tracecontext` propagated), and no local input is declared, whose hash
+ * exec must have before the command runs (the agent hashes what it is sent
+ * while the command runs).
+ */
+function handOver(env: NodeJS.ProcessEnv, inputs: readonly { path: string }[]): boolean {
+  if (agentSpool(env) === null || env.TRACESTATE?.trim() || env.BAGGAGE?.trim()) return false;
+  if (!resolvePropagators(env, () => {}).includes("tracecontext")) return false;
+  return inputs.every((i) => isUri(i.path));
+}
+
+/**
+ * Exec's stage: handed to the run's agent when it can be, so exec loads
+ * neither the OpenTelemetry SDK nor pino (docs/architecture.md); else
+ * in-process, under telemetry of its own.
+ */
+async function openStage(name: string, options: StageOptions, argv: string[], env: NodeJS.ProcessEnv, agent: boolean): Promise<ExecStage> {
+  if (agent) {
+    const { AgentStage } = await import("../agent/agent-client.js");
+    const io = AgentStage.hosted(name, options, { argv, handleSignals: false });
+    if (io !== null) {
+      return {
+        io,
+        log: io.recordLogger(),
+        childEnv: (vars) => childEnvWithTraceparent(io.traceparent, vars, env),
+        commandEnded: (code, signal) => io.setCommandExit(code, signal),
+        shutdown: () => Promise.resolve(),
+      };
+    }
+  }
+  const sdk = await import("./exec-sdk.js");
+  // This process forwards signals to the command and finalizes the stage itself.
+  sdk.initTelemetry({ handleSignals: false });
+  const io = new sdk.StageIO(name, options);
+  io.recordCommandLine(argv);
+  return {
+    io,
+    log: io.getStageLogger(),
+    childEnv: (vars) => sdk.childEnv(io.span, vars, env),
+    commandEnded: (code, signal) => {
+      io.span.setAttribute(ATTR.processExitCode, code);
+      if (signal) io.span.setAttribute(ATTR.processSignal, signal);
+    },
+    shutdown: async () => {
+      await sdk.shutdownTelemetry();
+    },
+  };
+}
+
 export const command: Command = {
   async main(parsed, cli) {
     const argv = requireCommand(parsed);
@@ -96,20 +173,17 @@ export const command: Command = {
       config[kv.slice(0, eq)] = typedValue(kv.slice(eq + 1));
     }
 
-    // This process forwards signals to the command and finalizes the stage itself.
-    initTelemetry({ handleSignals: false });
-    const io = new StageIO(stage, stageNumber === undefined ? {} : { stageNumber });
-    const log = io.getStageLogger();
+    const inputs = (parsed.lists.get("input") ?? []).map((spec) => splitTyped(spec, "file"));
+
     // What is recorded and logged of the command line: with its secrets censored.
     const shownArgv = redactArgv(argv);
+    const stageOptions = stageNumber === undefined ? {} : { stageNumber };
+    const exec = await openStage(stage, stageOptions, shownArgv, cli.env, handOver(cli.env, inputs));
+    const { io, log } = exec;
     // A command that echoes its arguments must not put them in clear into the logs either.
     for (const secret of argvSecrets(argv)) io.rememberSecret(secret);
-    io.recordCommandLine(shownArgv);
     if (Object.keys(config).length > 0) io.setConfig(config);
-    for (const spec of parsed.lists.get("input") ?? []) {
-      const { path, type } = splitTyped(spec, "file");
-      io.trackInput(located(path), type);
-    }
+    for (const { path, type } of inputs) io.trackInput(located(path), type);
     const outputs = (parsed.lists.get("output") ?? []).map((spec) => {
       const { path, type } = splitTyped(spec, "file");
       return { path: located(path, (p) => io.getOutputPath(p)), type };
@@ -119,20 +193,16 @@ export const command: Command = {
     await io.filesFingerprinted();
 
     // The command sees the stage span as its parent, plus where its stage lives.
-    const env = childEnv(
-      io.span,
-      {
-        STAGE_DIR: io.stageDir,
-        STAGETRACE_STAGE_DIR: io.stageDir,
-        STAGETRACE_STAGE: io.stageName,
-        OUTPUT_DIR: io.outputBase,
-        STAGETRACE_RUN_DIR: io.outputBase,
-        STAGETRACE_PIPELINE_LOG: io.pipelineLogPath,
-        // The stage list, wherever it came from (the run state included): the command finds other stages' directories by it.
-        ...(io.stages ? { STAGETRACE_STAGES: io.stages.join(",") } : {}),
-      },
-      cli.env,
-    );
+    const env = exec.childEnv({
+      STAGE_DIR: io.stageDir,
+      STAGETRACE_STAGE_DIR: io.stageDir,
+      STAGETRACE_STAGE: io.stageName,
+      OUTPUT_DIR: io.outputBase,
+      STAGETRACE_RUN_DIR: io.outputBase,
+      STAGETRACE_PIPELINE_LOG: io.pipelineLogPath,
+      // The stage list, wherever it came from (the run state included): the command finds other stages' directories by it.
+      ...(io.stages ? { STAGETRACE_STAGES: io.stages.join(",") } : {}),
+    });
 
     // The stage protocol (docs/protocol.md): what the command reports about itself.
     const sink = new RecordSink(io, log, (line) => cli.stderr.write(line));
@@ -221,8 +291,7 @@ export const command: Command = {
       e.stack = x.stack;
       io.addError(x.message === "" ? x.type : `${x.type}: ${x.message}`, e);
     }
-    io.span.setAttribute(ATTR.processExitCode, exitCode);
-    if (outcome.signal) io.span.setAttribute(ATTR.processSignal, outcome.signal);
+    exec.commandEnded(exitCode, outcome.signal);
 
     const missing: string[] = [];
     for (const o of outputs) {
@@ -245,7 +314,7 @@ export const command: Command = {
       cli.stderr.write(`stagetrace exec: could not finalize stage ${stage}: ${(e as Error).message}\n`);
     }
     try {
-      await shutdownTelemetry();
+      await exec.shutdown();
     } catch (e) {
       cli.stderr.write(`stagetrace exec: telemetry shutdown failed: ${(e as Error).message}\n`);
     }

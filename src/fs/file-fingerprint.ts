@@ -6,6 +6,7 @@ import { basename, join } from "node:path";
 import { StagetraceError } from "../errors.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { errnoText } from "./errno-text.js";
+import { isUri, URI_SCHEME } from "./uri.js";
 import type { FileKind } from "../types.js";
 
 /**
@@ -85,12 +86,7 @@ function missing(path: string, problem?: string): FileFingerprint {
   };
 }
 
-const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
-
-/** True for `s3://bucket/key`, `https://host/path` and other `scheme://` locations: recorded as given, never opened. */
-export function isUri(path: string): boolean {
-  return URI.test(path);
-}
+export { isUri };
 
 /**
  * The record of a URI: kind `uri`, its last path segment as its name, and
@@ -98,7 +94,7 @@ export function isUri(path: string): boolean {
  * credentials already censored.
  */
 export function uriFingerprint(uri: string): FileFingerprint {
-  const rest = uri.replace(URI, "").replace(/[?#].*$/s, "");
+  const rest = uri.replace(URI_SCHEME, "").replace(/[?#].*$/s, "");
   const segments = rest.split("/").filter((s) => s !== "");
   return {
     path: uri,

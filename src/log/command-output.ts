@@ -1,4 +1,10 @@
-import type { Logger } from "pino";
+/**
+ * What a command's output and a client's records are logged through: the
+ * stage's pino logger, or, in a `stagetrace exec` under the run's agent,
+ * one that sends each call to the agent as a `log` record (the agent's pino
+ * logger then writes the same line).
+ */
+export type LineLogger = Record<"debug" | "info" | "warn" | "error" | "fatal", (fields: Record<string, unknown>, message: string) => void>;
 
 const LEVEL_WORD = /\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL)\b/;
 const LEVEL_OF: Record<string, "debug" | "info" | "warn" | "error" | "fatal"> = {
@@ -59,7 +65,7 @@ export class CommandOutputLogger {
   private tracebackOmitted = 0;
 
   constructor(
-    private readonly log: Logger,
+    private readonly log: LineLogger,
     private readonly stream: "stdout" | "stderr",
     private readonly failure: OutputFailure,
   ) {}

@@ -1,7 +1,6 @@
 import { isAbsolute, join } from "node:path";
-import type { Logger } from "pino";
-import { isUri } from "../fs/file-fingerprint.js";
-import { CommandOutputLogger, OutputFailure } from "../log/command-output.js";
+import { isUri } from "../fs/uri.js";
+import { CommandOutputLogger, OutputFailure, type LineLogger } from "../log/command-output.js";
 import type { StageIO } from "../stage/stage-io.js";
 import { parseStageRecord, type StageRecord } from "./stage-record.js";
 
@@ -27,6 +26,32 @@ function exceptionOf(record: Extract<StageRecord, { record: "error" }>): Error |
   return err;
 }
 
+/** Keys of a stage log line that the stage logger writes itself: a `log` record's `fields` cannot replace them. */
+const LINE_KEYS = new Set(["level", "time", "pid", "hostname", "msg", "stage", "stage_number", "trace_id", "span_id", "trace_flags"]);
+
+/** A `log` record's fields without the keys its line already has. */
+function ownFields(fields: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (fields === undefined) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (!LINE_KEYS.has(k)) out[k] = v;
+  return out;
+}
+
+/** What records are applied to: a StageIO, or the stage object of a client of the run's agent, which passes them on. */
+export type RecordTarget = Pick<
+  StageIO,
+  | "stageDir"
+  | "trackInput"
+  | "trackOutput"
+  | "trackIntermediate"
+  | "setConfig"
+  | "addWarning"
+  | "addError"
+  | "setResources"
+  | "rememberSecret"
+  | "writeClientLine"
+>;
+
 /**
  * Turns protocol records into the calls a TypeScript stage makes on its
  * StageIO, so the span, manifest and logs of a stage in any language are
@@ -48,8 +73,8 @@ export class RecordSink {
   private problems = 0;
 
   constructor(
-    private readonly io: StageIO,
-    private readonly log: Logger,
+    private readonly io: RecordTarget,
+    private readonly log: LineLogger,
     /** Where a record's log line with `console: true` is echoed (exec's stderr: the terminal). */
     private readonly console: ((line: string) => void) | null = null,
   ) {}
@@ -69,7 +94,7 @@ export class RecordSink {
 
   apply(r: StageRecord): void {
     if (r.record === "log") {
-      this.log[r.level](r.logger === undefined ? {} : { logger: r.logger }, r.message);
+      this.log[r.level]({ ...ownFields(r.fields), ...(r.logger === undefined ? {} : { logger: r.logger }) }, r.message);
       if (r.level === "error" || r.level === "fatal") this.lastErrorLog = r.message.split("\n", 1)[0];
       if (r.console) this.console?.(`${r.level.toUpperCase()} ${r.logger ? `${r.logger}: ` : ""}${r.message}\n`);
       return;

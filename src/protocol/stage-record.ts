@@ -34,7 +34,7 @@ export type StageRecord =
   | { record: "error"; message: string; exception?: { type?: string; message?: string; stack?: string } }
   | { record: "resources"; values: Record<string, unknown> }
   | { record: "status"; status: "success" | "failed" | "skipped"; reason?: string }
-  | { record: "log"; level: LogLevel; message: string; logger?: string; console?: boolean }
+  | { record: "log"; level: LogLevel; message: string; logger?: string; console?: boolean; fields?: Record<string, unknown> }
   | { record: "line"; level: number; line: string }
   | { record: "secret"; value: string }
   | { record: "stdio"; stream: "stdout" | "stderr"; text: string }
@@ -49,6 +49,8 @@ export interface BeginRecord {
   pid: number;
   host?: string;
   argv?: string[];
+  /** From `stagetrace exec`: the command it runs (secrets censored), the span's `process.command_args`. */
+  command?: string[];
   /** Start time, epoch milliseconds. */
   start: number;
   /** The ids of the stage span, chosen by the client. */
@@ -87,8 +89,13 @@ export interface EndRecord {
   reason?: string;
   /** The client's own resource figures (`cpu_user_ms`, `cpu_system_ms`, `peak_rss_mb`). */
   resources?: Record<string, number>;
-  /** The exit code the client process exits with, when it ended at exit. */
+  /**
+   * The exit code the client process exits with, when it ended at exit; from
+   * `stagetrace exec`, its command's exit code. Recorded as `process.exit.code`.
+   */
   exit_code?: number;
+  /** From `stagetrace exec`: the signal that ended its command (`SIGKILL`), recorded as `stagetrace.process.signal`. */
+  signal?: string;
   /** finalize()'s extra fields. */
   extra?: Record<string, unknown>;
   save_manifest?: boolean;
@@ -188,6 +195,7 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
         level ? null : `unknown log level ${JSON.stringify(o.level)}`,
         typeof o.message === "string" ? null : `"message" must be a string`,
         optionalString(o, "logger"),
+        o.fields === undefined || isObject(o.fields) ? null : `"fields" must be an object`,
       );
       if (problem === null) o.level = level;
       break;
@@ -225,9 +233,11 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
         o.stages === undefined || o.stages === null || (Array.isArray(o.stages) && o.stages.every((x) => typeof x === "string"))
           ? null
           : `"stages" must be a list of names or null`,
-        o.argv === undefined || (Array.isArray(o.argv) && o.argv.every((x) => typeof x === "string"))
-          ? null
-          : `"argv" must be a list of strings`,
+        ...["argv", "command"].map((k) =>
+          o[k] === undefined || (Array.isArray(o[k]) && (o[k] as unknown[]).every((x) => typeof x === "string"))
+            ? null
+            : `"${k}" must be a list of strings`,
+        ),
         optionalString(o, "host"),
         optionalString(o, "pipeline_name"),
         optionalString(o, "hash_algorithm"),
@@ -250,6 +260,9 @@ export function parseStageRecord(line: string): { record: StageRecord } | { prob
           : `"status" must be success, failed, skipped or interrupted`,
         optionalString(o, "reason"),
         optionalString(o, "when"),
+        o.signal === undefined || (typeof o.signal === "string" && /^SIG[A-Z0-9]+$/.test(o.signal))
+          ? null
+          : `"signal" must be a signal name (SIGTERM)`,
         o.resources === undefined || (isObject(o.resources) && Object.values(o.resources).every((x) => typeof x === "number"))
           ? null
           : `"resources" must be an object of numbers`,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { CLI, runCli } from "../support/cli.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../support/otlp-receiver.js";
 import { pipelineLogOf, readJson, tempDir } from "../support/tmp.js";
 
@@ -267,5 +267,134 @@ describe("a stage through the run's agent and the same stage in-process", () => 
       "process.pid": manifests(agent).good.process.pid,
     });
     expect(span.attributes["process.pid"]).toBeUndefined();
+  });
+});
+
+/**
+ * `stagetrace run` over three `stagetrace exec` stages: one that prints, reports
+ * records of its own and writes its declared output; one whose command exits 3;
+ * one whose command dies of SIGSEGV. `inProcess` takes the agent away from them.
+ * Each command lists the agent's spool while it runs (in `spool-NAME.txt`).
+ */
+async function execPipeline(inProcess: boolean): Promise<Run> {
+  const dir = tempDir();
+  const script = join(dir, "pipeline.sh");
+  const exec = (stage: string, flags: string, body: string) =>
+    `"${process.execPath}" "${CLI}" exec --stage ${stage} ${flags} -- sh -c '${body}'`;
+  const spool = (stage: string) => `ls "$STAGETRACE_AGENT" > "${dir}/spool-${stage}.txt" 2>/dev/null;`;
+  const record = (json: string) => `printf "%s\\n" '"'"'${json}'"'"' >> "$STAGETRACE_RECORDS";`;
+  writeFileSync(
+    script,
+    [
+      inProcess ? "unset STAGETRACE_AGENT" : 'test -d "$STAGETRACE_AGENT"',
+      exec(
+        "talk",
+        "--output out.txt:text --config model=large --input s3://bucket/in.wav:audio",
+        [
+          spool("talk"),
+          "echo hello from stdout;",
+          "echo a warning on stderr >&2;",
+          record('{"v":1,"record":"log","level":"warn","message":"said by the command"}'),
+          record('{"v":1,"record":"output","path":"s3://bucket/extra.json","file_type":"json"}'),
+          'echo done > "$STAGE_DIR/out.txt"',
+        ].join(" "),
+      ),
+      exec("fail", "", `${spool("fail")} echo about to fail; echo "ERROR: no segments" >&2; exit 3`) + " || true",
+      exec("crash", "", `${spool("crash")} kill -SEGV $$`) + " || true",
+      // A local input is hashed before the command starts: exec keeps this stage in-process.
+      `echo audio > "${dir}/in.wav"`,
+      exec("hashed", `--input "${dir}/in.wav":audio`, `${spool("hashed")} echo read the input`),
+    ].join("\n") + "\n",
+  );
+  const run = join(dir, "run");
+  const r = await runCli(["run", "--run-dir", run, "--name", "same-exec", "--stages", "talk,fail,crash,hashed", "--", "sh", script], {
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, STAGETRACE_RUN_AGENT: "1" },
+    cwd: dir,
+  });
+  return { dir: run, root: dir, traceId: readJson(join(run, "pipeline.json")).trace.trace_id, stderr: r.stderr, code: r.code };
+}
+
+describe("a `stagetrace exec` stage through the run's agent and the same stage with exec's own telemetry", () => {
+  const STAGES = ["01_talk", "02_fail", "03_crash", "04_hashed"];
+  let agent: Run;
+  let alone: Run;
+  beforeAll(async () => {
+    agent = await execPipeline(false);
+    alone = await execPipeline(true);
+    await receiver.waitFor((r) => {
+      const names = (t: string) => r.spans().filter((s) => s.spanContext().traceId === t && s.name.startsWith("stage ")).length;
+      return names(agent.traceId) === 4 && names(alone.traceId) === 4;
+    }, 20_000);
+  });
+
+  it("ran every stage in both, with the outcomes the commands had; under the agent, exec's stage was in its spool", () => {
+    for (const r of [agent, alone]) {
+      expect(r.code, r.stderr).toBe(0);
+      const status = (s: string) => readJson(join(r.dir, s, "manifest.json")).status;
+      expect(STAGES.map(status)).toEqual(["success", "failed", "failed", "success"]);
+    }
+    for (const [i, stage] of ["talk", "fail", "crash"].entries()) {
+      const pid = readJson(join(agent.dir, STAGES[i]!, "manifest.json")).process.pid as number;
+      expect(readFileSync(join(agent.root, `spool-${stage}.txt`), "utf8")).toMatch(new RegExp(`^${pid}-[0-9a-f]+\\.jsonl$`, "m"));
+      expect(
+        existsSync(join(alone.root, `spool-${stage}.txt`)) && readFileSync(join(alone.root, `spool-${stage}.txt`), "utf8"),
+      ).toBeFalsy();
+    }
+    // The stage with a local input stayed in exec's process: its spool held no file of exec's, and the input has its hash.
+    const hashed = readJson(join(agent.dir, "04_hashed", "manifest.json"));
+    expect(readFileSync(join(agent.root, "spool-hashed.txt"), "utf8")).not.toMatch(new RegExp(`^${hashed.process.pid}-`, "m"));
+    expect(hashed.inputs[0].hash).toMatch(/^[0-9a-f]{16,}$/);
+    expect(existsSync(join(agent.dir, ".stagetrace-agent"))).toBe(false);
+    expect(maskedText(agent.stderr, agent.root)).toEqual(maskedText(alone.stderr, alone.root));
+  });
+
+  it("write the same manifest.json: the command's line, exit code, signal, records and files", () => {
+    for (const stage of STAGES) {
+      const a = readJson(join(agent.dir, stage, "manifest.json"));
+      const b = readJson(join(alone.dir, stage, "manifest.json"));
+      // The command's resources are sampled while it runs: a command this short may end before its peak RSS is read.
+      for (const m of [a, b]) {
+        expect(m.resources.wall_time_ms).toBeGreaterThanOrEqual(0);
+        delete m.resources;
+      }
+      expect(masked(a, agent.root)).toEqual(masked(b, alone.root));
+    }
+    const talk = readJson(join(agent.dir, "01_talk", "manifest.json"));
+    expect(talk.process.command_args[0]).toBe("sh");
+    expect(talk.outputs.map((o: { path: string }) => o.path)).toEqual(["s3://bucket/extra.json", join(agent.dir, "01_talk", "out.txt")]);
+    expect(talk.config).toEqual({ model: "large" });
+    expect(readJson(join(agent.dir, "02_fail", "manifest.json")).status_reason).toBe("ERROR: no segments (command exited with code 3)");
+  });
+
+  it("write the same stage.log and pipeline log, line by line: the command's output and records, exec's own lines", () => {
+    for (const stage of STAGES) {
+      expect(maskedLines(join(agent.dir, stage, "stage.log"), agent.root)).toEqual(
+        maskedLines(join(alone.dir, stage, "stage.log"), alone.root),
+      );
+    }
+    const talk = readFileSync(join(agent.dir, "01_talk", "stage.log"), "utf8");
+    for (const text of ["hello from stdout", "a warning on stderr", "said by the command", "running sh -c"]) expect(talk).toContain(text);
+    expect(maskedLines(pipelineLogOf(agent.dir), agent.root)).toEqual(maskedLines(pipelineLogOf(alone.dir), alone.root));
+  });
+
+  it("send the same spans to the backend, the command's exit code and signal on them", () => {
+    // Exec's own command line, on the resource, holds the test's directory; the command's resources are sampled (above).
+    const of = (r: Run) =>
+      (
+        JSON.parse(JSON.stringify(spansOf(r.traceId, r.root)).split(r.root).join("<root>")) as {
+          name: string;
+          attributes: Record<string, unknown>;
+        }[]
+      ).map((span) => {
+        delete span.attributes["stagetrace.resource.wall_time_ms"];
+        delete span.attributes["stagetrace.resource.peak_rss_mb"];
+        return span;
+      });
+    const a = of(agent);
+    expect(a).toEqual(of(alone));
+    const byName = Object.fromEntries(a.map((s) => [s.name, s.attributes]));
+    expect(byName["stage fail"]).toMatchObject({ "process.exit.code": 3 });
+    expect(byName["stage crash"]).toMatchObject({ "stagetrace.process.signal": "SIGSEGV" });
+    expect(byName["stage talk"]).toMatchObject({ "process.exit.code": 0 });
   });
 });

@@ -16,6 +16,7 @@ const VALID = [
   { v: 1, record: "resources", values: { memory_mb: 12.5 } },
   { v: 1, record: "status", status: "skipped", reason: "flag off" },
   { v: 1, record: "log", level: "WARNING", message: "hello", logger: "asr", console: false },
+  { v: 1, record: "log", level: "info", message: "running sh", fields: { command: ["sh", "-c", "true"], stream: "stdout" } },
   { v: 1, record: "line", level: 30, line: '{"level":"INFO","msg":"hi"}\n' },
   { v: 1, record: "secret", value: "s3cr3t-value" },
   {
@@ -38,6 +39,18 @@ const VALID = [
   {
     v: 1,
     record: "begin",
+    stage: "exec",
+    pid: 1,
+    argv: ["node", "stagetrace", "exec", "--stage", "exec", "--", "sh", "-c", "true"],
+    command: ["sh", "-c", "true"],
+    start: 0,
+    trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+    span_id: "00f067aa0ba902b7",
+    run_dir: "/r",
+  },
+  {
+    v: 1,
+    record: "begin",
     stage: "solo",
     pid: 1,
     start: 0,
@@ -56,6 +69,15 @@ const VALID = [
     exit_code: 143,
   },
   { v: 1, record: "end", end: 1767225601000, resources: { cpu_user_ms: 40 }, extra: { model: "v2" }, save_manifest: false },
+  {
+    v: 1,
+    record: "end",
+    end: 1767225601000,
+    status: "failed",
+    reason: "command crashed: killed by SIGSEGV",
+    exit_code: 139,
+    signal: "SIGSEGV",
+  },
 ];
 
 const INVALID: [unknown, RegExp][] = [
@@ -112,6 +134,22 @@ const INVALID: [unknown, RegExp][] = [
   [{ v: 1, record: "end" }, /end/],
   [{ v: 1, record: "end", end: 1, status: "running" }, /status/],
   [{ v: 1, record: "end", end: 1, resources: { cpu: "lots" } }, /resources/],
+  [{ v: 1, record: "end", end: 1, signal: "segv" }, /signal/],
+  [{ v: 1, record: "log", level: "info", message: "x", fields: ["stdout"] }, /fields/],
+  [
+    {
+      v: 1,
+      record: "begin",
+      stage: "a",
+      pid: 1,
+      start: 0,
+      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+      span_id: "00f067aa0ba902b7",
+      run_dir: "/r",
+      command: "sh -c true",
+    },
+    /command/,
+  ],
 ];
 
 describe("stage records", () => {
