@@ -117,6 +117,8 @@ export interface ExecHost {
   argv: string[];
   /** Whether SIGINT and SIGTERM end the stage: exec forwards them to its command instead. */
   handleSignals: boolean;
+  /** Whether stderr is a terminal, as exec (which has node:tty loaded) knows without creating process.stderr. */
+  stderrTty: boolean;
 }
 
 /** Thrown by the constructor, for AgentStage.hosted(), where another process would fall back to an in-process StageIO. */
@@ -284,7 +286,7 @@ export class AgentStage {
       ...(options.hashAlgorithm !== undefined ? { hash_algorithm: options.hashAlgorithm } : {}),
       // The variables that shape its stage and its resource; the agent's own environment shapes the rest of its telemetry.
       env: { ...stagetraceVariables(env), ...resourceVariables(env) },
-      stderr_tty: process.stderr.isTTY === true,
+      stderr_tty: host ? host.stderrTty : process.stderr.isTTY === true,
       resource: processResourceAttributes() as NonNullable<BeginRecord["resource"]>,
     };
     this.send(begin);

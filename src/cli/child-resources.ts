@@ -49,9 +49,14 @@ function childrenOf(pid: number): number[] {
   }
 }
 
+/** Monotonic milliseconds (the global `performance` loads perf_hooks, about a dozen modules, on first use). */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
 /** Samples the process tree under `pid` until `stop()`; returns what the command cost. */
 export class ResourceMonitor {
-  private readonly startedAt = performance.now();
+  private readonly startedAt = nowMs();
   private readonly cpuBefore = childCpuTicks();
   private peakKb = 0;
   private readonly timer: NodeJS.Timeout;
@@ -86,7 +91,7 @@ export class ResourceMonitor {
     const after = childCpuTicks();
     const cpu = this.cpuBefore && after ? { user: after.user - this.cpuBefore.user, system: after.system - this.cpuBefore.system } : null;
     return {
-      wall_time_ms: Math.round(performance.now() - this.startedAt),
+      wall_time_ms: Math.round(nowMs() - this.startedAt),
       cpu_user_ms: cpu ? cpu.user * TICK_MS : null,
       cpu_system_ms: cpu ? cpu.system * TICK_MS : null,
       peak_rss_mb: this.peakKb > 0 ? Math.round((this.peakKb / 1024) * 10) / 10 : null,

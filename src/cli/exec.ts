@@ -1,14 +1,15 @@
-import { existsSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
+import { isatty } from "node:tty";
 import { agentSpool } from "../agent/agent-env.js";
 import { resolvePropagators } from "../config/telemetry-config.js";
 import { ATTR } from "../conventions.js";
 import { isUri } from "../fs/uri.js";
 import { CommandOutputLogger, OutputFailure, type LineLogger } from "../log/command-output.js";
 import { RecordSink, type RecordTarget } from "../protocol/apply-record.js";
-import { RecordsFile } from "../protocol/records-file.js";
+import { RecordsFile, removeFile } from "../protocol/records-file.js";
 import { RECORDS_ENV } from "../protocol/stage-record.js";
 import type { StageIO } from "../stage/stage-io.js";
 import type { StageOptions } from "../types.js";
@@ -30,23 +31,32 @@ const STOP_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGTERM", 
  * decoded, characters split across chunks included), with backpressure: a
  * slow reader of our output slows the command instead of filling memory. When
  * our reader goes away (EPIPE), `readerGone` ends the command as the closed
- * pipe would have without exec.
+ * pipe would have without exec. Our stream is asked for at the first chunk:
+ * a command that writes nothing costs no process.stdout or process.stderr.
  */
-function passThrough(from: Readable, to: CliStream, lines: CommandOutputLogger, readerGone: () => void): void {
+function passThrough(from: Readable, output: () => CliStream, lines: CommandOutputLogger, readerGone: () => void): void {
   const decoder = new StringDecoder("utf8");
   let open = true;
-  to.on("error", () => {
-    if (!open) return;
-    open = false;
-    readerGone();
-    // Keep reading (and logging) what the command wrote before it died.
-    from.resume();
-  });
+  let to: CliStream | undefined;
+  const target = (): CliStream => {
+    if (to) return to;
+    to = output();
+    to.on("error", () => {
+      if (!open) return;
+      open = false;
+      readerGone();
+      // Keep reading (and logging) what the command wrote before it died.
+      from.resume();
+    });
+    return to;
+  };
   from.on("data", (chunk: Buffer) => {
     lines.write(decoder.write(chunk));
-    if (open && !to.write(chunk)) {
+    if (!open) return;
+    const out = target();
+    if (!out.write(chunk)) {
       from.pause();
-      to.once("drain", () => from.resume());
+      out.once("drain", () => from.resume());
     }
   });
   from.on("end", () => lines.write(decoder.end()));
@@ -125,7 +135,7 @@ function handOver(env: NodeJS.ProcessEnv, inputs: readonly { path: string }[]): 
 async function openStage(name: string, options: StageOptions, argv: string[], env: NodeJS.ProcessEnv, agent: boolean): Promise<ExecStage> {
   if (agent) {
     const { AgentStage } = await import("../agent/agent-client.js");
-    const io = AgentStage.hosted(name, options, { argv, handleSignals: false });
+    const io = AgentStage.hosted(name, options, { argv, handleSignals: false, stderrTty: isatty(2) });
     if (io !== null) {
       return {
         io,
@@ -234,8 +244,8 @@ export const command: Command = {
         monitor = new ResourceMonitor(child.pid);
         // Without exec, a command whose reader went away dies of SIGPIPE at its next write.
         const readerGone = () => child.kill("SIGPIPE");
-        passThrough(child.stdout!, cli.stdout, out, readerGone);
-        passThrough(child.stderr!, cli.stderr, err, readerGone);
+        passThrough(child.stdout!, () => cli.stdout, out, readerGone);
+        passThrough(child.stderr!, () => cli.stderr, err, readerGone);
       },
       onSignal: (signal) => log.warn({ signal }, `received ${signal}; forwarding it to the command`),
     });
@@ -245,7 +255,7 @@ export const command: Command = {
     if (records) {
       records.close();
       try {
-        rmSync(records.path, { force: true });
+        removeFile(records.path);
       } catch {
         // a leftover records file does no harm
       }

@@ -1,10 +1,19 @@
-import { closeSync, constants as fsConstants, openSync, readSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsConstants, openSync, readSync, unlinkSync, writeFileSync } from "node:fs";
 import { MAX_RECORD_BYTES } from "./stage-record.js";
 
 const CHUNK = 64 * 1024;
 /** Most bytes read per poll, so a flood of records cannot starve the rest of the event loop. */
 const MAX_BYTES_PER_POLL = 4 * 1024 * 1024;
 const POLL_MS = 50;
+
+/** Removes the file (or symlink) at `path` if there is one; unlinkSync, not rmSync, whose first call loads fs's rimraf. */
+export function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+}
 
 /**
  * The records channel of one stage: a file the stage's processes append to
@@ -41,7 +50,7 @@ export class RecordsFile {
       return;
     }
     // A fresh file: never one (or a symlink) left at that name, which could lead anywhere.
-    rmSync(path, { force: true });
+    removeFile(path);
     writeFileSync(path, "", { mode: 0o600, flag: "wx" });
     this.fd = openSync(path, "r");
   }

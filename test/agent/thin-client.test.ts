@@ -6,10 +6,11 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { CLI, runCli } from "../support/cli.js";
 import { readJson, readLogLines, tempDir } from "../support/tmp.js";
 
 const PROBE = fileURLToPath(new URL("../fixtures/loaded-modules.mjs", import.meta.url));
+const EXIT_PACKAGES = fileURLToPath(new URL("../fixtures/exit-packages.mjs", import.meta.url));
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The packages a probe stage loaded, run by a pipeline under `stagetrace run` (`unset` takes the agent away). */
@@ -94,5 +95,37 @@ describe("the stage process's side of the agent", () => {
     // The bundle's StagetraceError is a copy: an error of either copy is instanceof both, a subclass checks its prototype.
     // StageManifest is the in-process class, loaded on first use. StageIO is the agent's client there, by design.
     expect(JSON.parse(r.stdout)).toEqual([true, true, false, true, false, true, false]);
+  });
+});
+
+/** The packages `stagetrace exec` loaded for a command that reports a record and prints, under `stagetrace run`. */
+async function execLoaded(unsetAgent: boolean): Promise<{ packages: string[]; run: string }> {
+  const dir = tempDir();
+  const out = join(dir, "packages.json");
+  const command = `echo printed; echo '{"v":1,"record":"config","values":{"model":"v2"}}' >> "$STAGETRACE_RECORDS"`;
+  writeFileSync(
+    join(dir, "p.sh"),
+    `${unsetAgent ? "unset STAGETRACE_AGENT; " : ""}FIXTURE_PACKAGES_OUT="${out}" "${process.execPath}" --import "${EXIT_PACKAGES}" "${CLI}" exec --stage shell -- sh -c '${command.replace(/'/g, `'"'"'`)}'\n`,
+  );
+  const run = join(dir, "run");
+  const r = await runCli(["run", "--run-dir", run, "--", "sh", join(dir, "p.sh")], { cwd: dir, env: { STAGETRACE_RUN_AGENT: "1" } });
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toBe("printed\n");
+  return { packages: JSON.parse(readFileSync(out, "utf8")) as string[], run };
+}
+
+describe("stagetrace exec under the run's agent", () => {
+  it("loads no OpenTelemetry package and no pino, and its stage is recorded all the same", async () => {
+    const { packages, run } = await execLoaded(false);
+    expect(packages.filter(HEAVY)).toEqual([]);
+    const m = readJson(join(run, "shell", "manifest.json"));
+    expect(m.status).toBe("success");
+    expect(m.config).toEqual({ model: "v2" });
+    expect(readLogLines(join(run, "shell", "stage.log")).map((l) => l.msg)).toContain("printed");
+  });
+
+  it("without the agent, loads the SDK and pino (which shows the probe sees them)", async () => {
+    const { packages } = await execLoaded(true);
+    expect(packages).toEqual(expect.arrayContaining(["pino", "@opentelemetry/api", "@opentelemetry/sdk-trace"]));
   });
 });
