@@ -1,7 +1,14 @@
 """The stage span's context for the OpenTelemetry Python SDK."""
 
+from __future__ import annotations
+
 import os
-from typing import Any, Dict
+
+# Names for annotations only, which stay unevaluated (`from __future__ import annotations`):
+# importing typing would cost every stage about 4 ms.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Dict
 
 
 def trace_context() -> Dict[str, str]:

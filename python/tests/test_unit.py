@@ -177,6 +177,26 @@ def test_nothing_happens_at_import():
     assert stagetrace.__all__ == ["StageIO", "StageManifest", "PipelineLogger", "StagetraceNotFoundError", "trace_context", "otel_context"]
 
 
+def test_import_leaves_out_the_costly_modules_a_stage_under_the_agent_does_not_need(tmp_path):
+    """typing, secrets (hmac, hashlib), socket and shutil cost a stage about 20 ms to import together:
+    the package imports them where they are used, and a stage under the run's agent uses none."""
+    import subprocess
+    import sys
+
+    costly = ["typing", "secrets", "hmac", "hashlib", "socket", "shutil"]
+    script = (
+        "import sys; before = set(sys.modules); import stagetrace; "
+        "print(sorted(set(sys.modules) - before))"
+    )
+    # -I: no site-packages or user customisation importing them first; the package from its source folder.
+    src = str(Path(stagetrace.__file__).resolve().parent.parent)
+    out = subprocess.run([sys.executable, "-I", "-c", "import sys; sys.path.insert(0, %r); " % src + script],
+                         capture_output=True, text=True, check=True, cwd=str(tmp_path)).stdout
+    loaded = json.loads(out.replace("'", '"'))
+    assert "stagetrace.stage_io" in loaded
+    assert [m for m in costly if m in loaded] == []
+
+
 def test_a_uri_is_sent_as_given_and_a_local_path_made_absolute(records):
     io = StageIO("asr")
     io.track_input("s3://bucket/data/part-0.parquet", "table")
