@@ -78,7 +78,8 @@ function parentState(p: RunParentIds): NonNullable<RunState["trace"]> {
 /**
  * Ends, as interrupted, the span of every stage of the run that still says
  * `running` and whose process is gone (by the local process table for a stage
- * of this host, by its lease for a stage of another host).
+ * of this host, by its lease for a stage of another host). Returns how many
+ * it closed.
  */
 export function closeAbandonedStages(
   run: LoadedRun,
@@ -87,8 +88,9 @@ export function closeAbandonedStages(
   tool: string,
   stderr: NoteStream,
   runTrace?: { trace_id: string; trace_flags: number },
-): void {
+): number {
   const now = new Date();
+  let closed = 0;
   for (const stage of run.stages) {
     if (!stage.manifest || !ofRun(stage, runId)) continue;
     if (stage.state === "running") {
@@ -115,6 +117,7 @@ export function closeAbandonedStages(
     m.ended_at = new Date(ended).toISOString();
     if (Number.isFinite(started)) m.duration_ms = ended - started;
     m.errors.push({ message: reason, type: "StageAbandoned", stack: null, timestamp: now.toISOString() });
+    closed++;
     try {
       // The stage's span belongs to the run's trace: sampled only if the run's span is. Its
       // process was killed by the system, which the conventions call `error`, not a cancellation.
@@ -125,6 +128,7 @@ export function closeAbandonedStages(
       stderr.write(`${tool}: could not close stage ${stage.name}: ${(err as Error).message}\n`);
     }
   }
+  return closed;
 }
 
 export interface EndRunOptions {
@@ -169,8 +173,9 @@ export function endRun(o: EndRunOptions): EndedRun {
   if (state.ended_at) {
     throw new StagetraceError("INVALID_OPTION", `run ${state.run_id} in ${o.runDir} already ended at ${state.ended_at}; nothing done`);
   }
-  closeAbandonedStages(loadRun(o.runDir), state.run_id, o.telemetry, o.tool, o.stderr, state.trace);
-  const run = loadRun(o.runDir);
+  const found = loadRun(o.runDir);
+  // Read again only when a stage was closed (its manifest rewritten): a large manifest costs its parse twice otherwise.
+  const run = closeAbandonedStages(found, state.run_id, o.telemetry, o.tool, o.stderr, state.trace) > 0 ? loadRun(o.runDir) : found;
   const previous = readPipeline(o.runDir);
   const stages = stageEntries(run, state.stages ?? null, state.run_id);
   const stageProblem = stages.some((s) => BAD.has(s.status));
