@@ -14,3 +14,18 @@ export const EXIT_MARGIN_MS = 300;
 export function lastExportMs(budgetMs: number, exportTimeoutMs: number): number {
   return Math.min(exportTimeoutMs, Math.floor(budgetMs / 2));
 }
+
+/** The least a shutdown gets however much of the bound was spent before it: time for the final flush and the log worker's end. */
+export const LEAST_SHUTDOWN_MS = 300;
+
+/**
+ * What a shutdown may wait for the backend: `exitTimeoutMs` less the
+ * margin, less what was spent of the bound before the shutdown began (a
+ * process ending on its own counts from the end of its last stage, and
+ * exports may have kept its event loop busy until now), but never less than
+ * LEAST_SHUTDOWN_MS (nor more than the whole budget).
+ */
+export function shutdownBudgetMs(exitTimeoutMs: number, spentMs = 0): number {
+  const full = Math.max(0, exitTimeoutMs - EXIT_MARGIN_MS);
+  return Math.min(full, Math.max(full - Math.max(0, spentMs), LEAST_SHUTDOWN_MS));
+}

@@ -143,6 +143,9 @@ export function recordFromLine(line: Record<string, unknown>, severityNumberMap:
 const ATTR_TASK_NAME = "cicd.pipeline.task.name";
 const ATTR_STAGE_NUMBER = "stagetrace.stage.number";
 
+/** How long before the process's deadline this thread stops turning lines into records: the time its shutdown needs. */
+const LATE_MS = 250;
+
 export default async function logWorker(options: LogWorkerOptions) {
   // When the stage's process must be gone (epoch ms), sent as it shuts down.
   let deadline: number | null = null;
@@ -162,12 +165,25 @@ export default async function logWorker(options: LogWorkerOptions) {
 
   return build(
     async (source) => {
-      for await (const line of source) {
-        if (hosted.define(line as Record<string, unknown>)) continue;
-        logger.emit(recordFromLine(line as Record<string, unknown>, options.severityNumberMap));
+      for await (const text of source) {
+        // Lines still queued this close to the deadline could not be exported in time anyway: they are
+        // counted as not delivered (handed minus exported), not parsed, so the process ends by its bound
+        // however far behind this thread is (a burst of lines, a backend that refuses everything).
+        if (deadline !== null && Date.now() >= deadline - LATE_MS) continue;
+        let line: Record<string, unknown>;
+        try {
+          line = JSON.parse(text as string) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (line === null || typeof line !== "object" || hosted.define(line)) continue;
+        logger.emit(recordFromLine(line, options.severityNumberMap));
       }
     },
     {
+      // Lines as text, parsed above: the ones that come too late are never parsed.
+      parse: "lines",
+      parseLine: (text: string) => text,
       async close() {
         const budget = deadline === null ? options.exitTimeoutMs : Math.max(0, deadline - Date.now());
         const cancelGate = gate.closeWhenOneExportLeft(budget, Math.min(options.exportTimeoutMs, Math.floor(budget / 2)));

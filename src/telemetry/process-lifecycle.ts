@@ -25,8 +25,11 @@ export interface LifecycleParts {
   logFiles: LogFiles;
   account: ExportAccount;
   warn: (message: string) => void;
-  /** The bounded shutdown of telemetry (runs once). */
-  shutdown: () => Promise<TelemetryReport>;
+  /**
+   * The bounded shutdown of telemetry (runs once); `boundFrom` (epoch ms) is
+   * when its exit bound began, when that was before now.
+   */
+  shutdown: (boundFrom?: number) => Promise<TelemetryReport>;
   /** At `exit`, after the open stages ended: says what the process leaves unsent. */
   atExit: () => void;
 }
@@ -49,15 +52,19 @@ export class ProcessLifecycle {
   private crashing = false;
   /** Cancels the idle timer that closes the export gate once no stage is open. */
   private cancelIdleGate: (() => void) | undefined;
+  /** When the last open stage ended (epoch ms), while none is open: where the exit bound of a process ending on its own starts. */
+  private idleSince: number | undefined;
   private readonly onSignal = (signal: NodeJS.Signals) => this.handleSignal(signal);
   private readonly onCrashMonitor = (error: unknown, origin: string) => this.finalizeCrashed(error, origin);
   private readonly onUncaught = (error: unknown, origin: string) => this.exitAfterCrash(error, origin);
   // The process is ending on its own. If the backend outlasted the exit
   // bound, an export still under way (a gRPC call, a retry timer) must not
   // hold the process: it then exits once the bound's margin has passed.
+  // The bound counts from the end of the last stage: the time exports kept the event loop busy
+  // before `beforeExit` came is spent of it already.
   private readonly onBeforeExit = () =>
     void this.finalizeAbandoned()
-      .then(() => this.o.shutdown())
+      .then(() => this.o.shutdown(this.open.size === 0 ? this.idleSince : undefined))
       .then((report) => {
         if (report.timedOut) setTimeout(() => process.exit(), EXIT_MARGIN_MS).unref();
       });
@@ -88,6 +95,7 @@ export class ProcessLifecycle {
     if (this.open.size === 1) this.installProcessHandlers();
     this.cancelIdleGate?.();
     this.cancelIdleGate = undefined;
+    this.idleSince = undefined;
     this.o.account.reopen();
   }
 
@@ -98,7 +106,10 @@ export class ProcessLifecycle {
     if (this.openStages.get(stageDir) === stage) this.openStages.delete(stageDir);
     this.open.delete(stage);
     if (this.open.size === 0 && !this.exiting && !this.crashing) this.removeProcessHandlers();
-    if (this.open.size === 0) this.closeGateWhenIdle();
+    if (this.open.size === 0) {
+      this.idleSince = Date.now();
+      this.closeGateWhenIdle();
+    }
   }
 
   /**

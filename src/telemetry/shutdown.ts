@@ -8,7 +8,7 @@ import type { Heartbeat } from "./heartbeat.js";
 import { appManifestExporters } from "./provider.js";
 import type { LogDelivery, LogTransport } from "./log-transport.js";
 import type { ResolvedTelemetryConfig } from "../config/telemetry-config.js";
-import { EXIT_MARGIN_MS, lastExportMs } from "./exit-bound.js";
+import { EXIT_MARGIN_MS, lastExportMs, shutdownBudgetMs } from "./exit-bound.js";
 
 export { EXIT_MARGIN_MS, lastExportMs };
 
@@ -22,6 +22,8 @@ export interface ShutdownParts {
   logTransport: LogTransport | null;
   manifestExporter: ManifestExporter;
   warn: (message: string) => void;
+  /** When the exit bound began (epoch ms), if before now: what is left of it is the budget. */
+  boundFrom?: number;
 }
 
 /**
@@ -34,8 +36,9 @@ export async function shutdownWithin(p: ShutdownParts): Promise<TelemetryReport>
   const { exitTimeoutMs, exportTimeoutMs } = p.config;
   // Everything below ends by this budget; the rest of the bound is left for
   // the process to wind down (workers, exit handlers) on a busy machine.
-  const budget = Math.max(0, exitTimeoutMs - EXIT_MARGIN_MS);
-  const exitBy = Date.now() + budget;
+  const now = Date.now();
+  const budget = shutdownBudgetMs(exitTimeoutMs, p.boundFrom === undefined ? 0 : now - p.boundFrom);
+  const exitBy = now + budget;
   // Queued batches then fail at once instead of each waiting out a timeout.
   const cancelGate = p.account.closeWhenOneExportLeft(budget, lastExportMs(budget, exportTimeoutMs));
   let timer: NodeJS.Timeout | undefined;

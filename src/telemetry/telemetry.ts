@@ -93,7 +93,7 @@ export class Telemetry {
       logFiles: this.logFiles,
       account: this.account,
       warn: this.warn,
-      shutdown: () => this.shutdown(),
+      shutdown: (boundFrom) => this.shutdown(boundFrom),
       atExit: () => this.reportUnfinished(),
     });
   }
@@ -164,9 +164,11 @@ export class Telemetry {
 
   /**
    * Flushes and stops everything, waiting for the backend at most
-   * `exitTimeoutMs`. Runs once; later calls get the same report.
+   * `exitTimeoutMs` (counted from `boundFrom`, epoch ms, when given: the end
+   * of the last stage of a process ending on its own). Runs once; later
+   * calls get the same report.
    */
-  shutdown(): Promise<TelemetryReport> {
+  shutdown(boundFrom?: number): Promise<TelemetryReport> {
     if (this.shutdownPromise) return this.shutdownPromise;
     this.onShutdown(this);
     this.lifecycle.shuttingDown();
@@ -179,6 +181,7 @@ export class Telemetry {
       logTransport: this.logTransport ?? null,
       manifestExporter: this.manifestExporter,
       warn: this.warn,
+      ...(boundFrom !== undefined ? { boundFrom } : {}),
     });
     return this.shutdownPromise;
   }
