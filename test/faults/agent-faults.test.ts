@@ -76,4 +76,36 @@ describe("kill -9 under the run's agent", () => {
       expect(readJson(join(run, "pipeline.json")).status).not.toBe("running");
     },
   );
+
+  it("of a `stagetrace exec` under the agent: its command goes with it, and the agent ends the stage with what exec passed on", async () => {
+    const dir = tempDir();
+    const run = join(dir, "run");
+    const record = `{"v":1,"record":"config","values":{"attempt":1}}`;
+    // The command reports a record, says who it and its exec are, and waits to be killed.
+    const command = `echo '${record}' >> "$STAGETRACE_RECORDS"; echo "COMMAND $$ EXEC $PPID"; while :; do sleep 0.1; done`;
+    writeFileSync(join(dir, "p.sh"), `"${process.execPath}" "${CLI}" exec --stage victim -- sh -c '${command.replace(/'/g, `'"'"'`)}'\n`);
+    const p = start({ STAGETRACE_RUN_AGENT: "1" }, CLI, ["run", "--run-dir", run, "--", "sh", join(dir, "p.sh")]);
+    const [, commandPid, , execPid] = (await p.line(/^COMMAND \d+ EXEC \d+/)).split(" ").map(Number) as [number, number, number, number];
+    const spool = join(run, SPOOL);
+    const file = await until("exec's spool file", () => readdirSync(spool).find((f) => f.startsWith(`${execPid}-`)));
+    // Exec reads the records file every 50 ms and batches log lines for up to 100 ms: wait until both reached the spool.
+    await until("the record and the output line in the spool", () => {
+      const text = readFileSync(join(spool, file), "utf8");
+      return text.includes('"attempt":1') && text.includes("COMMAND ");
+    });
+    process.kill(execPid, "SIGKILL");
+    const done = await p.done;
+    // exec died by SIGKILL: the shell reports 137, and run exits with its command's code.
+    expect(done.code).toBe(137);
+    // exec's watchdog takes the command with it.
+    await until("the command to be gone", () => !alive(commandPid));
+    const m = readJson(join(run, "victim", "manifest.json"));
+    expect(m.status).toBe("interrupted");
+    expect(m.process.pid).toBe(execPid);
+    expect(m.process.command_args.slice(0, 2)).toEqual(["sh", "-c"]);
+    expect(m.config).toEqual({ attempt: 1 });
+    expect(m.errors.map((e: { type: string }) => e.type)).toContain("StageAbandoned");
+    expect(readFileSync(join(run, "victim", "stage.log"), "utf8")).toContain(`COMMAND ${commandPid} EXEC ${execPid}`);
+    expect(existsSync(spool)).toBe(false);
+  });
 });
