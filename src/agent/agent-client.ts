@@ -37,7 +37,7 @@ import { warnOnce } from "../telemetry/warn-once.js";
 import { SecretValues } from "../values/redaction.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TelemetryReport, TrackOptions } from "../types.js";
 import { agentSpool } from "./agent-env.js";
-import { traceparentFromEnv } from "../run/traceparent.js";
+import { formatTraceparent, traceparentFromEnv } from "../run/traceparent.js";
 
 const load = createRequire(import.meta.url);
 
@@ -275,7 +275,7 @@ export class AgentStage {
       start: start.getTime(),
       trace_id: this.traceId,
       span_id: this.spanId,
-      ...(parent ? { traceparent: `00-${parent.traceId}-${parent.spanId}-0${parent.traceFlags & 1}` } : {}),
+      ...(parent ? { traceparent: formatTraceparent(parent.traceId, parent.spanId, parent.traceFlags & 1) } : {}),
       ...(parent && tracestate ? { tracestate } : {}),
       run_dir: this.outputBase,
       stage_number: this.stageNumber,
@@ -341,7 +341,7 @@ export class AgentStage {
 
   /** @internal The stage span as a W3C `traceparent`: the parent of what exec runs. */
   get traceparent(): string {
-    return `00-${this.traceId}-${this.spanId}-0${this.traceFlags}`;
+    return formatTraceparent(this.traceId, this.spanId, this.traceFlags);
   }
 
   /** @internal A line another process's stage logger formatted (a record applied by exec): passed on as it is. */

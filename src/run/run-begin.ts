@@ -9,7 +9,7 @@ import { resolvePropagators, resolveSampler } from "../config/telemetry-config.j
 import type { Env } from "../config/env-rules.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData } from "./pipeline-summary.js";
 import { notRunEntry } from "./pipeline-update.js";
-import { traceparentFromEnv } from "./traceparent.js";
+import { formatTraceparent, traceparentFromEnv } from "./traceparent.js";
 import { fileTimestamp, pipelineLogPath, readRunStateOf, RUN_STATE_FILE, writeRunState, type RunState } from "./run-directory.js";
 
 // Beginning a run without the OpenTelemetry SDK: the run state every stage
@@ -72,7 +72,7 @@ export interface PreparedRun {
 
 /** `TRACEPARENT` of the run span. */
 export function traceparentOf(t: NonNullable<RunState["trace"]>): string {
-  return `00-${t.trace_id}-${t.span_id}-${(t.trace_flags & 0xff).toString(16).padStart(2, "0")}`;
+  return formatTraceparent(t.trace_id, t.span_id, t.trace_flags);
 }
 
 /**
