@@ -45,3 +45,8 @@ export function createSpool(runDir: string, warn: (message: string) => void): st
   }
   return dir;
 }
+
+/** The mark the agent leaves beside a spool file once it has written all of that stage (its last lines among it). */
+export function writtenMark(spoolFile: string): string {
+  return spoolFile.replace(/\.jsonl$/, ".written");
+}

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmdirSync, rmSync, statSync, watch, type FSWatcher } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, rmdirSync, rmSync, statSync, watch, type FSWatcher } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ATTR } from "../conventions.js";
@@ -10,7 +10,7 @@ import { RecordsFile } from "../protocol/records-file.js";
 import { MAX_AGENT_RECORD_BYTES, parseStageRecord, type BeginRecord, type EndRecord } from "../protocol/stage-record.js";
 import { StageIO, type StageClient } from "../stage/stage-io.js";
 import type { StageOptions } from "../types.js";
-import { createSpool, SPOOL_DIR } from "./agent-env.js";
+import { createSpool, SPOOL_DIR, writtenMark } from "./agent-env.js";
 
 /** How often the spool is looked at besides the directory's change notifications (which may be missed). */
 const POLL_MS = 50;
@@ -116,6 +116,20 @@ class HostedStage {
   private refuse(why: string): void {
     this.refused = true;
     this.warn(`${this.path}: ${why}; the file is left in the spool, unread`);
+    this.markWritten();
+  }
+
+  /**
+   * Leaves the mark that all of the stage is written (docs/protocol.md): a
+   * stage that runs in-process under the agent waits for the marks of the
+   * stages that ended before it, so its lines come after theirs.
+   */
+  private markWritten(): void {
+    try {
+      closeSync(openSync(writtenMark(this.path), "w", 0o600));
+    } catch {
+      // Without the mark such a stage waits out its bound: its lines may come first, nothing is lost.
+    }
   }
 
   private start(b: BeginRecord): void {
@@ -157,6 +171,7 @@ class HostedStage {
         ...(e.when !== undefined ? { when: e.when } : {}),
         ...(e.exit_code !== undefined ? { exitCode: e.exit_code } : {}),
       });
+      this.markWritten();
       return;
     }
     // How the command of a `stagetrace exec` ended (a stage ended at once has its exit code from finalizeNow).
@@ -171,6 +186,7 @@ class HostedStage {
       .catch((err: unknown) => this.warn(`stage ${io.stageName}: ${(err as Error).message}`))
       .finally(() => {
         this.finishing = false;
+        this.markWritten();
       });
   }
 
@@ -324,7 +340,10 @@ export class StageAgent {
     const done: string[] = [];
     for (const [name, stage] of this.stages) if (stage.close(this.tool)) done.push(name);
     await Promise.all([...this.stages.values()].map((s) => s.finalizing));
-    for (const name of done) rmSync(join(this.dir, name), { force: true });
+    for (const name of done) {
+      rmSync(join(this.dir, name), { force: true });
+      rmSync(writtenMark(join(this.dir, name)), { force: true });
+    }
     try {
       if (readdirSync(this.dir).length === 0) rmdirSync(this.dir);
     } catch {

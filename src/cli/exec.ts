@@ -146,7 +146,12 @@ async function openStage(name: string, options: StageOptions, argv: string[], en
       };
     }
   }
-  const sdk = await import("./exec-sdk.js");
+  // Under the run's agent, the stages before this one may not all be written yet: its lines come after theirs.
+  const spool = agentSpool(env);
+  const [sdk] = await Promise.all([
+    import("./exec-sdk.js"),
+    spool === null ? undefined : import("../agent/agent-catch-up.js").then((m) => m.agentCaughtUp(spool)),
+  ]);
   // This process forwards signals to the command and finalizes the stage itself.
   sdk.initTelemetry({ handleSignals: false });
   const io = new sdk.StageIO(name, options);
