@@ -31,24 +31,30 @@ interface Run {
 }
 
 /** `stagetrace run` over two stages (one succeeds, one throws); `inProcess` takes the agent away from them. */
-async function pipeline(inProcess: boolean): Promise<Run> {
-  const dir = tempDir();
+/** `stagetrace run` of a pipeline script of these lines in `dir`, its stages through the agent or (`inProcess`) not. */
+async function runPipeline(dir: string, inProcess: boolean, name: string, stages: string[], lines: string[]): Promise<Run> {
   const script = join(dir, "pipeline.sh");
-  writeFileSync(
-    script,
-    [
-      inProcess ? "unset STAGETRACE_AGENT" : 'test -d "$STAGETRACE_AGENT"',
-      // The stages' own service and resource attributes, which the run (the agent) does not have.
-      `FIXTURE_STAGE=good OTEL_SERVICE_NAME=subtitles OTEL_RESOURCE_ATTRIBUTES=team=media node "${STAGE}"`,
-      `FIXTURE_STAGE=bad FIXTURE_FAIL=1 OTEL_RESOURCE_ATTRIBUTES=service.name=subtitles,team=media node "${STAGE}" || true`,
-    ].join("\n") + "\n",
-  );
+  writeFileSync(script, [inProcess ? "unset STAGETRACE_AGENT" : 'test -d "$STAGETRACE_AGENT"', ...lines].join("\n") + "\n");
   const run = join(dir, "run");
-  const r = await runCli(["run", "--run-dir", run, "--name", "same", "--stages", "good,bad", "--", "sh", script], {
+  const r = await runCli(["run", "--run-dir", run, "--name", name, "--stages", stages.join(","), "--", "sh", script], {
     env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, STAGETRACE_RUN_AGENT: "1" },
     cwd: dir,
   });
   return { dir: run, root: dir, traceId: readJson(join(run, "pipeline.json")).trace.trace_id, stderr: r.stderr, code: r.code };
+}
+
+async function pipeline(inProcess: boolean): Promise<Run> {
+  return runPipeline(
+    tempDir(),
+    inProcess,
+    "same",
+    ["good", "bad"],
+    [
+      // The stages' own service and resource attributes, which the run (the agent) does not have.
+      `FIXTURE_STAGE=good OTEL_SERVICE_NAME=subtitles OTEL_RESOURCE_ATTRIBUTES=team=media node "${STAGE}"`,
+      `FIXTURE_STAGE=bad FIXTURE_FAIL=1 OTEL_RESOURCE_ATTRIBUTES=service.name=subtitles,team=media node "${STAGE}" || true`,
+    ],
+  );
 }
 
 const ISO = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z/g;
@@ -181,16 +187,22 @@ function signalResources(traceId: string, manifests: Record<string, { process: {
   return { logs: of(logs.map((l) => l.resourceAttributes)), beats: of(beats.map((b) => b.resourceAttributes)) };
 }
 
+/** A pipeline run through the agent and run in-process, once the receiver has the `stages` stage spans of each. */
+async function bothWays(pipelineOf: (inProcess: boolean) => Promise<Run>, stages: number): Promise<[Run, Run]> {
+  const agent = await pipelineOf(false);
+  const alone = await pipelineOf(true);
+  await receiver.waitFor((r) => {
+    const names = (t: string) => r.spans().filter((s) => s.spanContext().traceId === t && s.name.startsWith("stage ")).length;
+    return names(agent.traceId) === stages && names(alone.traceId) === stages;
+  }, 20_000);
+  return [agent, alone];
+}
+
 describe("a stage through the run's agent and the same stage in-process", () => {
   let agent: Run;
   let alone: Run;
   beforeAll(async () => {
-    agent = await pipeline(false);
-    alone = await pipeline(true);
-    await receiver.waitFor((r) => {
-      const names = (t: string) => r.spans().filter((s) => s.spanContext().traceId === t && s.name.startsWith("stage ")).length;
-      return names(agent.traceId) === 2 && names(alone.traceId) === 2;
-    }, 20_000);
+    [agent, alone] = await bothWays(pipeline, 2);
   });
 
   it("both runs ran both stages, and nothing was left in the spool", () => {
@@ -288,15 +300,16 @@ describe("a stage through the run's agent and the same stage in-process", () => 
  */
 async function execPipeline(inProcess: boolean): Promise<Run> {
   const dir = tempDir();
-  const script = join(dir, "pipeline.sh");
   const exec = (stage: string, flags: string, body: string) =>
     `"${process.execPath}" "${CLI}" exec --stage ${stage} ${flags} -- sh -c '${body}'`;
   const spool = (stage: string) => `ls "$STAGETRACE_AGENT" > "${dir}/spool-${stage}.txt" 2>/dev/null;`;
   const record = (json: string) => `printf "%s\\n" '"'"'${json}'"'"' >> "$STAGETRACE_RECORDS";`;
-  writeFileSync(
-    script,
+  return runPipeline(
+    dir,
+    inProcess,
+    "same-exec",
+    ["talk", "fail", "crash", "hashed"],
     [
-      inProcess ? "unset STAGETRACE_AGENT" : 'test -d "$STAGETRACE_AGENT"',
       exec(
         "talk",
         "--output out.txt:text --config model=large --input s3://bucket/in.wav:audio",
@@ -314,14 +327,8 @@ async function execPipeline(inProcess: boolean): Promise<Run> {
       // A local input is hashed before the command starts: exec keeps this stage in-process.
       `echo audio > "${dir}/in.wav"`,
       exec("hashed", `--input "${dir}/in.wav":audio`, `${spool("hashed")} echo read the input`),
-    ].join("\n") + "\n",
+    ],
   );
-  const run = join(dir, "run");
-  const r = await runCli(["run", "--run-dir", run, "--name", "same-exec", "--stages", "talk,fail,crash,hashed", "--", "sh", script], {
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, STAGETRACE_RUN_AGENT: "1" },
-    cwd: dir,
-  });
-  return { dir: run, root: dir, traceId: readJson(join(run, "pipeline.json")).trace.trace_id, stderr: r.stderr, code: r.code };
 }
 
 describe("a `stagetrace exec` stage through the run's agent and the same stage with exec's own telemetry", () => {
@@ -329,12 +336,7 @@ describe("a `stagetrace exec` stage through the run's agent and the same stage w
   let agent: Run;
   let alone: Run;
   beforeAll(async () => {
-    agent = await execPipeline(false);
-    alone = await execPipeline(true);
-    await receiver.waitFor((r) => {
-      const names = (t: string) => r.spans().filter((s) => s.spanContext().traceId === t && s.name.startsWith("stage ")).length;
-      return names(agent.traceId) === 4 && names(alone.traceId) === 4;
-    }, 20_000);
+    [agent, alone] = await bothWays(execPipeline, STAGES.length);
   });
 
   it("ran every stage in both, with the outcomes the commands had; under the agent, exec's stage was in its spool", () => {

@@ -80,6 +80,18 @@ const VALID = [
   },
 ];
 
+/** A valid begin record with only the fields it must have; the invalid ones below change one of them. */
+const BEGIN = {
+  v: 1,
+  record: "begin",
+  stage: "a",
+  pid: 1,
+  start: 0,
+  trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
+  span_id: "00f067aa0ba902b7",
+  run_dir: "/r",
+};
+
 const INVALID: [unknown, RegExp][] = [
   [{ v: 2, record: "warning", message: "x" }, /version/],
   [{ v: 1, record: "nope" }, /unknown record/],
@@ -92,41 +104,10 @@ const INVALID: [unknown, RegExp][] = [
   [{ v: 1, record: "line", level: "info", line: "x\n" }, /level/],
   [{ v: 1, record: "line", level: 30, line: "no newline" }, /newline/],
   [{ v: 1, record: "secret" }, /value/],
-  [
-    { v: 1, record: "begin", stage: "a", pid: 1, start: 0, trace_id: "0".repeat(32), span_id: "00f067aa0ba902b7", run_dir: "/r" },
-    /trace_id/,
-  ],
-  [
-    { v: 1, record: "begin", stage: "a", pid: 1, start: 0, trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "xyz", run_dir: "/r" },
-    /span_id/,
-  ],
-  [
-    {
-      v: 1,
-      record: "begin",
-      stage: "a",
-      pid: 1.5,
-      start: 0,
-      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
-      span_id: "00f067aa0ba902b7",
-      run_dir: "/r",
-    },
-    /pid/,
-  ],
-  [
-    {
-      v: 1,
-      record: "begin",
-      stage: "a",
-      pid: 1,
-      start: 0,
-      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
-      span_id: "00f067aa0ba902b7",
-      run_dir: "/r",
-      traceparent: "not-a-traceparent",
-    },
-    /traceparent/,
-  ],
+  [{ ...BEGIN, trace_id: "0".repeat(32) }, /trace_id/],
+  [{ ...BEGIN, span_id: "xyz" }, /span_id/],
+  [{ ...BEGIN, pid: 1.5 }, /pid/],
+  [{ ...BEGIN, traceparent: "not-a-traceparent" }, /traceparent/],
   [
     { v: 1, record: "begin", pid: 1, start: 0, trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7", run_dir: "/r" },
     /stage/,
@@ -136,20 +117,7 @@ const INVALID: [unknown, RegExp][] = [
   [{ v: 1, record: "end", end: 1, resources: { cpu: "lots" } }, /resources/],
   [{ v: 1, record: "end", end: 1, signal: "segv" }, /signal/],
   [{ v: 1, record: "log", level: "info", message: "x", fields: ["stdout"] }, /fields/],
-  [
-    {
-      v: 1,
-      record: "begin",
-      stage: "a",
-      pid: 1,
-      start: 0,
-      trace_id: "4bf92f3577b34da6a3ce929d0e0e4736",
-      span_id: "00f067aa0ba902b7",
-      run_dir: "/r",
-      command: "sh -c true",
-    },
-    /command/,
-  ],
+  [{ ...BEGIN, command: "sh -c true" }, /command/],
 ];
 
 describe("stage records", () => {

@@ -24,4 +24,5 @@ afterAll(() => {
   }
   expect(problems).toEqual([]);
   for (const dir of createdTempDirs()) rmSync(dir, { recursive: true, force: true });
-});
+  // Walking and removing a scale test's directories (hundreds of thousands of files) takes over 30 s on a loaded machine.
+}, 300_000);
