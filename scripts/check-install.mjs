@@ -11,7 +11,8 @@
 // and writes its manifest; OpenTelemetry's exact pins within a line may
 // still leave patch-level pairs such as core 2.12.0 and 2.12.1, which are
 // printed, not failed), 3.x-no-sdk-node (an
-// app with that line's trace SDK and one exporter, no sdk-node), and
+// app with that line's trace SDK and one exporter at their newest patch, no
+// sdk-node), and
 // 2.x-no-sdk-node: the same on the 2.x line on Node 24, where npm gives
 // stagetrace the 3.x line's exporters (it picks by Node.js version, and no
 // range can steer it): there the check is that importing stagetrace warns
@@ -53,10 +54,12 @@ const LINES = {
       "@opentelemetry/exporter-trace-otlp-proto@0.301.0",
     ],
   },
+  // An app that adds the trace SDK and an exporter of the line now: their newest patch, as npm picks it for stagetrace's
+  // packages too. One pinned at an older patch gets patch-level pairs (docs/configuration.md, "Versions").
   "3.x-no-sdk-node": {
     node: "24",
     fix: false,
-    packages: ["@opentelemetry/api@1.10.0", "@opentelemetry/sdk-trace@3.1.0", "@opentelemetry/exporter-trace-otlp-proto@0.301.0"],
+    packages: ["@opentelemetry/api@^1.10.0", "@opentelemetry/sdk-trace@^3.1.0", "@opentelemetry/exporter-trace-otlp-proto@^0.301.0"],
   },
   alone: { node: null, fix: false, packages: [] },
   "alone-24": { node: "24", fix: false, packages: [] },
