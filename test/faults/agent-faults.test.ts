@@ -91,7 +91,8 @@ describe("kill -9 under the run's agent", () => {
     // Exec reads the records file every 50 ms and batches log lines for up to 100 ms: wait until both reached the spool.
     await until("the record and the output line in the spool", () => {
       const text = readFileSync(join(spool, file), "utf8");
-      return text.includes('"attempt":1') && text.includes("COMMAND ");
+      // The output line itself, with the pids: the command line in exec's `running` record holds "COMMAND " too.
+      return text.includes('"attempt":1') && text.includes(`COMMAND ${commandPid} EXEC ${execPid}`);
     });
     process.kill(execPid, "SIGKILL");
     const done = await p.done;
