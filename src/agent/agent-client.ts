@@ -8,6 +8,7 @@ import { NOT_FINALIZED_REASON, assertStageStatus } from "../conventions.js";
 import { manifestPathIn } from "../manifest/manifest-file.js";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "../fs/errno-text.js";
+import { stderrIsTerminal } from "../fs/terminal.js";
 import { isUri } from "../fs/uri.js";
 import type { LogFiles } from "../log/log-files.js";
 import type * as StageLoggerModule from "../log/stage-logger.js";
@@ -286,7 +287,7 @@ export class AgentStage {
       ...(options.hashAlgorithm !== undefined ? { hash_algorithm: options.hashAlgorithm } : {}),
       // The variables that shape its stage and its resource; the agent's own environment shapes the rest of its telemetry.
       env: { ...stagetraceVariables(env), ...resourceVariables(env) },
-      stderr_tty: host ? host.stderrTty : process.stderr.isTTY === true,
+      stderr_tty: host ? host.stderrTty : stderrIsTerminal(),
       resource: processResourceAttributes() as NonNullable<BeginRecord["resource"]>,
     };
     this.send(begin);
