@@ -2,7 +2,7 @@ import { mkdirSync, rmdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { readFileSafely } from "../fs/safe-read.js";
-import { loadRun, type LoadedRun, type LoadedStage } from "./load-run.js";
+import { codeUnitOrder, loadRun, type LoadedRun, type LoadedStage } from "./load-run.js";
 import { PIPELINE_FILE, type PipelineData, type PipelineStageEntry, type RunStatus, type StageState } from "./pipeline-summary.js";
 import { readRunStateOf } from "./run-directory.js";
 
@@ -56,7 +56,7 @@ export function stageEntries(run: LoadedRun, listed: readonly string[] | null, r
   (listed ?? []).forEach((name, i) => {
     if (!entries.some((e) => e.name === name)) entries.push(notRunEntry(name, i + 1));
   });
-  entries.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || a.name.localeCompare(b.name));
+  entries.sort((a, b) => (a.number ?? Infinity) - (b.number ?? Infinity) || codeUnitOrder(a.name, b.name));
   return entries;
 }
 
