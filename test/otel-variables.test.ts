@@ -172,11 +172,19 @@ const ROWS: Row[] = [
     why: "a finished stage must not hold a pipeline for a backend: the exporter's retries end within the unset timeout, so within the exit bound; a heartbeat is never retried (the next one replaces it)",
     async check() {
       // A backend that answers after more than half the exit bound: with the timeout as set
-      // (not cut to half the bound), every span, log record and beat arrives.
-      const r = await stage({ STAGETRACE_EXIT_TIMEOUT_MS: "6000", OTEL_EXPORTER_OTLP_TIMEOUT: "10000" }, undefined, {
-        behaviour: "slow",
-        delayMs: 3500,
-      });
+      // (not cut to half the bound), every span, log record and beat arrives. The batches wait for
+      // the final flush, so each signal makes one export: a scheduled export first, then the
+      // flush's, would be two answers in a row, more than the bound.
+      const r = await stage(
+        {
+          STAGETRACE_EXIT_TIMEOUT_MS: "10000",
+          OTEL_EXPORTER_OTLP_TIMEOUT: "10000",
+          OTEL_BSP_SCHEDULE_DELAY: "60000",
+          OTEL_BLRP_SCHEDULE_DELAY: "60000",
+        },
+        undefined,
+        { behaviour: "slow", delayMs: 5500 },
+      );
       expect(r.manifest().telemetry).toMatchObject({ exported: 1, dropped: 0, log_records_exported: r.logLines(), log_records_dropped: 0 });
       const c = resolveTelemetryConfig({}, { OTEL_EXPORTER_OTLP_TIMEOUT: "20000", OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: "15000" }, () => {});
       expect(c).toMatchObject({ exportTimeoutMs: 15_000, metricsTimeoutMs: 20_000, logsTimeoutMs: 20_000 });
