@@ -1,10 +1,9 @@
 import { closeSync, constants as fsConstants, openSync, readdirSync, readSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname, join } from "node:path";
-import { readFileSafely } from "../fs/safe-read.js";
 import { pidAlive } from "../run/load-run.js";
-import { PIPELINE_FILE } from "../run/pipeline-summary.js";
-import { writtenMark } from "./agent-env.js";
+import { readPipeline } from "../run/pipeline-update.js";
+import { spoolFilePid, writtenMark } from "./agent-env.js";
 
 /** How long a stage that runs in-process under the run's agent waits for the agent to catch up, at most. */
 export const CATCH_UP_MS = 5000;
@@ -35,21 +34,18 @@ function beginHost(path: string): string | undefined {
  * wrote the run directory's pipeline.json, when that names a process on this host.
  */
 function agentProcess(spool: string): () => boolean {
-  try {
-    const s = JSON.parse(readFileSafely(join(dirname(spool), PIPELINE_FILE))) as { pid?: unknown; host?: unknown };
-    const pid = s.pid;
-    if (typeof pid === "number" && s.host === hostname()) return () => pidAlive(pid);
-  } catch {
-    // unreadable: the bound alone ends the wait
-  }
-  return () => true;
+  const pipeline = readPipeline(dirname(spool));
+  const pid: unknown = pipeline?.pid;
+  // Unreadable, or the run is on another host: the bound alone ends the wait.
+  return typeof pid === "number" && pipeline?.host === hostname() ? () => pidAlive(pid) : () => true;
 }
 
 /**
  * The spool files of stages on this host whose process is gone but whose
  * lines the agent has not all written yet: the agent is behind them.
+ * `hosts` keeps each file's host once read: it does not change.
  */
-function backlog(spool: string): string[] {
+function backlog(spool: string, hosts: Map<string, string>): string[] {
   let names: string[];
   try {
     names = readdirSync(spool);
@@ -58,9 +54,13 @@ function backlog(spool: string): string[] {
   }
   const marks = new Set(names.filter((n) => n.endsWith(".written")));
   return names.filter((name) => {
-    const pid = /^(\d+)-[0-9a-f]+\.jsonl$/.exec(name)?.[1];
-    if (pid === undefined || marks.has(writtenMark(name)) || pidAlive(Number(pid))) return false;
-    const host = beginHost(join(spool, name));
+    const pid = spoolFilePid(name);
+    if (pid === null || marks.has(writtenMark(name)) || pidAlive(pid)) return false;
+    let host = hosts.get(name);
+    if (host === undefined) {
+      host = beginHost(join(spool, name));
+      if (host !== undefined) hosts.set(name, host);
+    }
     return host === undefined || host === hostname();
   });
 }
@@ -76,10 +76,11 @@ function backlog(spool: string): string[] {
  */
 export async function agentCaughtUp(spool: string, boundMs = CATCH_UP_MS): Promise<void> {
   const until = Date.now() + boundMs;
-  let behind = backlog(spool);
+  const hosts = new Map<string, string>();
+  let behind = backlog(spool, hosts);
   const agentAlive = behind.length > 0 ? agentProcess(spool) : () => false;
   while (behind.length > 0 && Date.now() < until && agentAlive()) {
     await new Promise((resolve) => setTimeout(resolve, CATCH_UP_POLL_MS));
-    behind = backlog(spool);
+    behind = backlog(spool, hosts);
   }
 }

@@ -37,7 +37,7 @@ import { processResourceAttributes } from "../telemetry/process-resource.js";
 import { warnOnce } from "../telemetry/warn-once.js";
 import { SecretValues } from "../values/redaction.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TelemetryReport, TrackOptions } from "../types.js";
-import { agentSpool } from "./agent-env.js";
+import { agentSpool, spoolFileName } from "./agent-env.js";
 import { formatTraceparent, traceparentFromEnv } from "../run/traceparent.js";
 
 const load = createRequire(import.meta.url);
@@ -151,7 +151,7 @@ function processLifecycle(handleSignals: boolean): ProcessLifecycle {
 
 /** The stage's file in the agent's spool, or null when it cannot be created there (no agent: in-process). */
 function openSpoolFile(dir: string): { fd: number; path: string } | null {
-  const path = join(dir, `${process.pid}-${randomHex(6)}.jsonl`);
+  const path = join(dir, spoolFileName(process.pid, randomHex(6)));
   try {
     const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY | fsConstants.O_APPEND;
     return { fd: openSync(path, flags, 0o600), path };

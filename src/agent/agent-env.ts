@@ -46,6 +46,17 @@ export function createSpool(runDir: string, warn: (message: string) => void): st
   return dir;
 }
 
+/** A stage process's file in the spool: its pid, so the agent and other stages can tell whether its writer runs. */
+export function spoolFileName(pid: number, random: string): string {
+  return `${pid}-${random}.jsonl`;
+}
+
+/** The pid in a spool file's name, or null for a name that is not a stage process's file. */
+export function spoolFilePid(name: string): number | null {
+  const pid = /^(\d+)-[0-9a-f]+\.jsonl$/.exec(name)?.[1];
+  return pid === undefined ? null : Number(pid);
+}
+
 /** The mark the agent leaves beside a spool file once it has written all of that stage (its last lines among it). */
 export function writtenMark(spoolFile: string): string {
   return spoolFile.replace(/\.jsonl$/, ".written");

@@ -8,13 +8,13 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { agentCaughtUp } from "../../src/agent/agent-catch-up.js";
-import { writtenMark } from "../../src/agent/agent-env.js";
+import { spoolFileName, writtenMark } from "../../src/agent/agent-env.js";
 import { CLI, runCli } from "../support/cli.js";
 import { pipelineLogOf, readLogLines, tempDir } from "../support/tmp.js";
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
-  return spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim() as unknown as number;
+  return Number(spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
 }
 
 // Not test/support's temporary directories: their pipeline.json files are checked against the schema afterwards.
@@ -30,14 +30,14 @@ function spoolWith(pid: number, agentPid: number, host = hostname()): { spool: s
   const spool = join(run, ".stagetrace-agent");
   mkdirSync(spool);
   writeFileSync(join(run, "pipeline.json"), JSON.stringify({ pid: agentPid, host: hostname() }));
-  const file = join(spool, `${pid}-0a1b2c3d4e5f.jsonl`);
+  const file = join(spool, spoolFileName(pid, "0a1b2c3d4e5f"));
   writeFileSync(file, JSON.stringify({ v: 1, record: "begin", stage: "a", pid, host, start: 0 }) + "\n");
   return { spool, file };
 }
 
 describe("agentCaughtUp", () => {
   it("waits for the mark of a stage whose process is gone while the agent runs", async () => {
-    const { spool, file } = spoolWith(Number(deadPid()), process.pid);
+    const { spool, file } = spoolWith(deadPid(), process.pid);
     let marked = false;
     setTimeout(() => {
       writeFileSync(writtenMark(file), "");
@@ -48,23 +48,19 @@ describe("agentCaughtUp", () => {
   });
 
   it("does not wait for a stage still running, one of another host, or a gone agent", async () => {
-    const cases = [
-      spoolWith(process.pid, process.pid),
-      spoolWith(Number(deadPid()), process.pid, "another-host"),
-      spoolWith(Number(deadPid()), Number(deadPid())),
-    ];
+    const cases = [spoolWith(process.pid, process.pid), spoolWith(deadPid(), process.pid, "another-host"), spoolWith(deadPid(), deadPid())];
     for (const { spool } of cases) {
       let settled = false;
-      // Resolving before a timer of 0 ms fires shows it polled nothing: it never waited.
+      // Settled before a timer of 0 ms fires: it resolved at once, without polling.
       const waiting = agentCaughtUp(spool, 60_000).then(() => (settled = true));
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      await new Promise((resolve) => setTimeout(resolve, 0));
       expect(settled).toBe(true);
       await waiting;
     }
   });
 
   it("stops waiting at its bound, the mark still missing", async () => {
-    const { spool } = spoolWith(Number(deadPid()), process.pid);
+    const { spool } = spoolWith(deadPid(), process.pid);
     await agentCaughtUp(spool, 100);
   });
 });

@@ -30,7 +30,6 @@ interface Run {
   code: number | null;
 }
 
-/** `stagetrace run` over two stages (one succeeds, one throws); `inProcess` takes the agent away from them. */
 /** `stagetrace run` of a pipeline script of these lines in `dir`, its stages through the agent or (`inProcess`) not. */
 async function runPipeline(dir: string, inProcess: boolean, name: string, stages: string[], lines: string[]): Promise<Run> {
   const script = join(dir, "pipeline.sh");
@@ -43,6 +42,7 @@ async function runPipeline(dir: string, inProcess: boolean, name: string, stages
   return { dir: run, root: dir, traceId: readJson(join(run, "pipeline.json")).trace.trace_id, stderr: r.stderr, code: r.code };
 }
 
+/** `stagetrace run` over two stages (one succeeds, one throws); `inProcess` takes the agent away from them. */
 async function pipeline(inProcess: boolean): Promise<Run> {
   return runPipeline(
     tempDir(),
