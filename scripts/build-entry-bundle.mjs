@@ -5,11 +5,15 @@
 //   src/agent/ and the helpers they use). A stage process under `stagetrace
 //   run` then loads one module instead of about thirty (BENCHMARKS.md, "11
 //   empty stage processes").
-// - dist/src/cli/main.js, the CLI: itself, its parser and declarations, and
-//   `exec` with the agent client (BENCHMARKS.md, "stagetrace exec inside
-//   run"). Every other subcommand, and what exec loads only when its stage
-//   stays in-process (src/cli/exec-sdk.ts), stays a module of its own,
-//   imported when it runs.
+// - dist/src/cli/main.js, the CLI: itself, its parser and declarations,
+//   `run` up to the start of its pipeline, and `exec` with the agent client
+//   (BENCHMARKS.md, "stagetrace exec inside run" and "11 empty stage
+//   processes"). Every other subcommand, run's OpenTelemetry side
+//   (src/cli/run-sdk.ts, loaded while the pipeline runs) and what exec loads
+//   only when its stage stays in-process (src/cli/exec-sdk.ts), stays a
+//   module of its own, imported when it runs.
+// In both, a node built-in is taken without its ES module facade, and
+// node:crypto on first use (the plugins below say why).
 // Left outside both, and loaded from dist/ as before: every package
 // (node_modules), the in-process entry (src/index.ts) and what a stage
 // process may reach both through a bundle and through the in-process entry,
@@ -17,6 +21,7 @@
 // StageManifest. Run by `npm run build`, `prepare` and `npm test`.
 import { build } from "esbuild";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -25,6 +30,24 @@ const SHARED = [join(root, "dist", "src", "index.js")];
 
 /** The functions of node:crypto that the bundled modules import (a name missing here fails the build). */
 const LAZY_CRYPTO = ["randomBytes", "createHash", "getHashes"];
+
+/**
+ * The exports of the stand-in for a node built-in: its plain values, read at
+ * load, and its getters (fs.promises, util.parseArgs: reading one loads what
+ * it names) as functions that read the getter when called. A getter that is
+ * not a function is left out, so importing it fails the build.
+ */
+function builtinExports(name) {
+  const real = createRequire(import.meta.url)(name);
+  const lines = [`export default m;`];
+  for (const key of Object.getOwnPropertyNames(real)) {
+    if (!/^[A-Za-z_$][\w$]*$/.test(key) || key === "default") continue;
+    if ("value" in Object.getOwnPropertyDescriptor(real, key)) lines.push(`export const ${key} = m.${key};`);
+    else if (typeof real[key] === "function")
+      lines.push(`export function ${key}(...args) { return new.target ? new m.${key}(...args) : m.${key}(...args); }`);
+  }
+  return lines;
+}
 
 // tsc rewrites a file on every build; one that starts with the banner is this script's own output, already up to date.
 const BANNER = "// bundled by scripts/build-entry-bundle.mjs from tsc's output";
@@ -49,7 +72,7 @@ async function bundleInPlace(entry, inline) {
     packages: "external",
     write: false,
     logLevel: "warning",
-    // An import the lazy node:crypto module does not export must fail the build, not be undefined.
+    // An import the lazy node:crypto module or a built-in's stand-in does not export must fail the build, not be undefined.
     logOverride: { "import-is-undefined": "error" },
     banner: { js: BANNER },
     plugins: [
@@ -63,14 +86,45 @@ async function bundleInPlace(entry, inline) {
             loader: "js",
             resolveDir: root,
             contents: [
-              `import { createRequire } from "node:module";`,
+              `import { builtin } from "builtin-loader";`,
               `let crypto;`,
-              `const get = () => (crypto ??= createRequire(import.meta.url)("node:crypto"));`,
+              `const get = () => (crypto ??= builtin("node:crypto"));`,
               ...LAZY_CRYPTO.map((name) => `export const ${name} = (...args) => get().${name}(...args);`),
               // crypto.hash (Node 21.7+), or the same digest made with createHash where the runtime has no hash().
               `export const hash = (a, data, enc) => { const c = get(); return c.hash ? c.hash(a, data, enc) : c.createHash(a).update(data).digest(enc); };`,
             ].join("\n"),
           }));
+        },
+      },
+      {
+        // `import { x } from "node:fs"` in an ES module makes Node build the module's ES facade, which
+        // reads every export, getters included: fs's ReadStream getter loads the streams, util's
+        // parseArgs and MIMEType load theirs (about 5 ms in a stage process, BENCHMARKS.md). The
+        // stand-in takes the built-in with process.getBuiltinModule (Node 20.16+; `require` before)
+        // and exports its plain values, so nothing loads that the bundle does not use.
+        name: "builtins-without-facade",
+        setup(b) {
+          b.onResolve({ filter: /^node:[a-z_/]+$/ }, (args) => ({ path: args.path, namespace: "builtin" }));
+          b.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({
+            loader: "js",
+            resolveDir: root,
+            contents: [
+              `import { builtin } from "builtin-loader";`,
+              `const m = builtin(${JSON.stringify(args.path)});`,
+              ...builtinExports(args.path),
+            ].join("\n"),
+          }));
+          b.onResolve({ filter: /^builtin-loader$/ }, () => ({ path: "builtin-loader", namespace: "builtin-loader" }));
+          b.onLoad({ filter: /.*/, namespace: "builtin-loader" }, () => ({
+            loader: "js",
+            resolveDir: root,
+            contents: [
+              // The one built-in taken the usual way: node:module, whose facade costs little, for Node 20 before 20.16.
+              `import * as nodeModule from "node:module?facade";`,
+              `export const builtin = process.getBuiltinModule ? (name) => process.getBuiltinModule(name) : nodeModule.createRequire(import.meta.url);`,
+            ].join("\n"),
+          }));
+          b.onResolve({ filter: /^node:module\?facade$/ }, () => ({ path: "node:module", external: true }));
         },
       },
       {
@@ -91,4 +145,8 @@ async function bundleInPlace(entry, inline) {
 
 const dist = join(root, "dist", "src");
 await bundleInPlace(join(dist, "entry", "package-entry.js"), null);
-await bundleInPlace(join(dist, "cli", "main.js"), [join(dist, "cli", "exec.js"), join(dist, "agent", "agent-client.js")]);
+await bundleInPlace(join(dist, "cli", "main.js"), [
+  join(dist, "cli", "run.js"),
+  join(dist, "cli", "exec.js"),
+  join(dist, "agent", "agent-client.js"),
+]);

@@ -36,6 +36,7 @@ import { logLevelOf, resourceVariables, stagetraceSettings, stagetraceVariables 
 import { processResourceAttributes } from "../telemetry/process-resource.js";
 import { warnOnce } from "../telemetry/warn-once.js";
 import { SecretValues } from "../values/redaction.js";
+import { randomHex } from "../random-hex.js";
 import type { FileRole, FinalizeOptions, StageOptions, StageStatus, TelemetryReport, TrackOptions } from "../types.js";
 import { agentSpool, spoolFileName } from "./agent-env.js";
 import { formatTraceparent, traceparentFromEnv } from "../run/traceparent.js";
@@ -69,23 +70,6 @@ function recordText(record: object): string {
       return v;
     });
   }
-}
-
-/**
- * `bytes` random bytes as hex, never all zeros (an invalid id), from
- * Math.random as the SDK's own id generator makes its ids: node:crypto costs
- * a stage process about 10 ms to load, and these ids need no more.
- */
-function randomHex(bytes: number): string {
-  let hex = "";
-  while (hex === "" || /^0+$/.test(hex)) {
-    hex = "";
-    for (let i = 0; i < bytes; i++)
-      hex += Math.floor(Math.random() * 256)
-        .toString(16)
-        .padStart(2, "0");
-  }
-  return hex;
 }
 
 function messageOf(error: unknown): string {

@@ -1,12 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { StagetraceError } from "../errors.js";
 import { errnoText } from "./errno-text.js";
+import { randomHex } from "../random-hex.js";
 
 let counter = 0;
 // Processes on other hosts (or in other pid namespaces) that share a run directory can have the same pid.
-// Made on first use: a stage process under the run's agent writes no file this way, and need not load node:crypto.
 let processTag: string | undefined;
 
 /**
@@ -23,7 +22,7 @@ export const FILE_MODE = 0o640;
  * may come in pieces, written one after another as they are produced.
  */
 export function writeFileAtomic(path: string, text: string | Iterable<string>): void {
-  processTag ??= `${process.pid}.${randomBytes(3).toString("hex")}`;
+  processTag ??= `${process.pid}.${randomHex(3)}`;
   const tmp = `${path}.${processTag}.${++counter}.tmp`;
   try {
     const fd = openTemp(tmp);

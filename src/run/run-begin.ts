@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { RUN_SPAN_PREFIX } from "../conventions.js";
 import { StagetraceError } from "../errors.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
+import { randomHex } from "../random-hex.js";
 import { resolvePropagators, resolveSampler } from "../config/telemetry-config.js";
 import type { Env } from "../config/env-rules.js";
 import { PIPELINE_FILE, PIPELINE_SCHEMA_VERSION, type PipelineData } from "./pipeline-summary.js";
@@ -162,7 +162,7 @@ export function prepareRun(o: PrepareRunOptions): PreparedRun {
   const resumed = o.resume ? previous! : null;
   // Whatever started the run (a CI job, say) may pass its own TRACEPARENT; a resumed run hangs under the run it resumes.
   const parent = resumed?.trace ? resumedParent(resumed.trace) : o.parentFromEnv;
-  const runId = resumed?.run_id ?? o.runId ?? `${fileTimestamp(o.start)}-${randomBytes(3).toString("hex")}`;
+  const runId = resumed?.run_id ?? o.runId ?? `${fileTimestamp(o.start)}-${randomHex(3)}`;
   const pipelineLog = resumed?.pipeline_log ?? join("logs", `99_pipeline_${fileTimestamp(o.start)}.log`);
   const span = o.startSpan(RUN_SPAN_PREFIX + o.name, o.start, parent);
   const stages = o.stages ?? resumed?.stages ?? null;
@@ -231,8 +231,8 @@ export function startWithoutSdk(env: Env, resume: boolean): { parent: RunParentI
   return {
     parent,
     startSpan: (_name, _start, p) => ({
-      traceId: p?.traceId ?? randomBytes(16).toString("hex"),
-      spanId: randomBytes(8).toString("hex"),
+      traceId: p?.traceId ?? randomHex(16),
+      spanId: randomHex(8),
       traceFlags,
       traceState: null,
     }),

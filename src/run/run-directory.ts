@@ -1,10 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { isInside, readFileSafely } from "../fs/safe-read.js";
 import { hostname } from "node:os";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { StagetraceError } from "../errors.js";
 import { FILE_MODE, writeFileAtomic } from "../fs/atomic-write.js";
+import { randomHex } from "../random-hex.js";
 import type { Env } from "../config/env-rules.js";
 import { stagetraceSettings } from "../config/stagetrace-settings.js";
 
@@ -229,13 +229,13 @@ export function loadOrCreateRunState(runDir: string, env: Env, start: Date): Run
   if (existing) return applyEnv(existing, env);
 
   const state: RunState = {
-    run_id: stagetraceSettings(env).runId() ?? `${fileTimestamp(start)}-${randomBytes(3).toString("hex")}`,
+    run_id: stagetraceSettings(env).runId() ?? `${fileTimestamp(start)}-${randomHex(3)}`,
     started_at: start.toISOString(),
     pipeline_log: join("logs", `99_pipeline_${fileTimestamp(start)}.log`),
     host: hostname(),
   };
   mkdirSync(runDir, { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  const tmp = `${file}.${process.pid}.${randomHex(4)}.tmp`;
   writeFileSync(tmp, JSON.stringify(state, null, 2) + "\n", { mode: FILE_MODE, flag: "wx" });
   try {
     linkSync(tmp, file);

@@ -2,7 +2,7 @@
 // and loads neither the OpenTelemetry SDK, nor an exporter, nor pino; the
 // same process without the agent loads them all (which shows the probe sees them).
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -66,6 +66,33 @@ describe("the stage process's side of the agent", () => {
     const inProcess = names({});
     expect(inProcess).toContain("runStage");
     expect(names({ STAGETRACE_AGENT: tempDir() })).toEqual(inProcess);
+  });
+
+  it("loads no node:crypto and builds no ES facade of a node built-in in a stage process under the agent", () => {
+    // An `import` of node:fs or node:util reads every export, getters included: fs's load the file streams, util's parseArgs.
+    // The bundle takes built-ins with process.getBuiltinModule; ids and temp names come from src/random-hex.ts.
+    const script = [
+      `const before = new Set(process.moduleLoadList);`,
+      `const m = await import("stagetrace");`,
+      `const code = await m.runStage("quiet", async (io) => { io.addConfig("k", 1); });`,
+      `const loaded = process.moduleLoadList.filter((x) => !before.has(x));`,
+      `process.stdout.write(JSON.stringify({ code, loaded }));`,
+    ].join("\n");
+    const dir = tempDir();
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", STAGETRACE_AGENT: dir, OUTPUT_DIR: join(dir, "run") },
+      encoding: "utf8",
+    });
+    expect(r.stderr).toBe("");
+    const { code, loaded } = JSON.parse(r.stdout) as { code: number; loaded: string[] };
+    expect(code).toBe(0);
+    // The stage went to the agent's spool (a run state made here too, with its id from random-hex), not in-process.
+    expect(readdirSync(dir).filter((f) => f.endsWith(".jsonl"))).toHaveLength(1);
+    expect(loaded).not.toContain("NativeModule crypto");
+    expect(loaded).not.toContain("NativeModule internal/fs/streams");
+    expect(loaded).not.toContain("NativeModule internal/util/parse_args/parse_args");
+    expect(loaded).not.toContain("NativeModule internal/mime");
   });
 
   it("is one bundled module (scripts/build-entry-bundle.mjs) whose classes are the in-process entry's", () => {
