@@ -21,7 +21,6 @@
 // StageManifest. Run by `npm run build`, `prepare` and `npm test`.
 import { build } from "esbuild";
 import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -31,22 +30,17 @@ const SHARED = [join(root, "dist", "src", "index.js")];
 /** The functions of node:crypto that the bundled modules import (a name missing here fails the build). */
 const LAZY_CRYPTO = ["randomBytes", "createHash", "getHashes"];
 
-/**
- * The exports of the stand-in for a node built-in: its plain values, read at
- * load, and its getters (fs.promises, util.parseArgs: reading one loads what
- * it names) as functions that read the getter when called. A getter that is
- * not a function is left out, so importing it fails the build.
- */
-function builtinExports(name) {
-  const real = createRequire(import.meta.url)(name);
-  const lines = [`export default m;`];
-  for (const key of Object.getOwnPropertyNames(real)) {
-    if (!/^[A-Za-z_$][\w$]*$/.test(key) || key === "default") continue;
-    if ("value" in Object.getOwnPropertyDescriptor(real, key)) lines.push(`export const ${key} = m.${key};`);
-    else if (typeof real[key] === "function")
-      lines.push(`export function ${key}(...args) { return new.target ? new m.${key}(...args) : m.${key}(...args); }`);
+/** What `No matching export` errors name: the names the bundled modules import from each node built-in. */
+function importedNames(errors) {
+  const names = new Map();
+  for (const e of errors) {
+    const named = /^No matching export in "builtin:(node:[^"]+)" for import "([^"]+)"$/.exec(e.text);
+    const none = /^Import "([^"]+)" will always be undefined because the file "builtin:(node:[^"]+)" has no exports$/.exec(e.text);
+    const [builtin, name] = named ? [named[1], named[2]] : none ? [none[2], none[1]] : [null, null];
+    if (builtin === null) return null;
+    if (!names.get(builtin)?.includes(name)) names.set(builtin, [...(names.get(builtin) ?? []), name]);
   }
-  return lines;
+  return names;
 }
 
 // tsc rewrites a file on every build; one that starts with the banner is this script's own output, already up to date.
@@ -63,7 +57,24 @@ async function bundleInPlace(entry, inline) {
   const entryDir = dirname(entry);
   /** A module outside the bundle, by the same file, as a path from the bundle's directory. */
   const outside = (path) => ({ path: `./${relative(entryDir, path)}`.replace(/^\.\/\.\.\//, "../"), external: true });
-  const result = await build({
+  // The stand-in for a node built-in exports what the modules import from it, read at load: a first
+  // build with stand-ins that export nothing names them in its errors. Not every export, because
+  // reading one can load more or warn (fs.F_OK is deprecated on Node 24), and not the built-in's
+  // shape on the Node that builds: the bundle runs on Node 20, 22 and 24.
+  let names = new Map();
+  try {
+    await bundle(entry, inline, outside, names, "silent");
+  } catch (err) {
+    names = importedNames(err.errors ?? []);
+    if (names === null) throw err;
+  }
+  const result = await bundle(entry, inline, outside, names, "warning");
+  writeFileSync(entry, result.outputFiles[0].text);
+}
+
+/** One esbuild run of bundleInPlace, with `names` the exports of each built-in's stand-in. */
+function bundle(entry, inline, outside, names, logLevel) {
+  return build({
     entryPoints: [entry],
     bundle: true,
     format: "esm",
@@ -71,7 +82,7 @@ async function bundleInPlace(entry, inline) {
     target: "node20",
     packages: "external",
     write: false,
-    logLevel: "warning",
+    logLevel,
     // An import the lazy node:crypto module or a built-in's stand-in does not export must fail the build, not be undefined.
     logOverride: { "import-is-undefined": "error" },
     banner: { js: BANNER },
@@ -111,7 +122,8 @@ async function bundleInPlace(entry, inline) {
             contents: [
               `import { builtin } from "builtin-loader";`,
               `const m = builtin(${JSON.stringify(args.path)});`,
-              ...builtinExports(args.path),
+              // The default export of a built-in is the module itself, as with `import x from "node:fs"`.
+              ...(names.get(args.path) ?? []).map((key) => (key === "default" ? `export default m;` : `export const ${key} = m.${key};`)),
             ].join("\n"),
           }));
           b.onResolve({ filter: /^builtin-loader$/ }, () => ({ path: "builtin-loader", namespace: "builtin-loader" }));
@@ -140,7 +152,6 @@ async function bundleInPlace(entry, inline) {
       },
     ],
   });
-  writeFileSync(entry, result.outputFiles[0].text);
 }
 
 const dist = join(root, "dist", "src");
