@@ -109,10 +109,10 @@ function bundle(entry, inline, outside, names, logLevel) {
       },
       {
         // `import { x } from "node:fs"` in an ES module makes Node build the module's ES facade, which
-        // reads every export, getters included: fs's ReadStream getter loads the streams, util's
-        // parseArgs and MIMEType load theirs (about 5 ms in a stage process, BENCHMARKS.md). The
+        // reads every export, getters included: fs's ReadStream getter loads the streams, and on Node 20
+        // util's parseArgs and MIMEType load theirs (about 4-5 ms in a profiled stage process). The
         // stand-in takes the built-in with process.getBuiltinModule (Node 20.16+; `require` before)
-        // and exports its plain values, so nothing loads that the bundle does not use.
+        // and exports the names the bundled modules import from it (see bundleInPlace), nothing else.
         name: "builtins-without-facade",
         setup(b) {
           b.onResolve({ filter: /^node:[a-z_/]+$/ }, (args) => ({ path: args.path, namespace: "builtin" }));
